@@ -1,0 +1,330 @@
+"""The reference server's HTTP layer: Starlette routes over `ScimService`.
+
+`create_app(config)` returns an ASGI application. Authentication, the operational quirks (latency,
+throttling) and error rendering wrap the router in one plain ASGI callable, which costs less per
+request than Starlette middleware classes. Every error, including 404/405 from routing and
+unexpected exceptions, is answered as a SCIM Error body (RFC 7644 §3.12), never a bare 500 page.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+from typing import Any
+
+import orjson
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
+
+from scimitar.schema import LIST_RESPONSE, ResourceType
+from scimitar.server import admin
+from scimitar.server.auth import CredentialStore
+from scimitar.server.bulk import run_bulk
+from scimitar.server.config import ServerConfig
+from scimitar.server.errors import ScimError, bad_request
+from scimitar.server.quirks import Quirk
+from scimitar.server.service import ListParams, Result, ScimService, parse_list_params
+
+log = logging.getLogger("scimitar.server")
+
+SCIM_JSON = "application/scim+json"
+_JSON_TYPES = ("application/scim+json", "application/json")
+
+
+class ScimServer:
+    """Everything one running reference server holds: config, credentials, service state."""
+
+    def __init__(self, config: ServerConfig) -> None:
+        self.config = config
+        self.service = ScimService(config)
+        self.credentials = CredentialStore(
+            max_live=config.max_credentials,
+            accept_key_secret_bearer=True,
+        )
+        self.credentials.allow_revoked = Quirk.REVOKED_TOKEN_ACCEPTED in config.quirks
+        for token in config.tokens:
+            self.credentials.add_bearer(token)
+        for key, secret in config.basic:
+            self.credentials.add_basic(key, secret)
+        self.media_type = "application/json" if Quirk.CONTENT_TYPE_JSON in config.quirks else SCIM_JSON
+        self._counter = itertools.count(1)
+
+    # -- responses --------------------------------------------------------------------------
+    def json(self, body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+        content = b"" if body is None else orjson.dumps(body)
+        return Response(
+            content,
+            status_code=status,
+            headers=headers,
+            media_type=self.media_type if body is not None else None,
+        )
+
+    def error(self, exc: ScimError, headers: dict[str, str] | None = None) -> Response:
+        q = self.config.quirks
+        body = exc.body(
+            status_as_number=Quirk.ERROR_STATUS_NUMBER in q,
+            with_schemas=Quirk.ERROR_NO_SCHEMAS not in q,
+            with_scim_type=Quirk.ERROR_NO_SCIMTYPE not in q,
+        )
+        return self.json(body, exc.status, headers)
+
+    def result(self, result: Result) -> Response:
+        if result.status in (204, 304):
+            return Response(status_code=result.status, headers=result.headers)
+        return self.json(result.body, result.status, result.headers)
+
+
+def _base(request: Request, server: ScimServer) -> str:
+    host = request.headers.get("host") or "localhost"
+    return f"{request.url.scheme}://{host}{server.config.base_path}"
+
+
+async def _body(request: Request, server: ScimServer) -> tuple[Any, int]:
+    ctype = request.headers.get("content-type", "")
+    media = ctype.split(";", 1)[0].strip().lower()
+    if Quirk.REJECT_SCIM_CONTENT_TYPE in server.config.quirks and media == SCIM_JSON:
+        raise ScimError(415, f"unsupported media type {media}")
+    if media and media not in _JSON_TYPES and not media.endswith("+json"):
+        raise ScimError(415, f"unsupported media type {media!r}; send application/scim+json")
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > server.config.max_payload_size:
+        raise ScimError(413, f"the request body is larger than {server.config.max_payload_size} bytes")
+    raw = b""
+    async for chunk in request.stream():
+        raw += chunk
+        if len(raw) > server.config.max_payload_size:
+            raise ScimError(413, f"the request body is larger than {server.config.max_payload_size} bytes")
+    if not raw.strip():
+        raise bad_request("the request body is empty; a JSON object is required", "invalidSyntax")
+    try:
+        return orjson.loads(raw), len(raw)
+    except orjson.JSONDecodeError as exc:
+        raise bad_request(f"the request body is not valid JSON: {exc}", "invalidSyntax") from None
+
+
+def _params(request: Request) -> ListParams:
+    q = request.query_params
+    if not q:
+        return ListParams()
+    lowered = {k.lower(): v for k, v in q.multi_items()}
+    return parse_list_params(lambda name: lowered.get(name.lower()))
+
+
+def _actor(request: Request) -> str | None:
+    cred = request.scope.get("scimitar.credential")
+    return getattr(cred, "id", None)
+
+
+def create_app(config: ServerConfig | None = None) -> Starlette:
+    """Build the ASGI application of one reference server (state lives in `app.state.server`)."""
+    config = config or ServerConfig()
+    server = ScimServer(config)
+    service = server.service
+    if config.seed_users or config.seed_groups:
+        from scimitar.server.seed import seed_store
+
+        seed_store(service, config.seed_users, config.seed_groups, config.seed)
+    base_path = config.base_path
+
+    def resource_routes(rt: ResourceType) -> list[Route]:
+        async def collection(request: Request) -> Response:
+            base = _base(request, server)
+            if request.method == "GET":
+                return server.result(service.list(rt, _params(request), base))
+            body, _ = await _body(request, server)
+            return server.result(service.create(rt, body, base, _actor(request), _params(request)))
+
+        async def item(request: Request) -> Response:
+            base = _base(request, server)
+            rid = request.path_params["id"]
+            method = request.method
+            if method == "GET":
+                inm = request.headers.get("if-none-match")
+                return server.result(service.get(rt, rid, base, _params(request), inm))
+            if_match = request.headers.get("if-match")
+            if method == "DELETE":
+                return server.result(service.delete(rt, rid, base, _actor(request), if_match))
+            body, _ = await _body(request, server)
+            if method == "PUT":
+                return server.result(
+                    service.replace(rt, rid, body, base, _actor(request), if_match, _params(request))
+                )
+            return server.result(
+                service.patch(rt, rid, body, base, _actor(request), if_match, _params(request))
+            )
+
+        async def search(request: Request) -> Response:
+            body, _ = await _body(request, server)
+            return server.result(service.search(rt, body, _base(request, server)))
+
+        ep = rt.endpoint
+        return [
+            Route(f"{base_path}{ep}", collection, methods=["GET", "POST"]),
+            Route(f"{base_path}{ep}/.search", search, methods=["POST"]),
+            Route(f"{base_path}{ep}/{{id}}", item, methods=["GET", "PUT", "PATCH", "DELETE"]),
+        ]
+
+    def _no_filter(request: Request) -> None:
+        # RFC 7644 §4: "If a "filter" is provided, the service provider SHOULD respond with HTTP
+        # status code 403 (Forbidden)" for the discovery endpoints.
+        if any(k.lower() == "filter" for k in request.query_params):
+            raise ScimError(403, "filtering is not supported on discovery endpoints")
+
+    def _list(docs: list[dict[str, Any]]) -> dict[str, Any]:
+        return {
+            "schemas": [LIST_RESPONSE],
+            "totalResults": len(docs),
+            "startIndex": 1,
+            "itemsPerPage": len(docs),
+            "Resources": docs,
+        }
+
+    async def spc(request: Request) -> Response:
+        _no_filter(request)
+        return server.json(service.service_provider_config(_base(request, server)))
+
+    async def schemas(request: Request) -> Response:
+        _no_filter(request)
+        return server.json(_list(service.schema_docs(_base(request, server))))
+
+    async def schema_one(request: Request) -> Response:
+        wanted = request.path_params["id"].lower()
+        for doc in service.schema_docs(_base(request, server)):
+            if doc["id"].lower() == wanted:
+                return server.json(doc)
+        raise ScimError(404, f"schema {request.path_params['id']!r} not found")
+
+    async def resource_types(request: Request) -> Response:
+        _no_filter(request)
+        return server.json(_list(service.resource_type_docs(_base(request, server))))
+
+    async def resource_type_one(request: Request) -> Response:
+        wanted = request.path_params["name"].lower()
+        for doc in service.resource_type_docs(_base(request, server)):
+            if doc["name"].lower() == wanted or doc["id"].lower() == wanted:
+                return server.json(doc)
+        raise ScimError(404, f"resource type {request.path_params['name']!r} not found")
+
+    async def root_search(request: Request) -> Response:
+        body, _ = await _body(request, server)
+        return server.result(service.search(None, body, _base(request, server)))
+
+    async def bulk(request: Request) -> Response:
+        body, size = await _body(request, server)
+        return server.result(run_bulk(service, body, _base(request, server), _actor(request), size))
+
+    async def me(request: Request) -> Response:
+        # RFC 7644 §3.11: "A service provider that does NOT support this feature SHOULD respond
+        # with HTTP status code 501 (Not Implemented)." Provisioning credentials here belong to
+        # an IdP connection, not to a User resource, so there is no subject for /Me to alias.
+        raise ScimError(
+            501,
+            "/Me is not supported: the authenticated client is a provisioning "
+            "credential, not a User resource",
+        )
+
+    routes: list[Route] = [
+        Route(f"{base_path}/ServiceProviderConfig", spc, methods=["GET"]),
+        Route(f"{base_path}/Schemas", schemas, methods=["GET"]),
+        Route(f"{base_path}/Schemas/{{id:path}}", schema_one, methods=["GET"]),
+        Route(f"{base_path}/ResourceTypes", resource_types, methods=["GET"]),
+        Route(f"{base_path}/ResourceTypes/{{name}}", resource_type_one, methods=["GET"]),
+        Route(f"{base_path}/.search", root_search, methods=["POST"]),
+        Route(f"{base_path}/Bulk", bulk, methods=["POST"]),
+        Route(f"{base_path}/Me", me, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
+        Route(f"{base_path}/Me/{{rest:path}}", me, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
+    ]
+    routes += resource_routes(service.users) + resource_routes(service.groups)
+    routes += admin.routes(server)
+
+    async def scim_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, ScimError)
+        return server.error(exc)
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        detail = {
+            404: f"no endpoint at {request.url.path}",
+            405: f"method {request.method} is not allowed on {request.url.path}",
+        }.get(exc.status_code, str(exc.detail))
+        return server.error(ScimError(exc.status_code, detail), dict(exc.headers or {}))
+
+    app = Starlette(
+        routes=routes,
+        exception_handlers={ScimError: scim_error, HTTPException: http_error},
+    )
+    app.state.server = server
+    app.add_middleware(_Gate, server=server)  # type: ignore[arg-type]
+    return app
+
+
+class _Gate:
+    """Authentication and operational quirks in front of the router (plain ASGI, no overhead)."""
+
+    def __init__(self, app: Any, server: ScimServer) -> None:
+        self.app = app
+        self.server = server
+        self.scim_prefix = server.config.base_path + "/"
+        self.admin_prefix = server.config.admin_path
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        server = self.server
+        path: str = scope["path"]
+        if path.startswith(self.admin_prefix):
+            await self.app(scope, receive, send)  # the admin routes check their own token
+            return
+        quirks = server.config.quirks
+        if quirks:
+            n = next(server._counter)
+            if Quirk.SLOW in quirks:
+                await asyncio.sleep(server.config.latency_ms / 1000)
+            if Quirk.THROTTLE_429 in quirks and n % 5 == 0:
+                await server.error(ScimError(429, "too many requests; retry later"), {"Retry-After": "1"})(
+                    scope, receive, send
+                )
+                return
+            if Quirk.FLAKY_503 in quirks and n % 7 == 0:
+                await server.error(ScimError(503, "service temporarily unavailable"), {"Retry-After": "1"})(
+                    scope, receive, send
+                )
+                return
+        if not server.config.no_auth and Quirk.AUTH_NOT_ENFORCED not in quirks:
+            header = None
+            for name, value in scope["headers"]:
+                if name == b"authorization":
+                    header = value.decode("latin-1")
+                    break
+            cred = server.credentials.authenticate(header)
+            if cred is None and not (header and Quirk.AUTH_ANY_TOKEN in quirks):
+                challenge = (
+                    {}
+                    if Quirk.NO_WWW_AUTHENTICATE in quirks
+                    else {"WWW-Authenticate": 'Bearer realm="scim", Basic realm="scim"'}
+                )
+                detail = (
+                    "authentication required: send Authorization: Bearer <token> or Basic"
+                    if not header
+                    else "the credential was not accepted"
+                )
+                await server.error(ScimError(401, detail), challenge)(scope, receive, send)
+                return
+            scope["scimitar.credential"] = cred
+        try:
+            await self.app(scope, receive, send)
+        except Exception:
+            # A bug must still answer a SCIM error, never a traceback (the log keeps it).
+            log.exception("unhandled error on %s %s", scope.get("method"), path)
+            try:
+                await server.error(ScimError(500, "internal server error; see the server log"))(
+                    scope, receive, send
+                )
+            except Exception:
+                pass  # the response had already started

@@ -1,0 +1,128 @@
+"""`scimitar serve`: run the reference server under uvicorn on loopback."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from scimitar.server.config import PROFILES, ServerConfig
+from scimitar.server.quirks import QUIRKS, parse_quirks
+
+EXAMPLES = """\
+examples:
+  scimitar serve                                   # strict RFC server, prints a fresh token
+  scimitar serve --profile clickhouse              # ClickHouse-style: Basic key + secret
+  scimitar serve --token dev-token --seed-users 500
+  scimitar serve --quirk create-200 --quirk startindex-ignored   # reproduce a customer's bug
+  scimitar serve --list-quirks
+"""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.epilog = EXAMPLES
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback)")
+    parser.add_argument("--port", type=int, default=8880)
+    parser.add_argument("--base-path", default="/scim/v2")
+    parser.add_argument("--profile", choices=PROFILES, default="rfc")
+    parser.add_argument(
+        "--quirk",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="switch on a named server bug (repeatable); see --list-quirks",
+    )
+    parser.add_argument("--list-quirks", action="store_true", help="list the quirks and exit")
+    parser.add_argument("--token", action="append", default=[], help="accept this Bearer token")
+    parser.add_argument(
+        "--basic",
+        action="append",
+        default=[],
+        metavar="KEY:SECRET",
+        help="accept this Basic credential (clickhouse: a scim_ key and secret)",
+    )
+    parser.add_argument("--no-auth", action="store_true", help="serve without authentication")
+    parser.add_argument("--admin-token", help="credential for the admin API (default: generated)")
+    parser.add_argument(
+        "--strict-role-mapping", action="store_true", help="clickhouse: refuse groups that map to no role"
+    )
+    parser.add_argument("--default-role", default="Member")
+    parser.add_argument("--latency-ms", type=int, default=200, help="delay for the 'slow' quirk")
+    parser.add_argument("--seed-users", type=int, default=0)
+    parser.add_argument("--seed-groups", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--log-level", default="warning")
+
+
+def build_config(args: argparse.Namespace) -> tuple[ServerConfig, list[str]]:
+    """The server config and the lines to print so a newcomer knows how to connect."""
+    basic = []
+    for pair in args.basic:
+        key, sep, secret = pair.partition(":")
+        if not sep or not key or not secret:
+            raise ValueError(f"--basic expects KEY:SECRET, got {pair!r}")
+        basic.append((key, secret))
+    config = ServerConfig(
+        base_path=args.base_path,
+        profile=args.profile,
+        quirks=parse_quirks(args.quirk),
+        tokens=list(args.token),
+        basic=basic,
+        no_auth=args.no_auth,
+        strict_role_mapping=args.strict_role_mapping,
+        default_role=args.default_role,
+        latency_ms=args.latency_ms,
+        seed_users=args.seed_users,
+        seed_groups=args.seed_groups,
+        seed=args.seed,
+    )
+    if args.admin_token:
+        config.admin_token = args.admin_token
+    notes: list[str] = []
+    if not (config.tokens or config.basic or config.no_auth):
+        import secrets
+
+        if config.clickhouse:
+            key, secret = "scim_" + secrets.token_hex(10), secrets.token_urlsafe(24)
+            config.basic.append((key, secret))
+            notes.append(f"  Basic auth:  key {key}  secret {secret}  (shown once)")
+            notes.append(f"  or header:   Authorization: Bearer {key}:{secret}")
+        else:
+            token = "scimitar_" + secrets.token_urlsafe(24)
+            config.tokens.append(token)
+            notes.append(f"  Bearer token: {token}  (shown once)")
+    return config, notes
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.list_quirks:
+        width = max(len(q.value) for q in QUIRKS)
+        for quirk, info in QUIRKS.items():
+            print(f"{quirk.value:<{width}}  {info.section:<20}  {info.description}")
+        return 0
+    try:
+        config, notes = build_config(args)
+    except ValueError as exc:
+        print(f"scimitar serve: {exc}", file=sys.stderr)
+        return 2
+    import uvicorn
+
+    from scimitar.server.app import create_app
+
+    app = create_app(config)
+    host = f"[{args.host}]" if ":" in args.host else args.host
+    url = f"http://{host}:{args.port}{config.base_path}"
+    print(f"scimitar reference server ({config.profile} profile) at {url}")
+    print(*notes, sep="\n") if notes else print("  credentials: as given on the command line")
+    if config.no_auth:
+        print("  authentication: off (--no-auth)")
+    print(
+        f"  admin API: {url.rsplit(config.base_path, 1)[0]}{config.admin_path} "
+        f"(Authorization: Bearer {config.admin_token if not args.admin_token else '<--admin-token>'})"
+    )
+    if config.quirks:
+        print(f"  quirks on: {', '.join(sorted(q.value for q in config.quirks))}")
+    print(f"  try: curl -H 'Authorization: Bearer <token>' {url}/ServiceProviderConfig")
+    sys.stdout.flush()
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
+    return 0

@@ -1,0 +1,52 @@
+"""Everything that shapes one reference server instance: base path, profile, quirks, credentials, limits."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+
+from scimitar.server.quirks import Quirk
+
+PROFILES = ("rfc", "clickhouse")
+
+
+@dataclass
+class ServerConfig:
+    """Settings of one reference server.
+
+    `tokens` are Bearer tokens; `basic` are (username, password) pairs. The `clickhouse` profile
+    treats each basic pair as a `scim_` key and its secret, also accepted as `Bearer key:secret`.
+    At most two credentials are live at once (rotation without downtime).
+    """
+
+    base_path: str = "/scim/v2"
+    profile: str = "rfc"
+    quirks: frozenset[Quirk] = frozenset()
+    tokens: list[str] = field(default_factory=list)
+    basic: list[tuple[str, str]] = field(default_factory=list)
+    no_auth: bool = False
+    admin_token: str = field(default_factory=lambda: "admin_" + secrets.token_urlsafe(24))
+    admin_path: str = "/_admin"
+    max_credentials: int = 2
+    latency_ms: int = 200
+    group_display_name_unique: bool = True
+    # clickhouse profile
+    strict_role_mapping: bool = False
+    default_role: str = "Member"
+    # limits advertised in /ServiceProviderConfig and enforced
+    max_operations: int = 1000
+    max_payload_size: int = 1_048_576
+    max_results: int = 1000
+    # seed data
+    seed_users: int = 0
+    seed_groups: int = 0
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.profile not in PROFILES:
+            raise ValueError(f"unknown profile {self.profile!r}; choose one of {', '.join(PROFILES)}")
+        self.base_path = "/" + self.base_path.strip("/") if self.base_path.strip("/") else ""
+
+    @property
+    def clickhouse(self) -> bool:
+        return self.profile == "clickhouse"

@@ -1,0 +1,652 @@
+"""The SCIM protocol logic of the reference server, independent of HTTP.
+
+Routes (`app.py`) and Bulk call the same operations, so a bulk POST behaves exactly like a plain
+POST. Every operation either returns a `Result` or raises `ScimError`; nothing here knows about
+Starlette. Each write runs under the store's lock from the read of the current state to the
+write of the new one: no lost update, no uniqueness race.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from scimitar.schema import (
+    CORE_GROUP,
+    CORE_USER,
+    LIST_RESPONSE,
+    SEARCH_REQUEST,
+    ResourceType,
+    SchemaRegistry,
+)
+from scimitar.server import filters
+from scimitar.server.clickhouse import Organization
+from scimitar.server.config import ServerConfig
+from scimitar.server.errors import ScimError, bad_request, not_found
+from scimitar.server.patch import PatchError, apply_patch
+from scimitar.server.projection import Projector, split_attr_list
+from scimitar.server.quirks import Quirk
+from scimitar.server.store import Resource, Store
+from scimitar.server.values import InvalidValue, normalize_resource
+
+
+@dataclass
+class Result:
+    status: int
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class ListParams:
+    filter: str | None = None
+    start_index: int = 1
+    count: int | None = None
+    sort_by: str | None = None
+    sort_order: str = "ascending"
+    attributes: list[str] | None = None
+    excluded: list[str] | None = None
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _int_param(raw: Any, name: str) -> int:
+    if isinstance(raw, bool):
+        raise bad_request(f"{name} must be an integer, got {raw!r}", "invalidValue")
+    if isinstance(raw, int):
+        return raw
+    try:
+        return int(str(raw).strip())
+    except ValueError:
+        raise bad_request(f"{name} must be an integer, got {raw!r}", "invalidValue") from None
+
+
+def parse_list_params(get: Callable[[str], Any]) -> ListParams:
+    """Query parameters (RFC 7644 §3.4.2) from a lookup function, names case-insensitive."""
+    p = ListParams()
+    p.filter = get("filter")
+    raw_start = get("startIndex")
+    if raw_start is not None:
+        # "A value less than 1 SHALL be interpreted as 1." (RFC 7644 §3.4.2.4)
+        p.start_index = max(1, _int_param(raw_start, "startIndex"))
+    raw_count = get("count")
+    if raw_count is not None:
+        # "A negative value SHALL be interpreted as "0"." (RFC 7644 §3.4.2.4)
+        p.count = max(0, _int_param(raw_count, "count"))
+    p.sort_by = get("sortBy")
+    order = get("sortOrder")
+    if order is not None:
+        if str(order).lower() not in ("ascending", "descending"):
+            raise bad_request(f"sortOrder must be 'ascending' or 'descending', got {order!r}", "invalidValue")
+        p.sort_order = str(order).lower()
+    p.attributes = split_attr_list(get("attributes"))
+    p.excluded = split_attr_list(get("excludedAttributes"))
+    return p
+
+
+class ScimService:
+    """One reference server's state and operations."""
+
+    def __init__(self, config: ServerConfig, registry: SchemaRegistry | None = None) -> None:
+        self.config = config
+        self.quirks = config.quirks
+        self.registry = registry or SchemaRegistry.default()
+        self.store = Store(case_sensitive_usernames=Quirk.USERNAME_CASE_SENSITIVE in self.quirks)
+        self.users = self.registry.resource_type("User")
+        self.groups = self.registry.resource_type("Group")
+        q = self.quirks
+        self.projectors = {
+            rt.name: Projector(
+                rt,
+                self.registry,
+                password_returned=Quirk.PASSWORD_RETURNED in q,
+                attributes_ignored=Quirk.ATTRIBUTES_IGNORED in q,
+                excluded_ignored=Quirk.EXCLUDED_ATTRIBUTES_IGNORED in q,
+            )
+            for rt in (self.users, self.groups)
+        }
+        self.org = Organization(
+            self.store,
+            default_role=config.default_role,
+            strict=config.strict_role_mapping,
+            role_fixed_at_creation=Quirk.ROLE_NOT_UPDATED in q,
+            inactive_are_members=Quirk.DEACTIVATE_KEEPS_MEMBER in q,
+        )
+        self.audit: deque[dict[str, Any]] = deque(maxlen=10_000)
+        self._compiled: dict[tuple[str, str], tuple[Callable[[Resource], bool], dict[str, Any]]] = {}
+
+    # -- helpers ----------------------------------------------------------------------------
+    def rt_for(self, name: str) -> ResourceType:
+        return self.users if name == "User" else self.groups
+
+    def location(self, base: str, rt: ResourceType, rid: str) -> str:
+        return f"{base}{rt.endpoint}/{rid}"
+
+    def record(self, action: str, rt: str, rid: str, actor: str | None, **extra: Any) -> None:
+        self.audit.append(
+            {"time": now_iso(), "action": action, "resourceType": rt, "id": rid, "credential": actor, **extra}
+        )
+
+    def view(self, rt: ResourceType, res: Resource, base: str) -> Resource:
+        """The stored resource plus what is computed on read: `meta.location`, `User.groups`."""
+        out = dict(res)
+        meta = res.get("meta")
+        if meta is not None:
+            out["meta"] = {**meta, "location": self.location(base, rt, res["id"])}
+        if rt is self.users and Quirk.USER_GROUPS_MISSING not in self.quirks:
+            gids = self.store.groups_of.get(res["id"])
+            if gids:
+                groups = []
+                for gid in gids:
+                    g = self.store.get("Group", gid)
+                    if g is not None:
+                        groups.append(
+                            {
+                                "value": gid,
+                                "$ref": self.location(base, self.groups, gid),
+                                "display": g.get("displayName"),
+                                "type": "direct",
+                            }
+                        )
+                if groups:
+                    out["groups"] = groups
+        return out
+
+    def render(
+        self,
+        rt: ResourceType,
+        res: Resource,
+        base: str,
+        attributes: list[str] | None = None,
+        excluded: list[str] | None = None,
+    ) -> Resource:
+        out = self.projectors[rt.name].project(self.view(rt, res, base), attributes, excluded)
+        if Quirk.RESOURCE_NO_SCHEMAS in self.quirks:
+            out.pop("schemas", None)
+        if Quirk.META_MISSING in self.quirks:
+            out.pop("meta", None)
+        return out
+
+    def etag_headers(self, res: Resource) -> dict[str, str]:
+        if Quirk.NO_ETAG in self.quirks:
+            return {}
+        version = res.get("meta", {}).get("version")
+        return {"ETag": version} if version else {}
+
+    def _get_existing(self, rt: ResourceType, rid: str) -> Resource:
+        res = self.store.get(rt.name, rid)
+        if res is None:
+            raise not_found(f"{rt.name} {rid!r} not found")
+        return res
+
+    def _check_if_match(self, res: Resource, if_match: str | None) -> None:
+        """RFC 7644 §3.14: a stale `If-Match` fails with 412 Precondition Failed."""
+        if if_match is None or Quirk.IF_MATCH_IGNORED in self.quirks:
+            return
+        tags = [t.strip() for t in if_match.split(",")]
+        version = res.get("meta", {}).get("version", "")
+        if "*" in tags:
+            return
+        weak = version.removeprefix("W/")
+        if not any(t == version or t.removeprefix("W/") == weak for t in tags):
+            raise ScimError(412, f"If-Match {if_match} does not match the current version {version}")
+
+    # -- input validation -------------------------------------------------------------------
+    def _normalize(self, rt: ResourceType, body: Any) -> Resource:
+        if not isinstance(body, dict):
+            raise bad_request("the request body must be a JSON object", "invalidSyntax")
+        schemas = body.get("schemas")
+        if not isinstance(schemas, list) or not all(isinstance(s, str) for s in schemas):
+            raise bad_request(
+                "'schemas' is required and must be a list of schema URIs (RFC 7643 §3)", "invalidSyntax"
+            )
+        lowered = {s.lower() for s in schemas}
+        if rt.schema.lower() not in lowered:
+            raise bad_request(f"'schemas' must contain {rt.schema}", "invalidSyntax")
+        known = {u.lower() for u in rt.schema_ids}
+        unknown = [s for s in schemas if s.lower() not in known]
+        if unknown:
+            raise bad_request(f"unknown schema URI in 'schemas': {', '.join(unknown)}", "invalidValue")
+        try:
+            res = normalize_resource(
+                body, rt, self.registry, unknown="ignore" if self.config.clickhouse else "reject"
+            )
+        except InvalidValue as exc:
+            raise bad_request(str(exc), exc.scim_type) from None
+        # canonical schema list, extensions that carry data included
+        res["schemas"] = [u for u in rt.schema_ids if u.lower() in lowered or u in res]
+        return res
+
+    def _strip_readonly(self, rt: ResourceType, res: Resource, current: Resource | None) -> None:
+        """RFC 7644 §3.5.1: "readOnly ... values provided SHALL be ignored"."""
+        if Quirk.READONLY_WRITABLE in self.quirks:
+            for key in ("meta", "groups"):
+                res.pop(key, None)
+            return
+        for urn, attr in self.registry.attributes(rt):
+            if attr.mutability != "readOnly":
+                continue
+            if urn and urn != rt.schema:
+                ext = res.get(urn)
+                if isinstance(ext, dict):
+                    ext.pop(attr.name, None)
+            else:
+                res.pop(attr.name, None)
+
+    def _check_required(self, rt: ResourceType, res: Resource) -> None:
+        for urn, attr in self.registry.attributes(rt):
+            if not attr.required or attr.mutability == "readOnly":
+                continue
+            holder = res.get(urn, {}) if urn and urn != rt.schema else res
+            if attr.name not in holder:
+                raise bad_request(f"required attribute '{attr.name}' is missing", "invalidValue")
+
+    def _check_immutable(self, rt: ResourceType, new: Resource, current: Resource) -> None:
+        if Quirk.IMMUTABLE_WRITABLE in self.quirks:
+            return
+        for urn, attr in self.registry.attributes(rt):
+            if attr.mutability != "immutable":
+                continue
+            ext = urn and urn != rt.schema
+            old_holder = current.get(urn, {}) if ext else current
+            new_holder = new.get(urn, {}) if ext else new
+            if attr.name in old_holder and old_holder[attr.name] != new_holder.get(attr.name):
+                raise bad_request(f"'{attr.name}' is immutable and cannot be changed", "mutability")
+
+    def _apply_profile(self, rt: ResourceType, res: Resource) -> None:
+        if not self.config.clickhouse or rt is not self.users:
+            return
+        user_name = res.get("userName", "")
+        if "@" not in user_name:
+            raise bad_request(f"userName {user_name!r} must be an email address", "invalidValue")
+        emails = res.get("emails") or []
+        primary = next((e for e in emails if e.get("primary")), emails[0] if emails else None)
+        if primary is None or str(primary.get("value", "")).casefold() != user_name.casefold():
+            raise bad_request(
+                f"userName {user_name!r} must equal the primary email "
+                f"({primary.get('value') if primary else 'none given'}), ignoring case",
+                "invalidValue",
+            )
+        if Quirk.EMAIL_CASE_KEPT not in self.quirks:
+            res["userName"] = user_name.lower()
+            for e in emails:
+                if isinstance(e.get("value"), str):
+                    e["value"] = e["value"].lower()
+
+    def _check_unique(self, rt: ResourceType, res: Resource, except_id: str | None) -> None:
+        if rt is self.users:
+            if Quirk.DUPLICATE_USERNAME in self.quirks:
+                return
+            if self.store.user_name_taken(res["userName"], except_id=except_id):
+                raise ScimError(409, f"userName {res['userName']!r} is already taken", "uniqueness")
+        elif self.config.group_display_name_unique:
+            name = res.get("displayName")
+            if isinstance(name, str) and self.store.display_name_taken(name, except_id=except_id):
+                raise ScimError(409, f"a group named {name!r} already exists", "uniqueness")
+
+    def _check_members(self, rt: ResourceType, res: Resource, base: str) -> None:
+        """Members must reference existing Users or Groups; fill `type`, `$ref` and `display`."""
+        if rt is not self.groups or "members" not in res:
+            return
+        seen: set[str] = set()
+        members = []
+        for m in res["members"]:
+            value = m.get("value")
+            if not isinstance(value, str):
+                raise bad_request("each member needs a 'value' (the member's id)", "invalidValue")
+            if value in seen:
+                continue
+            seen.add(value)
+            target = self.store.get("User", value)
+            kind = "User"
+            if target is None:
+                target = self.store.get("Group", value)
+                kind = "Group"
+            if target is None:
+                raise bad_request(f"member {value!r} is not an existing User or Group", "invalidValue")
+            if kind == "Group" and value == res.get("id"):
+                raise bad_request("a group cannot be a member of itself", "invalidValue")
+            out = {"value": value, "type": kind, "$ref": self.location(base, self.rt_for(kind), value)}
+            display = target.get("displayName") or target.get("userName")
+            if display:
+                out["display"] = display
+            members.append(out)
+        if members:
+            res["members"] = members
+        else:
+            res.pop("members", None)
+
+    def _meta(self, rt: ResourceType, created: str | None = None) -> dict[str, Any]:
+        ts = now_iso()
+        return {
+            "resourceType": rt.name,
+            "created": created or ts,
+            "lastModified": ts,
+            "version": self.store.next_version(),
+        }
+
+    # -- operations -------------------------------------------------------------------------
+    def get(
+        self, rt: ResourceType, rid: str, base: str, params: ListParams, if_none_match: str | None = None
+    ) -> Result:
+        res = self.store.get(rt.name, rid)
+        if res is None:
+            if Quirk.NOT_FOUND_200 in self.quirks:
+                return Result(200, {})
+            raise not_found(f"{rt.name} {rid!r} not found")
+        version = res.get("meta", {}).get("version")
+        if (
+            if_none_match
+            and version
+            and Quirk.IF_NONE_MATCH_IGNORED not in self.quirks
+            and any(t.strip() in (version, "*") for t in if_none_match.split(","))
+        ):
+            return Result(304, None, self.etag_headers(res))
+        body = self.render(rt, res, base, params.attributes, params.excluded)
+        return Result(200, body, self.etag_headers(res))
+
+    def create(
+        self,
+        rt: ResourceType,
+        body: Any,
+        base: str,
+        actor: str | None = None,
+        params: ListParams | None = None,
+    ) -> Result:
+        res = self._normalize(rt, body)
+        client_id = res.get("id") if Quirk.READONLY_WRITABLE in self.quirks else None
+        self._strip_readonly(rt, res, None)
+        self._check_required(rt, res)
+        self._apply_profile(rt, res)
+        with self.store.lock:
+            self._check_unique(rt, res, None)
+            res["id"] = client_id if isinstance(client_id, str) else str(uuid.uuid4())
+            self._check_members(rt, res, base)
+            if self.config.clickhouse and rt is self.groups:
+                self.org.check_group_name(res["displayName"])
+            res["meta"] = self._meta(rt)
+            self.store.put(rt.name, res)
+            if self.config.clickhouse and rt is self.groups:
+                self.org.link_group(res["id"], res["displayName"])
+            if rt is self.users:
+                self.org.user_created(res["id"])
+        self.record("create", rt.name, res["id"], actor)
+        status = 200 if Quirk.CREATE_200 in self.quirks else 201
+        headers = self.etag_headers(res)
+        if Quirk.CREATE_NO_LOCATION not in self.quirks:
+            headers["Location"] = self.location(base, rt, res["id"])
+        if Quirk.CREATE_EMPTY_BODY in self.quirks:
+            return Result(status, None, headers)
+        p = params or ListParams()
+        return Result(status, self.render(rt, res, base, p.attributes, p.excluded), headers)
+
+    def _store_update(
+        self, rt: ResourceType, current: Resource, new: Resource, base: str, action: str, actor: str | None
+    ) -> Resource:
+        """Common tail of PUT and PATCH: validate, bump meta, store. Caller holds the lock."""
+        self._check_required(rt, new)
+        self._apply_profile(rt, new)
+        self._check_unique(rt, new, current["id"])
+        self._check_members(rt, new, base)
+        new["id"] = current["id"]
+        meta = dict(current["meta"])
+        if Quirk.VERSION_UNCHANGED not in self.quirks:
+            meta["lastModified"] = now_iso()
+            meta["version"] = self.store.next_version()
+        new["meta"] = meta
+        self.store.put(rt.name, new)
+        self.record(action, rt.name, current["id"], actor)
+        return new
+
+    def replace(
+        self,
+        rt: ResourceType,
+        rid: str,
+        body: Any,
+        base: str,
+        actor: str | None = None,
+        if_match: str | None = None,
+        params: ListParams | None = None,
+    ) -> Result:
+        """PUT (RFC 7644 §3.5.1): replace everything the client may write."""
+        new = self._normalize(rt, body)
+        with self.store.lock:
+            current = self._get_existing(rt, rid)
+            self._check_if_match(current, if_match)
+            self._strip_readonly(rt, new, current)
+            new.pop("id", None)
+            if "password" not in new and "password" in current:
+                new["password"] = current["password"]
+            if Quirk.PUT_MERGES in self.quirks:
+                merged = copy.deepcopy(current)
+                merged.update(new)
+                new = merged
+            self._check_immutable(rt, new, current)
+            stored = self._store_update(rt, current, new, base, "replace", actor)
+        p = params or ListParams()
+        return Result(200, self.render(rt, stored, base, p.attributes, p.excluded), self.etag_headers(stored))
+
+    def patch(
+        self,
+        rt: ResourceType,
+        rid: str,
+        body: Any,
+        base: str,
+        actor: str | None = None,
+        if_match: str | None = None,
+        params: ListParams | None = None,
+    ) -> Result:
+        """PATCH (RFC 7644 §3.5.2): all operations apply, or none."""
+        if not isinstance(body, dict):
+            raise bad_request("the request body must be a JSON object", "invalidSyntax")
+        with self.store.lock:
+            current = self._get_existing(rt, rid)
+            self._check_if_match(current, if_match)
+            try:
+                new = apply_patch(current, body, rt, self.registry, quirks=self.quirks)
+            except PatchError as exc:
+                raise bad_request(exc.detail, exc.scim_type) from None
+            new.pop("groups", None)
+            stored = self._store_update(rt, current, new, base, "patch", actor)
+        p = params or ListParams()
+        return Result(200, self.render(rt, stored, base, p.attributes, p.excluded), self.etag_headers(stored))
+
+    def delete(
+        self, rt: ResourceType, rid: str, base: str, actor: str | None = None, if_match: str | None = None
+    ) -> Result:
+        """DELETE (RFC 7644 §3.6): 204, then the resource is gone (404) everywhere."""
+        with self.store.lock:
+            current = self._get_existing(rt, rid)
+            self._check_if_match(current, if_match)
+            if Quirk.DELETED_STILL_READABLE not in self.quirks:
+                self.store.delete(rt.name, rid)
+            if Quirk.DELETE_KEEPS_MEMBERSHIP not in self.quirks:
+                for gid in list(self.store.groups_of.get(rid, ())):
+                    group = self.store.get("Group", gid)
+                    if group is None:
+                        continue
+                    updated = dict(group)
+                    updated["members"] = [m for m in group.get("members", []) if m.get("value") != rid]
+                    if not updated["members"]:
+                        del updated["members"]
+                    updated["meta"] = {
+                        **group["meta"],
+                        "lastModified": now_iso(),
+                        "version": self.store.next_version(),
+                    }
+                    self.store.put("Group", updated)
+            if rt is self.groups:
+                self.org.unlink_group(rid)
+        self.record("delete", rt.name, rid, actor)
+        if Quirk.DELETE_200 in self.quirks:
+            return Result(200, self.render(rt, current, base))
+        return Result(204)
+
+    # -- queries ----------------------------------------------------------------------------
+    def _compile(self, rt: ResourceType, text: str) -> tuple[Callable[[Resource], bool], dict[str, Any]]:
+        """A compiled predicate and its index terms, cached: IdPs repeat the same filter shapes."""
+        key = (rt.name, text)
+        entry = self._compiled.get(key)
+        if entry is None:
+            try:
+                parsed = filters.parse_filter(text)
+                fn = filters.compile_filter(
+                    parsed,
+                    rt,
+                    self.registry,
+                    case_sensitive=Quirk.FILTER_CASE_SENSITIVE in self.quirks,
+                    string_dates=Quirk.FILTER_STRING_DATES in self.quirks,
+                    no_complex=Quirk.FILTER_NO_COMPLEX in self.quirks,
+                )
+            except filters.FilterError as exc:
+                if Quirk.UNKNOWN_FILTER_ATTR_500 in self.quirks:
+                    raise ScimError(500, "internal server error") from None
+                raise bad_request(f"invalid filter {text!r}: {exc}", "invalidFilter") from None
+            if len(self._compiled) > 2048:
+                self._compiled.clear()
+            entry = (fn, filters.equality_terms(parsed))
+            self._compiled[key] = entry
+        return entry
+
+    def _matches(self, rt: ResourceType, text: str | None, base: str) -> list[Resource]:
+        table = self.store.tables[rt.name]
+        if not text or Quirk.FILTER_IGNORED in self.quirks:
+            return list(table.values())
+        fn, terms = self._compile(rt, text)
+        candidates: list[Resource] | None = None
+        for attr, value in terms.items():
+            found = self.store.lookup(rt.name, attr, value)
+            if found is not None:
+                candidates = found
+                break
+        if candidates is None:
+            candidates = list(table.values())
+        needs_view = rt is self.users and "groups" in text.lower()
+        if needs_view:
+            return [r for r in candidates if fn(self.view(rt, r, base))]
+        return [r for r in candidates if fn(r)]
+
+    def list(self, rt: ResourceType, p: ListParams, base: str) -> Result:
+        matches = self._matches(rt, p.filter, base)
+        return self._page([(rt, r) for r in matches], p, base, sort_rt=rt)
+
+    def _page(
+        self,
+        items: list[tuple[ResourceType, Resource]],
+        p: ListParams,
+        base: str,
+        sort_rt: ResourceType | None,
+    ) -> Result:
+        if p.sort_by and Quirk.SORT_IGNORED not in self.quirks and sort_rt is not None:
+            try:
+                key = filters.sort_key(sort_rt, self.registry, p.sort_by)
+            except filters.FilterError as exc:
+                raise bad_request(f"invalid sortBy {p.sort_by!r}: {exc}", "invalidValue") from None
+            items.sort(key=lambda pair: key(pair[1]), reverse=p.sort_order == "descending")
+        total = len(items)
+        if not items and p.filter and Quirk.FILTER_EMPTY_404 in self.quirks:
+            raise not_found("no resources match the filter")
+        count = p.count if p.count is not None else self.config.max_results
+        count = min(count, self.config.max_results)
+        if Quirk.COUNT_ZERO_IGNORED in self.quirks and count == 0:
+            count = self.config.max_results
+        start = 1 if Quirk.STARTINDEX_IGNORED in self.quirks else p.start_index
+        page = items[start - 1 : start - 1 + count]
+        resources = [self.render(rt, r, base, p.attributes, p.excluded) for rt, r in page]
+        body: dict[str, Any] = {
+            "schemas": [LIST_RESPONSE],
+            "totalResults": len(page) if Quirk.TOTAL_RESULTS_PAGE_LENGTH in self.quirks else total,
+            "startIndex": start,
+            "itemsPerPage": len(page),
+            "Resources": resources,
+        }
+        return Result(200, body)
+
+    def search(self, rt: ResourceType | None, body: Any, base: str) -> Result:
+        """POST .search (RFC 7644 §3.4.3), at the root (every type) or per resource type."""
+        if Quirk.SEARCH_POST_UNSUPPORTED in self.quirks:
+            raise not_found("not found")
+        if not isinstance(body, dict):
+            raise bad_request("the request body must be a SearchRequest object", "invalidSyntax")
+        schemas = body.get("schemas")
+        if not isinstance(schemas, list) or SEARCH_REQUEST not in schemas:
+            raise bad_request(f"'schemas' must contain {SEARCH_REQUEST}", "invalidSyntax")
+        lowered = {k.lower(): v for k, v in body.items()}
+        p = parse_list_params(lambda name: lowered.get(name.lower()))
+        if rt is not None:
+            return self.list(rt, p, base)
+        items: list[tuple[ResourceType, Resource]] = []
+        errors: list[ScimError] = []
+        for each in (self.users, self.groups):
+            try:
+                items.extend((each, r) for r in self._matches(each, p.filter, base))
+            except ScimError as exc:
+                errors.append(exc)
+        if len(errors) == 2:
+            raise errors[0]
+        return self._page(items, p, base, sort_rt=None if not p.sort_by else self.users)
+
+    # -- discovery --------------------------------------------------------------------------
+    def service_provider_config(self, base: str) -> dict[str, Any]:
+        schemes = (
+            []
+            if self.config.no_auth
+            else [
+                {
+                    "type": "oauthbearertoken",
+                    "name": "OAuth Bearer Token",
+                    "description": "Authentication with a bearer token in the Authorization header",
+                    "specUri": "https://www.rfc-editor.org/info/rfc6750",
+                    "primary": True,
+                },
+                {
+                    "type": "httpbasic",
+                    "name": "HTTP Basic",
+                    "description": "HTTP Basic authentication with a SCIM key and secret",
+                    "specUri": "https://www.rfc-editor.org/info/rfc7617",
+                },
+            ]
+        )
+        out: dict[str, Any] = {
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"],
+            "documentationUri": "https://example.invalid/scimitar",
+            "patch": {"supported": True},
+            "bulk": {
+                "supported": True,
+                "maxOperations": self.config.max_operations,
+                "maxPayloadSize": self.config.max_payload_size,
+            },
+            "filter": {"supported": True, "maxResults": self.config.max_results},
+            "changePassword": {"supported": False},
+            "sort": {"supported": True},
+            "etag": {"supported": True},
+            "authenticationSchemes": schemes,
+            "meta": {"resourceType": "ServiceProviderConfig", "location": f"{base}/ServiceProviderConfig"},
+        }
+        if Quirk.SPC_NO_AUTH_SCHEMES in self.quirks:
+            del out["authenticationSchemes"]
+        return out
+
+    def schema_docs(self, base: str) -> list[dict[str, Any]]:
+        docs = []
+        for urn in (CORE_USER, "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User", CORE_GROUP):
+            if Quirk.SCHEMAS_INCOMPLETE in self.quirks and "enterprise" in urn:
+                continue
+            schema = self.registry.schema(urn)
+            if schema is not None:
+                docs.append(schema.to_json(f"{base}/Schemas/{urn}"))
+        return docs
+
+    def resource_type_docs(self, base: str) -> list[dict[str, Any]]:
+        return [rt.to_json(f"{base}/ResourceTypes/{rt.name}") for rt in self.registry.resource_types.values()]
+
+    def stats(self) -> dict[str, Any]:
+        return {"users": self.store.count("User"), "groups": self.store.count("Group"), "time": time.time()}
