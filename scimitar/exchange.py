@@ -170,6 +170,12 @@ def _parse_json(text: str) -> Any:
         return _NOT_JSON
 
 
+def _raw_items(headers: httpx.Headers) -> list[tuple[str, str]]:
+    """Header pairs as sent, original spelling kept (httpx's `items()` lowercases names)."""
+    encoding = headers.encoding
+    return [(name.decode(encoding), value.decode(encoding)) for name, value in headers.raw]
+
+
 def _decode(content: bytes) -> str:
     if not content:
         return ""
@@ -219,7 +225,7 @@ class Exchange:
         truncated = False
         if response is not None:
             status = response.status_code
-            response_headers = masker.mask_headers(response.headers.multi_items())
+            response_headers = masker.mask_headers(_raw_items(response.headers))
             raw = _decode(response.content)
             parsed = _parse_json(raw)
             if parsed is not _NOT_JSON:
@@ -227,12 +233,14 @@ class Exchange:
             response_body = masker.mask_body(raw)
             if len(response_body) > max_body_chars:
                 dropped = len(response_body) - max_body_chars
-                response_body = response_body[:max_body_chars] + f"\n... [{dropped} more characters truncated]"
+                response_body = (
+                    response_body[:max_body_chars] + f"\n... [{dropped} more characters truncated]"
+                )
                 truncated = True
         return cls(
             method=request.method,
             url=masker.mask_text(str(request.url)),
-            request_headers=masker.mask_headers(request.headers.multi_items()),
+            request_headers=masker.mask_headers(_raw_items(request.headers)),
             request_body=request_body,
             status=status,
             response_headers=response_headers,

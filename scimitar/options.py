@@ -98,30 +98,56 @@ class Option:
 
 
 OPTIONS: tuple[Option, ...] = (
-    Option("target-url", "base URL of the SCIM service to test; omit to test the embedded reference server",
-           metavar="URL"),
+    Option(
+        "target-url",
+        "base URL of the SCIM service to test; omit to test the embedded reference server",
+        metavar="URL",
+    ),
     Option("token", "Bearer token for the target", env=("SCIM_TOKEN",), metavar="TOKEN"),
-    Option("basic", "basic credential (ClickHouse: scim_ key and secret)", env=("SCIM_USERNAME", "SCIM_PASSWORD"),
-           metavar="KEY:SECRET"),
+    Option(
+        "basic",
+        "basic credential (ClickHouse: scim_ key and secret)",
+        env=("SCIM_USERNAME", "SCIM_PASSWORD"),
+        metavar="KEY:SECRET",
+    ),
     Option("header", "extra request header, repeatable", kind="append", metavar="NAME:VALUE"),
     Option("ca-bundle", "PEM file of CA certificates to trust for the target", metavar="PATH"),
     Option("insecure", "do not verify the target's TLS certificate", kind="flag"),
     Option("timeout", "per-request timeout in seconds", kind="float", default=30.0, metavar="SECONDS"),
-    Option("config", f"YAML file naming targets (default: ./{DEFAULT_CONFIG_FILE} when --target is given)",
-           metavar="FILE"),
+    Option(
+        "config",
+        f"YAML file naming targets (default: ./{DEFAULT_CONFIG_FILE} when --target is given)",
+        metavar="FILE",
+    ),
     Option("target", "name of a target in the config file", metavar="NAME"),
-    Option("profile", "embedded server profile", group="embedded", choices=("rfc", "clickhouse"), default="rfc"),
-    Option("quirk", "switch on a named server bug in the embedded server, repeatable", kind="append",
-           group="embedded", metavar="NAME"),
+    Option(
+        "profile", "embedded server profile", group="embedded", choices=("rfc", "clickhouse"), default="rfc"
+    ),
+    Option(
+        "quirk",
+        "switch on a named server bug in the embedded server, repeatable",
+        kind="append",
+        group="embedded",
+        metavar="NAME",
+    ),
     Option("base-path", "embedded server base path", group="embedded", default="/scim/v2", metavar="PATH"),
     Option("seed", "seed for generated test data (same seed, same data)", kind="int", default=0, group="run"),
-    Option("run-id", "run id used in the name prefix scimitar-<run-id>- (default: random)", group="run",
-           metavar="ID"),
+    Option(
+        "run-id",
+        "run id used in the name prefix scimitar-<run-id>- (default: random)",
+        group="run",
+        metavar="ID",
+    ),
     Option("json", "write results as JSON to PATH", group="output", metavar="PATH"),
     Option("junit", "write results as JUnit XML to PATH", group="output", metavar="PATH"),
     Option("tag", "run only checks with this tag, repeatable", kind="append", group="select", metavar="TAG"),
-    Option("section", "run only checks whose RFC section contains TEXT (e.g. 3.4.2), repeatable",
-           kind="append", group="select", metavar="TEXT"),
+    Option(
+        "section",
+        "run only checks whose RFC section contains TEXT (e.g. 3.4.2), repeatable",
+        kind="append",
+        group="select",
+        metavar="TEXT",
+    ),
 )
 
 _BY_NAME = {opt.name: opt for opt in OPTIONS}
@@ -153,8 +179,13 @@ def options_for(command: str) -> list[Option]:
 
 def add_cli_arguments(parser: argparse.ArgumentParser, command: str) -> None:
     """Add the table's flags for one subcommand (`test`, `replay`, `load`, `cleanup`)."""
-    titles = {"target": "target", "embedded": "embedded server (no --target-url)", "run": "run",
-              "output": "output", "select": "selection"}
+    titles = {
+        "target": "target",
+        "embedded": "embedded server (no --target-url)",
+        "run": "run",
+        "output": "output",
+        "select": "selection",
+    }
     groups: dict[str, argparse._ArgumentGroup] = {}
     for opt in options_for(command):
         if opt.group not in groups:
@@ -213,7 +244,9 @@ class RunOptions:
 def resolve_run_options(ns: argparse.Namespace) -> RunOptions:
     run_id = getattr(ns, "run_id", None)
     if run_id is not None and not _RUN_ID.match(run_id):
-        raise ConfigError(f"--run-id {run_id!r}: use 1-16 lowercase letters or digits (it goes into userNames)")
+        raise ConfigError(
+            f"--run-id {run_id!r}: use 1-16 lowercase letters or digits (it goes into userNames)"
+        )
     seed = getattr(ns, "seed", None)
     return RunOptions(
         seed=0 if seed is None else int(seed),
@@ -237,6 +270,7 @@ def _split_pair(value: str, what: str) -> tuple[str, str]:
 def _expand(value: Any, where: str, environ: Mapping[str, str]) -> Any:
     """Replace `${ENV}` references in config strings; a missing variable is a ConfigError."""
     if isinstance(value, str):
+
         def sub(match: re.Match[str]) -> str:
             name = match.group(1)
             if name not in environ:
@@ -271,14 +305,26 @@ def _load_config_target(config: str | None, name: str | None, environ: Mapping[s
         if name is None and len(targets) == 1:
             name = next(iter(targets))
         if name is None:
-            raise ConfigError(f"{path} names several targets; choose one with --target ({', '.join(targets)})")
+            raise ConfigError(
+                f"{path} names several targets; choose one with --target ({', '.join(targets)})"
+            )
     if name not in targets:
         raise ConfigError(f"unknown target {name!r} in {path}; known: {', '.join(map(str, targets))}")
     entry = targets[name]
     if not isinstance(entry, dict):
         raise ConfigError(f"{path}: target {name!r} must be a mapping")
-    known = {"url", "token", "basic", "headers", "ca_bundle", "insecure", "timeout", "profile", "quirks",
-             "base_path"}
+    known = {
+        "url",
+        "token",
+        "basic",
+        "headers",
+        "ca_bundle",
+        "insecure",
+        "timeout",
+        "profile",
+        "quirks",
+        "base_path",
+    }
     unknown = set(entry) - known
     if unknown:
         raise ConfigError(f"{path}: target {name!r} has unknown keys {', '.join(sorted(unknown))}")

@@ -171,7 +171,9 @@ class Ledger:
         return report
 
     @staticmethod
-    def leftovers(client: DeletingClient, prefix: str = PREFIX_ROOT, *, page_size: int = 100) -> list[Leftover]:
+    def leftovers(
+        client: DeletingClient, prefix: str = PREFIX_ROOT, *, page_size: int = 100
+    ) -> list[Leftover]:
         """Users and Groups whose userName / displayName starts with `prefix`.
 
         Asks with a `sw` filter first and falls back to paging through everything when filtering
@@ -226,19 +228,14 @@ def _list_all(
     return out
 
 
-@dataclass
 class Run:
-    """The run's identity (`run_id`, `prefix`), its data factory and its ledger."""
+    """The run's identity (`run_id`, `prefix`), its seeded data factory and its ledger."""
 
-    seed: int = 0
-    run_id: str = field(default_factory=lambda: secrets.token_hex(3))
-    data: DataFactory = field(init=False)
-    ledger: Ledger = field(init=False, default_factory=Ledger)
-
-    def __post_init__(self) -> None:
-        if not self.run_id:
-            self.run_id = secrets.token_hex(3)
-        self.data = DataFactory(self.prefix, self.seed)
+    def __init__(self, seed: int = 0, run_id: str | None = None) -> None:
+        self.seed = seed
+        self.run_id = run_id or secrets.token_hex(3)
+        self.data = DataFactory(self.prefix, seed)
+        self.ledger = Ledger()
 
     @property
     def prefix(self) -> str:

@@ -133,15 +133,18 @@ class ScimResponse:
 
     @property
     def location(self) -> str | None:
-        return self.http.headers.get("location")
+        value: str | None = self.http.headers.get("location")
+        return value
 
     @property
     def etag(self) -> str | None:
-        return self.http.headers.get("etag")
+        value: str | None = self.http.headers.get("etag")
+        return value
 
     @property
     def content_type(self) -> str:
-        return self.http.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+        value: str = self.http.headers.get("content-type", "")
+        return value.split(";", 1)[0].strip().lower()
 
     def json(self) -> Any:
         if not self.http.content.strip():
@@ -227,17 +230,15 @@ class ScimClient:
         merged: dict[str, str | None] = {"Accept": SCIM_JSON}
         if body is not None:
             merged["Content-Type"] = SCIM_JSON
-        for name, value in self.extra_headers:
-            merged[name] = value
+        for name, extra in self.extra_headers:
+            _set_header(merged, name, extra)
         if auth == "default":
             if self._authorization is not None:
-                merged["Authorization"] = self._authorization
+                _set_header(merged, "Authorization", self._authorization)
         elif isinstance(auth, AuthOverride):
-            merged["Authorization"] = auth.header()
-        lowered = {k.lower(): k for k in merged}
-        for name, value in (headers or {}).items():
-            merged.pop(lowered.get(name.lower(), name), None)
-            merged[name] = value
+            _set_header(merged, "Authorization", auth.header())
+        for name, given in (headers or {}).items():
+            _set_header(merged, name, given)
         final_headers = {k: v for k, v in merged.items() if v is not None}
         if isinstance(auth, AuthOverride):
             # A deliberately wrong credential is still a credential-shaped string: keep it out of reports.
@@ -254,7 +255,9 @@ class ScimClient:
             remaining = self.max_total_wait_s - waited
             if remaining <= 0:
                 return response
-            wait = min(retry_after_seconds(response.headers.get("retry-after")), self.max_retry_wait_s, remaining)
+            wait = min(
+                retry_after_seconds(response.headers.get("retry-after")), self.max_retry_wait_s, remaining
+            )
             attempt += 1
             self.throttled += 1
             self.stats.throttled += 1
@@ -319,6 +322,13 @@ class ScimClient:
         return clone
 
 
+def _set_header(headers: dict[str, str | None], name: str, value: str | None) -> None:
+    """Set a header replacing any spelling of the same name (None marks it removed)."""
+    for existing in [k for k in headers if k.lower() == name.lower()]:
+        del headers[existing]
+    headers[name] = value
+
+
 def retry_after_seconds(value: str | None, *, default: float = 1.0) -> float:
     """Seconds to wait from a `Retry-After` header: delta-seconds or an HTTP-date (RFC 9110 §10.2.3)."""
     if value is None or not value.strip():
@@ -345,7 +355,9 @@ def classify(exc: httpx.HTTPError, base_url: str, timeout: float) -> TargetError
         seen.add(id(cause))
         if isinstance(cause, ssl.SSLCertVerificationError):
             reason = cause.verify_message or cause.reason or str(cause)
-            return TargetTLSError(f"TLS error talking to {base_url}: {reason} (use --ca-bundle or --insecure)")
+            return TargetTLSError(
+                f"TLS error talking to {base_url}: {reason} (use --ca-bundle or --insecure)"
+            )
         if isinstance(cause, ssl.SSLError):
             return TargetTLSError(f"TLS error talking to {base_url}: {cause.reason or cause}")
         if isinstance(cause, ConnectionRefusedError):

@@ -143,7 +143,9 @@ class InProcessTransport(httpx.BaseTransport):
             "state": {},
         }
 
-    async def _call(self, request: httpx.Request, body: bytes) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    async def _call(
+        self, request: httpx.Request, body: bytes
+    ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
         scope = self._scope(request)
         request_sent = False
         response_done = asyncio.Event()

@@ -294,6 +294,7 @@ def test_message_schemas_are_valid_draft_2020_12(name: str) -> None:
     schema = _load(f"messages/{name}.json")
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
     Draft202012Validator.check_schema(schema)
-    assert f"urn:ietf:params:scim:api:messages:2.0:{name}" == (
-        schema["properties"]["schemas"]["contains"]["const"]
+    assert (
+        f"urn:ietf:params:scim:api:messages:2.0:{name}"
+        == (schema["properties"]["schemas"]["contains"]["const"])
     )

@@ -135,7 +135,7 @@ def create_app(config: ServerConfig | None = None) -> Starlette:
         async def collection(request: Request) -> Response:
             base = _base(request, server)
             if request.method == "GET":
-                return server.result(service.list(rt, _params(request), base))
+                return server.result(service.list_resources(rt, _params(request), base))
             body, _ = await _body(request, server)
             return server.result(service.create(rt, body, base, _actor(request), _params(request)))
 

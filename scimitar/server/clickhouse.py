@@ -74,9 +74,9 @@ class Organization:
         for role in self.roles.values():
             if not role.system and role.scim_group == display_name:
                 return role
-        role = self.roles.get(display_name)
-        if role is not None and not role.system:
-            return role
+        named = self.roles.get(display_name)
+        if named is not None and not named.system:
+            return named
         return None
 
     def link_group(self, group_id: str, display_name: str) -> None:

@@ -519,8 +519,6 @@ def _value_test(
                 f"{shown} is a{'n' if kind == 'integer' else ''} {kind} attribute; "
                 f"compare it with a number, not {literal!r}"
             )
-        if kind == "integer" and isinstance(literal, float) and not literal.is_integer():
-            raise FilterError(f"{shown} is an integer attribute; {literal!r} is not an integer")
         return _ordered_test(
             op, literal, lambda v: v if isinstance(v, int | float) and not isinstance(v, bool) else None
         )

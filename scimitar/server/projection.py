@@ -47,9 +47,7 @@ class Projector:
         self._always: list[tuple[str, str]] = [("", "id")]
         for urn, attr in registry.attributes(rt):
             ext = urn if urn and urn != rt.schema else ""
-            if attr.returned == "never" and not (password_returned and attr.name == "password"):
-                self._hidden.append((ext, attr.name))
-            elif attr.returned == "request":
+            if (attr.returned == "never" and not (password_returned and attr.name == "password")) or attr.returned == "request":
                 self._hidden.append((ext, attr.name))
             elif attr.returned == "always":
                 self._always.append((ext, attr.name))

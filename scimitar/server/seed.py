@@ -9,6 +9,7 @@ from __future__ import annotations
 import random
 import unicodedata
 import uuid
+from typing import Any
 
 from faker import Faker
 
@@ -57,7 +58,7 @@ def seed_store(service: ScimService, users: int, groups: int, seed: int = 0) -> 
         name = f"{fake.job().split(',')[0][:40]} {g}"
         gid = str(uuid.UUID(int=rnd.getrandbits(128), version=4))
         members = rnd.sample(ids, min(len(ids), rnd.randint(0, 20))) if ids else []
-        group = {
+        group: dict[str, Any] = {
             "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
             "id": gid,
             "displayName": name,

@@ -534,7 +534,7 @@ class ScimService:
             return [r for r in candidates if fn(self.view(rt, r, base))]
         return [r for r in candidates if fn(r)]
 
-    def list(self, rt: ResourceType, p: ListParams, base: str) -> Result:
+    def list_resources(self, rt: ResourceType, p: ListParams, base: str) -> Result:
         matches = self._matches(rt, p.filter, base)
         return self._page([(rt, r) for r in matches], p, base, sort_rt=rt)
 
@@ -582,7 +582,7 @@ class ScimService:
         lowered = {k.lower(): v for k, v in body.items()}
         p = parse_list_params(lambda name: lowered.get(name.lower()))
         if rt is not None:
-            return self.list(rt, p, base)
+            return self.list_resources(rt, p, base)
         items: list[tuple[ResourceType, Resource]] = []
         errors: list[ScimError] = []
         for each in (self.users, self.groups):

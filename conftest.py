@@ -1,0 +1,1 @@
+pytest_plugins = ["scimitar.pytest_plugin"]

@@ -1,0 +1,304 @@
+"""What a check gets: a client, the run's data and ledger, discovery, and assertion helpers.
+
+Checks should read like the RFC sentence they enforce; everything else (recording, cleanup,
+turning a failed expectation into a failure that carries its exchange, schema validation) lives
+here so that each check stays a dozen lines.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, fields
+from typing import TYPE_CHECKING, Any, NoReturn
+
+from scimitar.checks.registry import Check, CheckFailed, CheckSkipped
+from scimitar.exchange import Exchange, Recorder
+from scimitar.run import DataFactory, Ledger, Run
+from scimitar.schema import CORE_GROUP, CORE_USER, ENTERPRISE_USER
+from scimitar.target import ScimClient, ScimResponse
+
+if TYPE_CHECKING:
+    from scimitar.jsonschemas import Violation
+    from scimitar.target import Target
+
+#: `needs` name -> (Features attribute, ServiceProviderConfig member that advertises it).
+_SPC_NEEDS = {
+    "patch": ("patch", "patch"),
+    "bulk": ("bulk", "bulk"),
+    "filter": ("filter", "filter"),
+    "sort": ("sort", "sort"),
+    "etag": ("etag", "etag"),
+    "changePassword": ("change_password", "changePassword"),
+}
+
+
+@dataclass(frozen=True)
+class Features:
+    """What the target says it supports. None means unknown (the document was missing), and an
+    unknown feature is tested rather than skipped: absence of discovery is not permission."""
+
+    patch: bool | None = None
+    bulk: bool | None = None
+    max_operations: int | None = None
+    max_payload_size: int | None = None
+    filter: bool | None = None
+    max_results: int | None = None
+    sort: bool | None = None
+    etag: bool | None = None
+    change_password: bool | None = None
+    users: bool | None = None
+    groups: bool | None = None
+    enterprise: bool | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+def _resources(body: Any) -> list[dict[str, Any]] | None:
+    """Resources of a discovery listing: a ListResponse, or (tolerated) a bare JSON array."""
+    if isinstance(body, dict) and isinstance(body.get("Resources"), list):
+        return [r for r in body["Resources"] if isinstance(r, dict)]
+    if isinstance(body, list):
+        return [r for r in body if isinstance(r, dict)]
+    return None
+
+
+def _supported(spc: dict[str, Any], member: str) -> bool | None:
+    value = spc.get(member)
+    if isinstance(value, dict) and isinstance(value.get("supported"), bool):
+        return bool(value["supported"])
+    return None
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+@dataclass
+class Discovery:
+    """The target's `/ServiceProviderConfig`, `/Schemas` and `/ResourceTypes`, read once per run."""
+
+    service_provider_config: dict[str, Any] | None = None
+    schemas: list[dict[str, Any]] | None = None
+    resource_types: list[dict[str, Any]] | None = None
+    exchanges: list[Exchange] = field(default_factory=list)
+
+    @classmethod
+    def fetch(cls, client: ScimClient) -> Discovery:
+        """Read the three discovery endpoints; a missing or broken one leaves its field None."""
+        recorder = Recorder()
+        scoped = client.with_recorder(recorder)
+        spc_resp = scoped.get("/ServiceProviderConfig")
+        spc = spc_resp.json() if spc_resp.status == 200 else None
+        schemas_resp = scoped.get("/Schemas")
+        rts_resp = scoped.get("/ResourceTypes")
+        return cls(
+            service_provider_config=spc if isinstance(spc, dict) else None,
+            schemas=_resources(schemas_resp.json()) if schemas_resp.status == 200 else None,
+            resource_types=_resources(rts_resp.json()) if rts_resp.status == 200 else None,
+            exchanges=list(recorder.exchanges),
+        )
+
+    def resource_type(self, name: str) -> dict[str, Any] | None:
+        """The ResourceType named `name` (`User`), matched by name, endpoint or core schema."""
+        schema = {"User": CORE_USER, "Group": CORE_GROUP}.get(name)
+        for rt in self.resource_types or []:
+            if (
+                rt.get("name") == name
+                or rt.get("endpoint") in (f"/{name}s", f"{name}s")
+                or (schema is not None and rt.get("schema") == schema)
+            ):
+                return rt
+        return None
+
+    @property
+    def features(self) -> Features:
+        spc = self.service_provider_config or {}
+        bulk = spc.get("bulk") if isinstance(spc.get("bulk"), dict) else {}
+        flt = spc.get("filter") if isinstance(spc.get("filter"), dict) else {}
+        users = groups = enterprise = None
+        if self.resource_types is not None:
+            user_rt = self.resource_type("User")
+            users = user_rt is not None
+            groups = self.resource_type("Group") is not None
+            extensions = (user_rt or {}).get("schemaExtensions") or []
+            enterprise = any(isinstance(e, dict) and e.get("schema") == ENTERPRISE_USER for e in extensions)
+        elif self.schemas is not None:
+            ids = {s.get("id") for s in self.schemas}
+            users, groups, enterprise = CORE_USER in ids, CORE_GROUP in ids, ENTERPRISE_USER in ids
+        return Features(
+            patch=_supported(spc, "patch"),
+            bulk=_supported(spc, "bulk"),
+            max_operations=_int((bulk or {}).get("maxOperations")),
+            max_payload_size=_int((bulk or {}).get("maxPayloadSize")),
+            filter=_supported(spc, "filter"),
+            max_results=_int((flt or {}).get("maxResults")),
+            sort=_supported(spc, "sort"),
+            etag=_supported(spc, "etag"),
+            change_password=_supported(spc, "changePassword"),
+            users=users,
+            groups=groups,
+            enterprise=enterprise,
+        )
+
+    def unmet(self, needs: Iterable[str]) -> str | None:
+        """Why a check needing `needs` must be skipped, or None. Only an explicit "no" skips."""
+        features = self.features
+        for need in needs:
+            if need in _SPC_NEEDS:
+                attr, member = _SPC_NEEDS[need]
+                if getattr(features, attr) is False:
+                    return f"ServiceProviderConfig says {member}.supported=false"
+            elif need == "users" and features.users is False:
+                return "ResourceTypes lists no User resource type"
+            elif need == "groups" and features.groups is False:
+                return "ResourceTypes lists no Group resource type"
+            elif need == "enterprise" and features.enterprise is False:
+                return f"the User resource type has no {ENTERPRISE_USER} extension"
+        return None
+
+
+@dataclass
+class CheckContext:
+    """Everything one check may use; `recorder` holds this check's exchanges only."""
+
+    client: ScimClient
+    run: Run
+    discovery: Discovery
+    recorder: Recorder
+    check: Check | None = None
+    target: Target | None = None
+
+    @property
+    def data(self) -> DataFactory:
+        return self.run.data
+
+    @property
+    def ledger(self) -> Ledger:
+        return self.run.ledger
+
+    @property
+    def features(self) -> Features:
+        return self.discovery.features
+
+    # -- outcomes ---------------------------------------------------------------------------------
+    def _evidence(self, response: ScimResponse | Exchange | None) -> list[Exchange]:
+        if isinstance(response, ScimResponse):
+            return [response.exchange]
+        if isinstance(response, Exchange):
+            return [response]
+        last = self.recorder.last
+        return [last] if last is not None else []
+
+    def fail(
+        self,
+        message: str,
+        *,
+        expected: Any = None,
+        actual: Any = None,
+        response: ScimResponse | Exchange | None = None,
+    ) -> NoReturn:
+        """Fail the check; the evidence is `response`'s exchange, else the last one recorded."""
+        raise CheckFailed(message, expected=expected, actual=actual, exchanges=self._evidence(response))
+
+    def skip(self, reason: str) -> NoReturn:
+        raise CheckSkipped(reason)
+
+    def expect(
+        self,
+        condition: object,
+        message: str,
+        *,
+        expected: Any = None,
+        actual: Any = None,
+        response: ScimResponse | Exchange | None = None,
+    ) -> None:
+        if not condition:
+            self.fail(message, expected=expected, actual=actual, response=response)
+
+    def expect_status(self, response: ScimResponse, *codes: int, message: str | None = None) -> None:
+        if response.status not in codes:
+            wanted = " or ".join(str(c) for c in codes)
+            self.fail(
+                message or f"{response.exchange.method} answered {response.status}, expected {wanted}",
+                expected=wanted,
+                actual=response.status,
+                response=response,
+            )
+
+    # -- setup helpers ----------------------------------------------------------------------------
+    def create(self, endpoint: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """POST a resource, record it in the ledger, and return the server's representation.
+
+        Anything but 200/201 with an `id` is a failed *setup*, reported with the exchange.
+        """
+        response = self.client.post(endpoint, json=payload)
+        body = response.json()
+        rid = body.get("id") if isinstance(body, dict) else None
+        if response.status not in (200, 201) or not isinstance(rid, str) or not rid:
+            self.fail(
+                f"setup failed: POST {endpoint} did not create the resource "
+                f"(status {response.status}{', no id in the body' if response.status in (200, 201) else ''})",
+                expected="201 with the created resource (including its id)",
+                actual=response.status,
+                response=response,
+            )
+        self.ledger.add(f"{endpoint.rstrip('/')}/{rid}")
+        assert isinstance(body, dict)
+        return body
+
+    def create_user(self, *, enterprise: bool = False, **overrides: Any) -> dict[str, Any]:
+        """Create a generated User (see `DataFactory.user`) and return the server's representation."""
+        return self.create("/Users", self.data.user(enterprise=enterprise, **overrides))
+
+    def create_group(self, **overrides: Any) -> dict[str, Any]:
+        """Create a generated Group (see `DataFactory.group`) and return the server's representation."""
+        return self.create("/Groups", self.data.group(**overrides))
+
+    # -- validation -------------------------------------------------------------------------------
+    def _raise_violations(
+        self, what: str, found: Sequence[Violation], response: ScimResponse | Exchange | None
+    ) -> None:
+        violations = [f"{v.pointer or '/'}: {v.message}" for v in found]
+        if violations:
+            self.fail(
+                f"{what}: {len(violations)} violation(s): " + "; ".join(violations),
+                actual="\n".join(violations),
+                response=response,
+            )
+
+    def validate_resource(
+        self, body: Any, resource_type: str, *, response: ScimResponse | Exchange | None = None
+    ) -> None:
+        """Fail unless `body` is a valid `resource_type` (User, Group, or a discovery resource:
+        ServiceProviderConfig, ResourceType, Schema), listing every JSON pointer that is wrong.
+
+        Resources are judged by the RFC's schema definitions, not the target's own `/Schemas`:
+        a target must not pass by describing its bugs.
+        """
+        from scimitar import jsonschemas
+
+        if resource_type in jsonschemas.DISCOVERY_URNS:
+            violations = jsonschemas.validate_discovery(body, resource_type)
+        else:
+            violations = jsonschemas.validate_resource(body, resource_type)
+        self._raise_violations(f"response is not a valid {resource_type}", violations, response)
+
+    def validate_error(self, body: Any, *, response: ScimResponse | Exchange | None = None) -> None:
+        """Fail unless `body` is a SCIM Error (RFC 7644 §3.12)."""
+        from scimitar import jsonschemas
+
+        self._raise_violations(
+            "response is not a valid SCIM Error", jsonschemas.validate_error(body), response
+        )
+
+    def validate_list(
+        self, body: Any, resource_type: str, *, response: ScimResponse | Exchange | None = None
+    ) -> None:
+        """Fail unless `body` is a ListResponse whose Resources are valid `resource_type`s."""
+        from scimitar import jsonschemas
+
+        violations = jsonschemas.validate_list_response(body, resource_type)
+        self._raise_violations(
+            f"response is not a valid ListResponse of {resource_type}", violations, response
+        )

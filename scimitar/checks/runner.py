@@ -1,0 +1,68 @@
+"""Run one check and turn how it ended into a `CheckResult` on the RFC 2119 scale.
+
+A `CheckFailed` means "failed" for a MUST, "warning" for a SHOULD and "skipped" for a MAY (the
+optional behaviour is simply absent); any other exception is an "error" of the check or the
+target, reported by type and text only (no traceback, no locals: nothing that could hold a secret).
+"""
+
+from __future__ import annotations
+
+import time
+
+from scimitar.checks.context import CheckContext
+from scimitar.checks.registry import Check, CheckFailed, CheckSkipped, Level
+from scimitar.exchange import Exchange
+from scimitar.results import CheckResult, Outcome
+from scimitar.target import TargetError
+
+
+def run_check(check: Check, ctx: CheckContext) -> CheckResult:
+    """Run `check` with `ctx` (whose recorder must be fresh for this check) and classify the end."""
+    started = time.perf_counter()
+    outcome = Outcome.PASSED
+    message = ""
+    expected: object = None
+    actual: object = None
+    evidence: list[Exchange] = []
+    masker = ctx.client.masker
+
+    reason = ctx.discovery.unmet(check.needs)
+    if reason is not None:
+        outcome, message = Outcome.SKIPPED, reason
+    else:
+        try:
+            check.func(ctx)
+        except CheckFailed as failure:
+            message = masker.mask_text(failure.message)
+            expected = None if failure.expected is None else masker.mask_text(str(failure.expected))
+            actual = None if failure.actual is None else masker.mask_text(str(failure.actual))
+            evidence = failure.exchanges
+            if check.level is Level.MUST:
+                outcome = Outcome.FAILED
+            elif check.level is Level.SHOULD:
+                outcome = Outcome.WARNING
+            else:
+                outcome = Outcome.SKIPPED
+                message = f"optional (MAY) behaviour not present: {message}"
+        except CheckSkipped as skipped:
+            outcome, message = Outcome.SKIPPED, masker.mask_text(skipped.reason)
+        except TargetError as exc:
+            outcome, message = Outcome.ERROR, masker.mask_text(str(exc))
+        except Exception as exc:
+            text = str(exc).splitlines()[0] if str(exc) else ""
+            outcome = Outcome.ERROR
+            message = masker.mask_text(f"{type(exc).__name__}: {text}".rstrip(": "))
+
+    return CheckResult(
+        id=check.id,
+        title=check.title,
+        section=check.section,
+        requirement=check.requirement,
+        outcome=outcome,
+        message=message,
+        exchanges=list(ctx.recorder.exchanges),
+        duration_ms=round((time.perf_counter() - started) * 1000, 2),
+        expected=expected,
+        actual=actual,
+        evidence=evidence,
+    )

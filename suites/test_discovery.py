@@ -1,0 +1,5 @@
+"""Conformance checks tagged discovery: one test per registered check (see `scimitar checks`)."""
+
+from scimitar.pytest_plugin import suite
+
+test_check = suite("discovery")
