@@ -76,7 +76,8 @@ class DataFactory:
             "displayName": f"{first} {last}",
             "emails": [{"value": user_name, "type": "work", "primary": True}],
             "active": True,
-            "externalId": f"{self.prefix}{self.faker.uuid4()}",
+            # The counter keeps it unique: each locale's generator is seeded alike, so uuids repeat.
+            "externalId": f"{self.prefix}{self._next()}-{self.faker.uuid4()}",
         }
         if enterprise:
             body["schemas"] = [CORE_USER, ENTERPRISE_USER]
@@ -91,10 +92,11 @@ class DataFactory:
     def group(self, **overrides: Any) -> dict[str, Any]:
         """A Group with a prefixed, unique `displayName` (words in the Faker locale: often Unicode)."""
         words = " ".join(self.faker.words(2))
+        n = self._next()
         body: dict[str, Any] = {
             "schemas": [CORE_GROUP],
-            "displayName": f"{self.prefix}{words} {self._next()}",
-            "externalId": f"{self.prefix}{self.faker.uuid4()}",
+            "displayName": f"{self.prefix}{words} {n}",
+            "externalId": f"{self.prefix}{n}-{self.faker.uuid4()}",
             "members": [],
         }
         return _apply(body, overrides)

@@ -33,7 +33,7 @@ SCIM_JSON = "application/scim+json"
 
 #: Origin used for the embedded server's URLs. It matches a local `scimitar serve`, so a curl line
 #: recorded against the embedded server can be replayed against one started with the same flags.
-EMBEDDED_ORIGIN = "http://localhost:8000"
+EMBEDDED_ORIGIN = "http://127.0.0.1:8880"
 
 
 class ConfigError(Exception):

@@ -14,6 +14,7 @@ lock (never interleaved on the loop), and it cannot be called from inside a runn
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
@@ -77,6 +78,14 @@ class InProcessTransport(httpx.BaseTransport):
                 loop.run_until_complete(loop.shutdown_asyncgens())
                 loop.close()
                 self._loop = None
+
+    def __del__(self) -> None:
+        # Best effort for callers that forget close(): end the lifespan task instead of letting
+        # asyncio log "Task was destroyed but it is pending" when the loop is collected.
+        loop = getattr(self, "_loop", None)
+        if loop is not None and not loop.is_closed() and not loop.is_running():
+            with contextlib.suppress(Exception):
+                self.close()
 
     # -- internals ----------------------------------------------------------------------------
     def _ensure_loop(self) -> asyncio.AbstractEventLoop:

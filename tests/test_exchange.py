@@ -26,7 +26,11 @@ def test_bearer_token_never_appears_anywhere() -> None:
     request = httpx.Request(
         "POST",
         f"https://scim.example.test/scim/v2/Users?access={TOKEN}",
-        headers={"Authorization": f"Bearer {TOKEN}", "X-Api-Key": "key-abcdef", "Accept": "application/scim+json"},
+        headers={
+            "Authorization": f"Bearer {TOKEN}",
+            "X-Api-Key": "key-abcdef",
+            "Accept": "application/scim+json",
+        },
         content=json.dumps(body).encode(),
     )
     response = httpx.Response(
@@ -36,7 +40,12 @@ def test_bearer_token_never_appears_anywhere() -> None:
         request=request,
     )
     exchange = _exchange(masker, request, response)
-    rendered = [exchange.transcript(), exchange.curl(), json.dumps(exchange.to_json()), json.dumps(exchange.json())]
+    rendered = [
+        exchange.transcript(),
+        exchange.curl(),
+        json.dumps(exchange.to_json()),
+        json.dumps(exchange.json()),
+    ]
     for text in rendered:
         for secret in (TOKEN, PASSWORD, "cs-1234567", "key-abcdef", "abc123456", "srv-token-999"):
             assert secret not in text, (secret, text)
@@ -62,12 +71,18 @@ def test_basic_credential_and_its_base64_are_masked() -> None:
 
 def test_curl_reproduces_method_url_headers_and_body() -> None:
     masker = Masker([TOKEN])
-    payload = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [
-        {"op": "replace", "path": "displayName", "value": "Zoë O'Brien 日本"}]}
+    payload = {
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "replace", "path": "displayName", "value": "Zoë O'Brien 日本"}],
+    }
     request = httpx.Request(
         "PATCH",
         "http://127.0.0.1:8000/scim/v2/Users/abc?attributes=userName",
-        headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/scim+json", "If-Match": 'W/"1"'},
+        headers={
+            "Authorization": f"Bearer {TOKEN}",
+            "Content-Type": "application/scim+json",
+            "If-Match": 'W/"1"',
+        },
         content=json.dumps(payload, ensure_ascii=False).encode(),
     )
     exchange = _exchange(masker, request, httpx.Response(200, json={"id": "abc"}, request=request))
@@ -86,7 +101,11 @@ def test_huge_body_is_truncated_but_json_stays_available() -> None:
     request = httpx.Request("GET", "http://127.0.0.1/scim/v2/Users")
     big = {"Resources": [{"id": str(i), "userName": "x" * 50} for i in range(5000)], "totalResults": 5000}
     exchange = Exchange.record(
-        request, httpx.Response(200, json=big, request=request), masker=Masker(), elapsed_ms=1, max_body_chars=1000
+        request,
+        httpx.Response(200, json=big, request=request),
+        masker=Masker(),
+        elapsed_ms=1,
+        max_body_chars=1000,
     )
     assert exchange.truncated
     assert "truncated" in exchange.response_body

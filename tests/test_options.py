@@ -35,8 +35,18 @@ def test_defaults_are_the_embedded_server() -> None:
 
 
 def test_remote_with_token_headers_and_timeout() -> None:
-    opts = resolve("--target-url", "https://127.0.0.1:8443/scim/v2", "--token", "t0k",
-                   "--header", "X-Tenant: acme", "--header", "X-Other:1", "--timeout", "5")
+    opts = resolve(
+        "--target-url",
+        "https://127.0.0.1:8443/scim/v2",
+        "--token",
+        "t0k",
+        "--header",
+        "X-Tenant: acme",
+        "--header",
+        "X-Other:1",
+        "--timeout",
+        "5",
+    )
     assert opts.url == "https://127.0.0.1:8443/scim/v2" and opts.token == "t0k"
     assert opts.headers == (("X-Tenant", "acme"), ("X-Other", "1"))
     assert opts.timeout == 5.0
@@ -56,7 +66,11 @@ def test_credentials_from_environment() -> None:
         (("--basic", "nocolon"), {}, "KEY:SECRET"),
         ((), {"SCIM_USERNAME": "u"}, "SCIM_PASSWORD"),
         ((), {"SCIM_TOKEN": "t", "SCIM_USERNAME": "u", "SCIM_PASSWORD": "p"}, "unset one"),
-        (("--target-url", "http://127.0.0.1:9", "--quirk", "filter-ignored"), {}, "embedded reference server only"),
+        (
+            ("--target-url", "http://127.0.0.1:9", "--quirk", "filter-ignored"),
+            {},
+            "embedded reference server only",
+        ),
         (("--target-url", "http://127.0.0.1:9", "--profile", "clickhouse"), {}, "embedded"),
         (("--quirk", "no-such-quirk"), {}, "unknown quirk"),
         (("--target-url", "ftp://127.0.0.1"), {}, "http:// or https://"),
@@ -74,7 +88,10 @@ def test_bad_combinations_raise_one_line(argv: tuple[str, ...], env: dict[str, s
 
 
 def test_quirks_are_parsed() -> None:
-    assert resolve("--quirk", "filter-ignored", "--quirk", "slow").quirks == {Quirk.FILTER_IGNORED, Quirk.SLOW}
+    assert resolve("--quirk", "filter-ignored", "--quirk", "slow").quirks == {
+        Quirk.FILTER_IGNORED,
+        Quirk.SLOW,
+    }
 
 
 def test_config_file_targets_with_env_references(tmp_path: Path) -> None:
@@ -112,11 +129,25 @@ def test_run_id_is_validated() -> None:
 
 
 def test_cli_flags_map_to_pytest_options(pytestconfig: pytest.Config) -> None:
-    ns = parse("--target-url", "http://127.0.0.1:9", "--header", "A:1", "--header", "B:2", "--insecure",
-               "--seed", "3")
+    ns = parse(
+        "--target-url",
+        "http://127.0.0.1:9",
+        "--header",
+        "A:1",
+        "--header",
+        "B:2",
+        "--insecure",
+        "--seed",
+        "3",
+    )
     args = to_pytest_args(ns)
-    assert args == ["--scim-target-url=http://127.0.0.1:9", "--scim-header=A:1", "--scim-header=B:2",
-                    "--scim-insecure", "--scim-seed=3"]
+    assert args == [
+        "--scim-target-url=http://127.0.0.1:9",
+        "--scim-header=A:1",
+        "--scim-header=B:2",
+        "--scim-insecure",
+        "--scim-seed=3",
+    ]
     # every table entry exists as a --scim-* pytest option (the plugin is loaded by the root conftest)
     for opt in OPTIONS:
         assert pytestconfig.getoption(f"scim_{opt.dest}") in (None, False)

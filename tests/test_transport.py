@@ -137,7 +137,9 @@ def test_overhead_against_testclient() -> None:
         for _ in range(n):
             client.get("/echo/x")
         theirs = (time.perf_counter() - t0) / n * 1e6
-    print(f"\nper request: InProcessTransport {ours:.0f} us, TestClient {theirs:.0f} us ({theirs / ours:.1f}x)")
+    print(
+        f"\nper request: InProcessTransport {ours:.0f} us, TestClient {theirs:.0f} us ({theirs / ours:.1f}x)"
+    )
 
 
 def _client(http: httpx.Client, recorder: Recorder, sleeps: list[float]) -> ScimClient:

@@ -14,6 +14,7 @@ from scimitar.server.quirks import Quirk
     section="RFC 7644 §4",
     level=Level.MUST,
     tags=("discovery",),
+    broken_by=(Quirk.SPC_NO_AUTH_SCHEMES,),
 )
 def spc_reachable(ctx: CheckContext) -> None:
     """RFC 7644 §4: "An HTTP GET to this endpoint will return a JSON structure that describes the

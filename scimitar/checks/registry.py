@@ -189,7 +189,7 @@ def check(
         doc = (func.__doc__ or "").strip()
         if not doc:
             raise ValueError(f"check {id}: a docstring quoting the RFC requirement is required")
-        (registry or REGISTRY).register(
+        (registry if registry is not None else REGISTRY).register(
             Check(
                 id=id,
                 title=title,

@@ -59,6 +59,8 @@ class Path:
 def _walk(value: Any, steps: tuple[str | int, ...]) -> Any:
     for i, step in enumerate(steps):
         if step == "*":
+            if value is MISSING or value is None:
+                return []  # an absent multi-valued attribute has no values (RFC 7643 §2.5)
             if not isinstance(value, list):
                 return MISSING
             out = [_walk(item, steps[i + 1 :]) for item in value]
@@ -76,7 +78,7 @@ def _walk(value: Any, steps: tuple[str | int, ...]) -> Any:
         lowered = step.lower()
         match = next((k for k in value if isinstance(k, str) and k.lower() == lowered), None)
         if match is None:
-            return MISSING
+            return [] if steps[i + 1 : i + 2] == ("*",) else MISSING
         value = value[match]
     return value
 

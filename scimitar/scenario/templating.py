@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
-TEMPLATE = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)
+TEMPLATE = re.compile(r"\{\{((?:(?!\}\}|\{\{).)*)\}\}", re.DOTALL)
 _REF = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 
 FILTERS: dict[str, Callable[[str], str]] = {

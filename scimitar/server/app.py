@@ -71,6 +71,8 @@ class ScimServer:
             with_schemas=Quirk.ERROR_NO_SCHEMAS not in q,
             with_scim_type=Quirk.ERROR_NO_SCIMTYPE not in q,
         )
+        if Quirk.SCIMTYPE_UNKNOWN in q and "scimType" in body:
+            body["scimType"] = "badRequest"  # the quirk: a keyword outside RFC 7644 Table 9
         return self.json(body, exc.status, headers)
 
     def result(self, result: Result) -> Response:
@@ -89,6 +91,8 @@ async def _body(request: Request, server: ScimServer) -> tuple[Any, int]:
     media = ctype.split(";", 1)[0].strip().lower()
     if Quirk.REJECT_SCIM_CONTENT_TYPE in server.config.quirks and media == SCIM_JSON:
         raise ScimError(415, f"unsupported media type {media}")
+    if Quirk.REJECT_JSON_CONTENT_TYPE in server.config.quirks and media == "application/json":
+        raise ScimError(415, f"unsupported media type {media}")  # the quirk
     if media and media not in _JSON_TYPES and not media.endswith("+json"):
         raise ScimError(415, f"unsupported media type {media!r}; send application/scim+json")
     declared = request.headers.get("content-length")
@@ -104,6 +108,8 @@ async def _body(request: Request, server: ScimServer) -> tuple[Any, int]:
     try:
         return orjson.loads(raw), len(raw)
     except orjson.JSONDecodeError as exc:
+        if Quirk.BAD_JSON_500 in server.config.quirks:
+            raise ScimError(500, "internal server error") from None  # the quirk
         raise bad_request(f"the request body is not valid JSON: {exc}", "invalidSyntax") from None
 
 
@@ -112,7 +118,16 @@ def _params(request: Request) -> ListParams:
     if not q:
         return ListParams()
     lowered = {k.lower(): v for k, v in q.multi_items()}
-    return parse_list_params(lambda name: lowered.get(name.lower()))
+    quirks = request.app.state.server.config.quirks
+    clamp = Quirk.PAGING_NOT_CLAMPED not in quirks
+    return parse_list_params(lambda name: lowered.get(name.lower()), clamp=clamp)
+
+
+def _write_params(request: Request) -> ListParams:
+    """`attributes`/`excludedAttributes` for a POST/PUT/PATCH response (RFC 7644 §3.9)."""
+    if Quirk.ATTRIBUTES_WRITE_IGNORED in request.app.state.server.config.quirks:
+        return ListParams()  # the quirk
+    return _params(request)
 
 
 def _actor(request: Request) -> str | None:
@@ -137,7 +152,7 @@ def create_app(config: ServerConfig | None = None) -> Starlette:
             if request.method == "GET":
                 return server.result(service.list_resources(rt, _params(request), base))
             body, _ = await _body(request, server)
-            return server.result(service.create(rt, body, base, _actor(request), _params(request)))
+            return server.result(service.create(rt, body, base, _actor(request), _write_params(request)))
 
         async def item(request: Request) -> Response:
             base = _base(request, server)
@@ -152,10 +167,10 @@ def create_app(config: ServerConfig | None = None) -> Starlette:
             body, _ = await _body(request, server)
             if method == "PUT":
                 return server.result(
-                    service.replace(rt, rid, body, base, _actor(request), if_match, _params(request))
+                    service.replace(rt, rid, body, base, _actor(request), if_match, _write_params(request))
                 )
             return server.result(
-                service.patch(rt, rid, body, base, _actor(request), if_match, _params(request))
+                service.patch(rt, rid, body, base, _actor(request), if_match, _write_params(request))
             )
 
         async def search(request: Request) -> Response:
@@ -172,10 +187,15 @@ def create_app(config: ServerConfig | None = None) -> Starlette:
     def _no_filter(request: Request) -> None:
         # RFC 7644 §4: "If a "filter" is provided, the service provider SHOULD respond with HTTP
         # status code 403 (Forbidden)" for the discovery endpoints.
+        if Quirk.DISCOVERY_FILTER_IGNORED in server.config.quirks:
+            return  # the quirk: the filter is silently ignored
         if any(k.lower() == "filter" for k in request.query_params):
             raise ScimError(403, "filtering is not supported on discovery endpoints")
 
-    def _list(docs: list[dict[str, Any]]) -> dict[str, Any]:
+    def _list(docs: list[dict[str, Any]], request: Request | None = None) -> dict[str, Any]:
+        if request is not None and Quirk.DISCOVERY_PAGINATED in server.config.quirks:
+            p = _params(request)  # the quirk: discovery lists are paged like resource lists
+            docs = docs[p.start_index - 1 : p.start_index - 1 + (p.count if p.count is not None else len(docs))]
         return {
             "schemas": [LIST_RESPONSE],
             "totalResults": len(docs),
@@ -190,10 +210,12 @@ def create_app(config: ServerConfig | None = None) -> Starlette:
 
     async def schemas(request: Request) -> Response:
         _no_filter(request)
-        return server.json(_list(service.schema_docs(_base(request, server))))
+        return server.json(_list(service.schema_docs(_base(request, server)), request))
 
     async def schema_one(request: Request) -> Response:
         wanted = request.path_params["id"].lower()
+        if Quirk.DISCOVERY_NO_SINGLE in server.config.quirks:
+            wanted = ""  # the quirk: no single schema is served
         for doc in service.schema_docs(_base(request, server)):
             if doc["id"].lower() == wanted:
                 return server.json(doc)
@@ -201,10 +223,15 @@ def create_app(config: ServerConfig | None = None) -> Starlette:
 
     async def resource_types(request: Request) -> Response:
         _no_filter(request)
-        return server.json(_list(service.resource_type_docs(_base(request, server))))
+        docs = service.resource_type_docs(_base(request, server))
+        if Quirk.RESOURCETYPES_NOT_LIST in server.config.quirks:
+            return server.json(docs)  # the quirk: a bare array
+        return server.json(_list(docs, request))
 
     async def resource_type_one(request: Request) -> Response:
         wanted = request.path_params["name"].lower()
+        if Quirk.DISCOVERY_NO_SINGLE in server.config.quirks:
+            wanted = ""  # the quirk: no single resource type is served
         for doc in service.resource_type_docs(_base(request, server)):
             if doc["name"].lower() == wanted or doc["id"].lower() == wanted:
                 return server.json(doc)
@@ -222,6 +249,10 @@ def create_app(config: ServerConfig | None = None) -> Starlette:
         # RFC 7644 §3.11: "A service provider that does NOT support this feature SHOULD respond
         # with HTTP status code 501 (Not Implemented)." Provisioning credentials here belong to
         # an IdP connection, not to a User resource, so there is no subject for /Me to alias.
+        if Quirk.ME_404 in server.config.quirks:
+            raise ScimError(404, f"no endpoint at {request.url.path}")
+        if Quirk.ME_STUB_200 in server.config.quirks:
+            return server.json({})
         raise ScimError(
             501,
             "/Me is not supported: the authenticated client is a provisioning "
@@ -317,6 +348,9 @@ class _Gate:
                 await server.error(ScimError(401, detail), challenge)(scope, receive, send)
                 return
             scope["scimitar.credential"] = cred
+        if Quirk.ACCEPT_JSON_406 in quirks and (b"accept", b"application/json") in scope["headers"]:
+            await server.error(ScimError(406, "only application/scim+json is served"))(scope, receive, send)
+            return  # the quirk
         try:
             await self.app(scope, receive, send)
         except Exception:

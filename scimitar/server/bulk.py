@@ -60,6 +60,8 @@ def run_bulk(service: ScimService, body: Any, base: str, actor: str | None, body
     fail_on = body.get("failOnErrors")
     if fail_on is not None and (not isinstance(fail_on, int) or isinstance(fail_on, bool) or fail_on < 1):
         raise bad_request("'failOnErrors' must be a positive integer", "invalidValue")
+    if Quirk.BULK_FAIL_ON_ERRORS_IGNORED in service.quirks:
+        fail_on = None  # the quirk: every operation runs
     bulk_ids = [op.get("bulkId") for op in ops if isinstance(op, dict) and op.get("bulkId")]
     if len(bulk_ids) != len(set(bulk_ids)):
         raise bad_request("bulkId values must be unique within the request", "invalidValue")
@@ -96,6 +98,10 @@ def run_bulk(service: ScimService, body: Any, base: str, actor: str | None, body
     for index in sorted(results):
         entry = results[index]
         entry.pop("_id", None)
+        if Quirk.BULK_NO_LOCATION in service.quirks:
+            entry.pop("location", None)  # the quirk
+        if Quirk.BULK_ERROR_NO_RESPONSE in service.quirks:
+            entry.pop("response", None)  # the quirk
         out_ops.append(entry)
     return Result(200, {"schemas": [BULK_RESPONSE], "Operations": out_ops})
 

@@ -454,6 +454,7 @@ class _Flags:
     case_sensitive: bool
     string_dates: bool
     no_complex: bool
+    ignore_case_exact: bool = False  # Quirk.FILTER_IGNORES_CASE_EXACT
 
 
 def _empty(value: Any) -> bool:
@@ -495,7 +496,8 @@ def _value_test(
             raise FilterError(
                 f"{literal!r} is not a dateTime (RFC 3339, e.g. 2011-05-13T04:42:34Z) for {shown}"
             )
-        fold = not leaf.case_exact and not flags.case_sensitive and kind != "dateTime"
+        case_exact = leaf.case_exact and not flags.ignore_case_exact
+        fold = not case_exact and not flags.case_sensitive and kind != "dateTime"
         target = literal.casefold() if fold else literal
         return _string_test(op, target, fold)
     if kind == "dateTime":
@@ -714,6 +716,7 @@ def compile_filter(
     case_sensitive: bool = False,
     string_dates: bool = False,
     no_complex: bool = False,
+    ignore_case_exact: bool = False,
 ) -> Predicate:
     """Resolve every attribute of `f` against `rt` now and return a predicate over storage dicts.
 
@@ -721,9 +724,10 @@ def compile_filter(
     String, the case sensitivity for String type attributes SHALL be determined by the attribute's
     "caseExact" characteristic". dateTime values compare as instants ("for DateTime types, it is a
     chronological comparison"). The keyword flags are the quirks FILTER_CASE_SENSITIVE,
-    FILTER_STRING_DATES and FILTER_NO_COMPLEX.
+    FILTER_STRING_DATES, FILTER_NO_COMPLEX and FILTER_IGNORES_CASE_EXACT.
     """
-    return _compile(f, _Scope(rt, registry, None), _Flags(case_sensitive, string_dates, no_complex))
+    flags = _Flags(case_sensitive, string_dates, no_complex, ignore_case_exact)
+    return _compile(f, _Scope(rt, registry, None), flags)
 
 
 def compile_value_filter(
@@ -764,7 +768,12 @@ def equality_terms(f: Filter) -> dict[str, object]:
 
 
 def sort_key(
-    rt: ResourceType, registry: SchemaRegistry, sort_by: str
+    rt: ResourceType,
+    registry: SchemaRegistry,
+    sort_by: str,
+    *,
+    case_sensitive: bool = False,
+    first_value: bool = False,
 ) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
     """A key for `sorted()` implementing `sortBy` (RFC 7644 §3.4.2.3).
 
@@ -777,7 +786,8 @@ def sort_key(
     case unless `caseExact` ("for case-insensitive attributes, sort the result using
     case-insensitive Unicode alphabetic sort order"). The RFC names no error for an unknown
     `sortBy`; this raises FilterError and the server answers 400 `invalidValue` ("the value
-    specified was not compatible with the operation or attribute type").
+    specified was not compatible with the operation or attribute type"). The keyword flags are the
+    quirks SORT_CASE_SENSITIVE and SORT_FIRST_VALUE.
     """
     try:
         path = parse_attr_path(sort_by)
@@ -794,7 +804,7 @@ def sort_key(
             )
         sub = value_sub
     leaf = sub or attr
-    fold = leaf.type in ("string", "reference") and not leaf.case_exact
+    fold = leaf.type in ("string", "reference") and not leaf.case_exact and not case_sensitive
     is_date = leaf.type == "dateTime"
     sub_key = sub.name if sub is not None else None
 
@@ -803,7 +813,7 @@ def sort_key(
         if not values:
             return None
         chosen = values[0]
-        if attr.multi_valued:
+        if attr.multi_valued and not first_value:
             for v in values:
                 if isinstance(v, dict) and v.get("primary") is True:
                     chosen = v

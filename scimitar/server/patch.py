@@ -59,6 +59,8 @@ class PatchError(Exception):
         super().__init__(f"{scim_type}: {detail}")
         self.scim_type = scim_type
         self.detail = detail
+        #: what was applied before the error, set only under the patch-not-atomic quirk
+        self.partial: dict[str, Any] | None = None
 
 
 _OPS = ("add", "remove", "replace")
@@ -108,7 +110,12 @@ def apply_patch(
     operations = _validate(body, quirks)
     patcher = _Patcher(_clone(resource), rt, registry, quirks)
     for index, (op, path, value) in enumerate(operations):
-        patcher.run(index, op, path, value)
+        try:
+            patcher.run(index, op, path, value)
+        except PatchError as exc:
+            if Quirk.PATCH_NOT_ATOMIC in quirks:
+                exc.partial = patcher.res  # the quirk: the caller keeps what was applied so far
+            raise
     return patcher.res
 
 
@@ -165,6 +172,12 @@ class _Patcher:
         self.where = f"Operations[{index}]"
         if op == "remove" and Quirk.PATCH_REMOVE_IGNORED in self.quirks:
             return  # the quirk: remove answers success and does nothing
+        if path is None and op != "remove" and Quirk.PATCH_PATHLESS_REJECTED in self.quirks:
+            raise PatchError("invalidPath", f'{self.where}: "path" is required')  # the quirk
+        if path and path.strip().lower().startswith("urn:") and Quirk.PATCH_URN_PATH_REJECTED in self.quirks:
+            raise PatchError("invalidPath", f"{self.where}: unsupported path {path!r}")  # the quirk
+        if path and Quirk.PATCH_UNKNOWN_PATH_IGNORED in self.quirks and self._undefined(path):
+            return  # the quirk: a path naming an undefined attribute is a silent success
         before = [self._present(ext, a) for ext, a in self.required]
         if op == "remove":
             if path is None:
@@ -186,6 +199,14 @@ class _Patcher:
                     f"{self.where}: {attr.name} is required and cannot be removed or unassigned "
                     "(RFC 7644 §3.5.2.2)",
                 )
+
+    def _undefined(self, path: str) -> bool:
+        """Whether `path` parses but names no attribute of the resource type (for a quirk)."""
+        try:
+            pp = parse_patch_path(path)
+        except (PathError, FilterError):
+            return False
+        return self.registry.resolve(self.rt, str(pp.attr)) is None
 
     def _present(self, ext: str | None, attr: Attribute) -> bool:
         holder = self.res.get(ext) if ext else self.res
@@ -330,6 +351,8 @@ class _Patcher:
                     )
                     self._write(op, target, sub_item)
                 continue
+            if key.lower() == "id" and Quirk.PATCH_ECHOED_ID_REJECTED in self.quirks:
+                raise PatchError("mutability", f"{self.where}: id is readOnly")  # the quirk
             target = self._target(key, allow_filter=False, unknown_type="invalidSyntax")
             if (
                 Quirk.PATCH_ACTIVE_IGNORED in self.quirks
@@ -356,7 +379,7 @@ class _Patcher:
             else:
                 new = _merge_values(attr, old if isinstance(old, list) else [], items)
             if items and attr.type == "complex":
-                _one_primary(new, items)
+                _one_primary(new, items, self.quirks)
         elif t.sub is not None:
             leaf = self._norm(t.sub, value, t.text)
             new = dict(old) if isinstance(old, dict) else {}
@@ -376,6 +399,8 @@ class _Patcher:
             # §3.5.2.3: "Sub-attributes that are not specified in the "value" parameter are left
             # unchanged" (and §3.5.2.1 merges likewise); replacing with null unassigns it.
             new = {**old, **part} if isinstance(old, dict) and part is not None else part
+            if op == "replace" and Quirk.PATCH_COMPLEX_REPLACE_DROPS in self.quirks:
+                new = part  # the quirk: sub-attributes not sent are dropped
             self._check_element(attr, old, new, attr.name)
         else:
             new = self._norm(attr, value, t.text)
@@ -396,7 +421,8 @@ class _Patcher:
         hits = [i for i, el in enumerate(elements) if isinstance(el, dict) and t.match(el)]
         new_elements = [dict(el) if isinstance(el, dict) else el for el in elements]
         if not hits:
-            seed = _element_from_filter(attr, t.filter) if op == "add" else None
+            adds = op == "add" or Quirk.PATCH_REPLACE_NO_TARGET_ADDS in self.quirks  # the quirk for replace
+            seed = _element_from_filter(attr, t.filter) if adds else None
             if seed is None:
                 self._tidy(t)
                 raise PatchError(
@@ -422,7 +448,7 @@ class _Patcher:
             new_elements[i] = new_el
             touched.append(new_el)
         result = [el for el in new_elements if el]
-        _one_primary(result, touched)
+        _one_primary(result, touched, self.quirks)
         if self._allowed(attr, old, result, t.text, t.common):
             self._store(t, holder, result)
 
@@ -453,7 +479,12 @@ class _Patcher:
             new: Any = result
         elif old in (None, "", [], {}):
             return  # removing what is unassigned changes nothing
-        elif attr.multi_valued and attr.type == "complex" and value not in (_MISSING, None, [], {}):
+        elif (
+            attr.multi_valued
+            and attr.type == "complex"
+            and value not in (_MISSING, None, [], {})
+            and Quirk.PATCH_REMOVE_VALUE_IGNORED not in self.quirks  # the quirk: removes every value
+        ):
             # Entra: {"op":"Remove","path":"members","value":[{"value":"<id>"}]} removes those members
             listed = self._norm(attr, value, t.text) or []
             new = [el for el in old if not any(_same_value(el, item) for item in listed)]
@@ -495,9 +526,11 @@ def _merge_values(attr: Attribute, old: list[Any], items: list[Any]) -> list[Any
     return out
 
 
-def _one_primary(values: list[Any], written: list[Any]) -> None:
+def _one_primary(values: list[Any], written: list[Any], quirks: frozenset[Quirk] = frozenset()) -> None:
     """§3.5.2: "a PATCH operation that sets a value's "primary" sub-attribute to "true" SHALL cause
     the server to automatically set "primary" to "false" for any other values in the array"."""
+    if Quirk.PATCH_PRIMARY_NOT_CLEARED in quirks:
+        return  # the quirk: other values stay primary
     if not any(isinstance(w, dict) and w.get("primary") is True for w in written):
         return
     chosen = next(w for w in reversed(written) if isinstance(w, dict) and w.get("primary") is True)

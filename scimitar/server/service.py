@@ -69,18 +69,27 @@ def _int_param(raw: Any, name: str) -> int:
         raise bad_request(f"{name} must be an integer, got {raw!r}", "invalidValue") from None
 
 
-def parse_list_params(get: Callable[[str], Any]) -> ListParams:
-    """Query parameters (RFC 7644 §3.4.2) from a lookup function, names case-insensitive."""
+def parse_list_params(get: Callable[[str], Any], *, clamp: bool = True) -> ListParams:
+    """Query parameters (RFC 7644 §3.4.2) from a lookup function, names case-insensitive.
+
+    `clamp=False` is the PAGING_NOT_CLAMPED quirk: out-of-range values answer 400.
+    """
     p = ListParams()
     p.filter = get("filter")
     raw_start = get("startIndex")
     if raw_start is not None:
         # "A value less than 1 SHALL be interpreted as 1." (RFC 7644 §3.4.2.4)
-        p.start_index = max(1, _int_param(raw_start, "startIndex"))
+        p.start_index = _int_param(raw_start, "startIndex")
+        if p.start_index < 1 and not clamp:
+            raise bad_request(f"startIndex must be at least 1, got {raw_start!r}", "invalidValue")
+        p.start_index = max(1, p.start_index)
     raw_count = get("count")
     if raw_count is not None:
         # "A negative value SHALL be interpreted as "0"." (RFC 7644 §3.4.2.4)
-        p.count = max(0, _int_param(raw_count, "count"))
+        p.count = _int_param(raw_count, "count")
+        if p.count < 0 and not clamp:
+            raise bad_request(f"count must not be negative, got {raw_count!r}", "invalidValue")
+        p.count = max(0, p.count)
     p.sort_by = get("sortBy")
     order = get("sortOrder")
     if order is not None:
@@ -128,6 +137,8 @@ class ScimService:
         return self.users if name == "User" else self.groups
 
     def location(self, base: str, rt: ResourceType, rid: str) -> str:
+        if Quirk.LOCATION_NO_BASE_PATH in self.quirks and self.config.base_path:
+            base = base.removesuffix(self.config.base_path)  # the quirk: a proxy prefix lost
         return f"{base}{rt.endpoint}/{rid}"
 
     def record(self, action: str, rt: str, rid: str, actor: str | None, **extra: Any) -> None:
@@ -151,7 +162,9 @@ class ScimService:
                         groups.append(
                             {
                                 "value": gid,
-                                "$ref": self.location(base, self.groups, gid),
+                                "$ref": self.location(
+                                    base, self.users if Quirk.REF_WRONG_ENDPOINT in self.quirks else self.groups, gid
+                                ),
                                 "display": g.get("displayName"),
                                 "type": "direct",
                             }
@@ -169,10 +182,18 @@ class ScimService:
         excluded: list[str] | None = None,
     ) -> Resource:
         out = self.projectors[rt.name].project(self.view(rt, res, base), attributes, excluded)
+        if Quirk.EXCLUDED_DROPS_ALWAYS in self.quirks and any(e.lower() == "id" for e in excluded or ()):
+            out.pop("id", None)
         if Quirk.RESOURCE_NO_SCHEMAS in self.quirks:
             out.pop("schemas", None)
         if Quirk.META_MISSING in self.quirks:
             out.pop("meta", None)
+        if Quirk.DATETIME_NOT_XSD in self.quirks and isinstance(out.get("meta"), dict):
+            out["meta"] = {
+                k: v.replace("T", " ") if k in ("created", "lastModified") else v for k, v in out["meta"].items()
+            }
+        if Quirk.ACTIVE_AS_STRING in self.quirks and isinstance(out.get("active"), bool):
+            out["active"] = str(out["active"]).lower()
         return out
 
     def etag_headers(self, res: Resource) -> dict[str, str]:
@@ -195,6 +216,8 @@ class ScimService:
         version = res.get("meta", {}).get("version", "")
         if "*" in tags:
             return
+        if Quirk.IF_MATCH_STRONG_ONLY in self.quirks and version.startswith("W/"):
+            raise ScimError(412, f"If-Match {if_match}: a weak ETag never matches strongly")  # the quirk
         weak = version.removeprefix("W/")
         if not any(t == version or t.removeprefix("W/") == weak for t in tags):
             raise ScimError(412, f"If-Match {if_match} does not match the current version {version}")
@@ -228,9 +251,7 @@ class ScimService:
     def _strip_readonly(self, rt: ResourceType, res: Resource, current: Resource | None) -> None:
         """RFC 7644 §3.5.1: "readOnly ... values provided SHALL be ignored"."""
         if Quirk.READONLY_WRITABLE in self.quirks:
-            for key in ("meta", "groups"):
-                res.pop(key, None)
-            return
+            return  # the quirk: `meta`, `groups` and other readOnly values are kept
         for urn, attr in self.registry.attributes(rt):
             if attr.mutability != "readOnly":
                 continue
@@ -247,6 +268,9 @@ class ScimService:
                 continue
             holder = res.get(urn, {}) if urn and urn != rt.schema else res
             if attr.name not in holder:
+                if Quirk.REQUIRED_NOT_ENFORCED in self.quirks and attr.type == "string":
+                    holder[attr.name] = str(uuid.uuid4())  # the quirk: filled in, not refused
+                    continue
                 raise bad_request(f"required attribute '{attr.name}' is missing", "invalidValue")
 
     def _check_immutable(self, rt: ResourceType, new: Resource, current: Resource) -> None:
@@ -282,6 +306,8 @@ class ScimService:
                     e["value"] = e["value"].lower()
 
     def _check_unique(self, rt: ResourceType, res: Resource, except_id: str | None) -> None:
+        if Quirk.UNIQUE_CHECK_INCLUDES_SELF in self.quirks:
+            except_id = None  # the quirk: a resource conflicts with itself
         if rt is self.users:
             if Quirk.DUPLICATE_USERNAME in self.quirks:
                 return
@@ -314,7 +340,10 @@ class ScimService:
                 raise bad_request(f"member {value!r} is not an existing User or Group", "invalidValue")
             if kind == "Group" and value == res.get("id"):
                 raise bad_request("a group cannot be a member of itself", "invalidValue")
-            out = {"value": value, "type": kind, "$ref": self.location(base, self.rt_for(kind), value)}
+            ref_rt = self.rt_for(kind)
+            if Quirk.REF_WRONG_ENDPOINT in self.quirks:
+                ref_rt = self.groups if kind == "User" else self.users
+            out = {"value": value, "type": kind, "$ref": self.location(base, ref_rt, value)}
             display = target.get("displayName") or target.get("userName")
             if display:
                 out["display"] = display
@@ -326,12 +355,15 @@ class ScimService:
 
     def _meta(self, rt: ResourceType, created: str | None = None) -> dict[str, Any]:
         ts = now_iso()
-        return {
+        meta = {
             "resourceType": rt.name,
             "created": created or ts,
             "lastModified": ts,
             "version": self.store.next_version(),
         }
+        if Quirk.META_LAST_MODIFIED_SKEW in self.quirks:
+            meta["created"] = "2000-01-01T00:00:00.000Z"  # the quirk: created != lastModified
+        return meta
 
     # -- operations -------------------------------------------------------------------------
     def get(
@@ -347,7 +379,11 @@ class ScimService:
             if_none_match
             and version
             and Quirk.IF_NONE_MATCH_IGNORED not in self.quirks
-            and any(t.strip() in (version, "*") for t in if_none_match.split(","))
+            # RFC 7232 §3.2: "A recipient MUST use the weak comparison function" for If-None-Match
+            and any(
+                t.strip() == "*" or t.strip().removeprefix("W/") == version.removeprefix("W/")
+                for t in if_none_match.split(",")
+            )
         ):
             return Result(304, None, self.etag_headers(res))
         body = self.render(rt, res, base, params.attributes, params.excluded)
@@ -362,6 +398,11 @@ class ScimService:
         params: ListParams | None = None,
     ) -> Result:
         res = self._normalize(rt, body)
+        if Quirk.EXTENSION_DROPPED in self.quirks:
+            for ext in rt.extensions:
+                res.pop(ext.schema, None)
+        if Quirk.GROUP_MEMBERS_DROPPED in self.quirks and rt is self.groups:
+            res.pop("members", None)
         client_id = res.get("id") if Quirk.READONLY_WRITABLE in self.quirks else None
         self._strip_readonly(rt, res, None)
         self._check_required(rt, res)
@@ -398,6 +439,8 @@ class ScimService:
         self._check_members(rt, new, base)
         new["id"] = current["id"]
         meta = dict(current["meta"])
+        if Quirk.READONLY_WRITABLE in self.quirks and isinstance(new.get("meta"), dict):
+            meta.update(new["meta"])  # the quirk: the client's `meta.created` is stored
         if Quirk.VERSION_UNCHANGED not in self.quirks:
             meta["lastModified"] = now_iso()
             meta["version"] = self.store.next_version()
@@ -418,7 +461,16 @@ class ScimService:
     ) -> Result:
         """PUT (RFC 7644 §3.5.1): replace everything the client may write."""
         new = self._normalize(rt, body)
+        if Quirk.PUT_REJECTS_READONLY in self.quirks and ("id" in new or "meta" in new):
+            raise bad_request("'id' and 'meta' are readOnly and cannot be sent", "mutability")
         with self.store.lock:
+            if Quirk.PUT_CREATES in self.quirks and self.store.get(rt.name, rid) is None:
+                self._strip_readonly(rt, new, None)
+                self._check_required(rt, new)
+                new["id"] = rid  # the quirk: PUT upserts
+                new["meta"] = self._meta(rt)
+                self.store.put(rt.name, new)
+                return Result(201, self.render(rt, new, base), self.etag_headers(new))
             current = self._get_existing(rt, rid)
             self._check_if_match(current, if_match)
             self._strip_readonly(rt, new, current)
@@ -427,10 +479,19 @@ class ScimService:
                 new["password"] = current["password"]
             if Quirk.PUT_MERGES in self.quirks:
                 merged = copy.deepcopy(current)
-                merged.update(new)
+                for key, value in new.items():
+                    old = merged.get(key)
+                    if isinstance(old, list) and isinstance(value, list):
+                        merged[key] = old + [v for v in value if v not in old]
+                    elif isinstance(old, dict) and isinstance(value, dict):
+                        merged[key] = {**old, **value}
+                    else:
+                        merged[key] = value
                 new = merged
             self._check_immutable(rt, new, current)
             stored = self._store_update(rt, current, new, base, "replace", actor)
+        if Quirk.PUT_204 in self.quirks:
+            return Result(204)
         p = params or ListParams()
         return Result(200, self.render(rt, stored, base, p.attributes, p.excluded), self.etag_headers(stored))
 
@@ -453,17 +514,29 @@ class ScimService:
             try:
                 new = apply_patch(current, body, rt, self.registry, quirks=self.quirks)
             except PatchError as exc:
+                if exc.partial is not None:  # the patch-not-atomic quirk keeps the ops applied so far
+                    exc.partial.pop("groups", None)
+                    self._store_update(rt, current, exc.partial, base, "patch", actor)
                 raise bad_request(exc.detail, exc.scim_type) from None
             new.pop("groups", None)
-            stored = self._store_update(rt, current, new, base, "patch", actor)
+            if Quirk.PATCH_IGNORED in self.quirks:
+                new = copy.deepcopy(current)  # the quirk: PATCH changes nothing
+            if new == current and Quirk.PATCH_NOOP_TOUCHES not in self.quirks:
+                # §3.5.2.1: an operation that changes nothing "SHALL NOT change the modify timestamp"
+                stored = current
+            else:
+                stored = self._store_update(rt, current, new, base, "patch", actor)
         p = params or ListParams()
-        return Result(200, self.render(rt, stored, base, p.attributes, p.excluded), self.etag_headers(stored))
+        shown = current if Quirk.PATCH_RESPONSE_STALE in self.quirks else stored
+        return Result(200, self.render(rt, shown, base, p.attributes, p.excluded), self.etag_headers(stored))
 
     def delete(
         self, rt: ResourceType, rid: str, base: str, actor: str | None = None, if_match: str | None = None
     ) -> Result:
         """DELETE (RFC 7644 §3.6): 204, then the resource is gone (404) everywhere."""
         with self.store.lock:
+            if Quirk.DELETE_IDEMPOTENT_204 in self.quirks and self.store.get(rt.name, rid) is None:
+                return Result(204)  # the quirk: deleting nothing "succeeds"
             current = self._get_existing(rt, rid)
             self._check_if_match(current, if_match)
             if Quirk.DELETED_STILL_READABLE not in self.quirks:
@@ -505,6 +578,7 @@ class ScimService:
                     case_sensitive=Quirk.FILTER_CASE_SENSITIVE in self.quirks,
                     string_dates=Quirk.FILTER_STRING_DATES in self.quirks,
                     no_complex=Quirk.FILTER_NO_COMPLEX in self.quirks,
+                    ignore_case_exact=Quirk.FILTER_IGNORES_CASE_EXACT in self.quirks,
                 )
             except filters.FilterError as exc:
                 if Quirk.UNKNOWN_FILTER_ATTR_500 in self.quirks:
@@ -522,7 +596,8 @@ class ScimService:
             return list(table.values())
         fn, terms = self._compile(rt, text)
         candidates: list[Resource] | None = None
-        for attr, value in terms.items():
+        # the FILTER_IGNORES_CASE_EXACT quirk scans everything: the indexes would keep `caseExact`
+        for attr, value in ({} if Quirk.FILTER_IGNORES_CASE_EXACT in self.quirks else terms).items():
             found = self.store.lookup(rt.name, attr, value)
             if found is not None:
                 candidates = found
@@ -547,14 +622,23 @@ class ScimService:
     ) -> Result:
         if p.sort_by and Quirk.SORT_IGNORED not in self.quirks and sort_rt is not None:
             try:
-                key = filters.sort_key(sort_rt, self.registry, p.sort_by)
+                key = filters.sort_key(
+                    sort_rt,
+                    self.registry,
+                    p.sort_by,
+                    case_sensitive=Quirk.SORT_CASE_SENSITIVE in self.quirks,
+                    first_value=Quirk.SORT_FIRST_VALUE in self.quirks,
+                )
             except filters.FilterError as exc:
                 raise bad_request(f"invalid sortBy {p.sort_by!r}: {exc}", "invalidValue") from None
-            items.sort(key=lambda pair: key(pair[1]), reverse=p.sort_order == "descending")
+            descending = p.sort_order == "descending" and Quirk.SORT_ORDER_IGNORED not in self.quirks
+            items.sort(key=lambda pair: key(pair[1]), reverse=descending)
         total = len(items)
         if not items and p.filter and Quirk.FILTER_EMPTY_404 in self.quirks:
             raise not_found("no resources match the filter")
-        count = p.count if p.count is not None else self.config.max_results
+        count = self.config.max_results
+        if p.count is not None and Quirk.COUNT_IGNORED not in self.quirks:
+            count = p.count
         count = min(count, self.config.max_results)
         if Quirk.COUNT_ZERO_IGNORED in self.quirks and count == 0:
             count = self.config.max_results
@@ -565,7 +649,7 @@ class ScimService:
             "schemas": [LIST_RESPONSE],
             "totalResults": len(page) if Quirk.TOTAL_RESULTS_PAGE_LENGTH in self.quirks else total,
             "startIndex": start,
-            "itemsPerPage": len(page),
+            "itemsPerPage": p.count if Quirk.ITEMS_PER_PAGE_COUNT in self.quirks and p.count else len(page),
             "Resources": resources,
         }
         return Result(200, body)
@@ -633,6 +717,10 @@ class ScimService:
         }
         if Quirk.SPC_NO_AUTH_SCHEMES in self.quirks:
             del out["authenticationSchemes"]
+        if Quirk.SPC_NO_SCHEMAS in self.quirks:
+            del out["schemas"]
+        if Quirk.SPC_INCOMPLETE in self.quirks:
+            del out["sort"], out["changePassword"], out["bulk"]["maxPayloadSize"], out["filter"]["maxResults"]
         return out
 
     def schema_docs(self, base: str) -> list[dict[str, Any]]:
@@ -642,11 +730,21 @@ class ScimService:
                 continue
             schema = self.registry.schema(urn)
             if schema is not None:
-                docs.append(schema.to_json(f"{base}/Schemas/{urn}"))
+                doc = schema.to_json(f"{base}/Schemas/{urn}")
+                if Quirk.SCHEMA_ATTRS_INCOMPLETE in self.quirks:
+                    for attr in doc["attributes"]:
+                        for sub in attr.get("subAttributes", []):
+                            sub.pop("type", None), sub.pop("multiValued", None)
+                docs.append(doc)
         return docs
 
     def resource_type_docs(self, base: str) -> list[dict[str, Any]]:
-        return [rt.to_json(f"{base}/ResourceTypes/{rt.name}") for rt in self.registry.resource_types.values()]
+        docs = [rt.to_json(f"{base}/ResourceTypes/{rt.name}") for rt in self.registry.resource_types.values()]
+        if Quirk.RESOURCETYPE_WRONG_ENDPOINT in self.quirks:
+            for doc in docs:
+                if doc["name"] == "Group":
+                    doc["endpoint"] = "/Group"
+        return docs
 
     def stats(self) -> dict[str, Any]:
         return {"users": self.store.count("User"), "groups": self.store.count("Group"), "time": time.time()}

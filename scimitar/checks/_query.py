@@ -1,0 +1,146 @@
+"""Helpers shared by the query checks (filter, pagination, sort, attributes, search).
+
+Every query check works on resources it created itself, named under a per-check token
+(`<run prefix><tag><random>-`), and scopes its queries to that token, so a remote target's
+other data can never change what the check sees.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+from scimitar.checks.context import CheckContext
+from scimitar.schema import LIST_RESPONSE
+from scimitar.target import ScimResponse
+
+#: Answers that say "this endpoint is not offered" rather than "this request is wrong".
+NOT_OFFERED = (404, 405, 501)
+
+
+def token(ctx: CheckContext, tag: str) -> str:
+    """A fresh lowercase name prefix for one check's resources, inside the run prefix."""
+    return f"{ctx.data.prefix}{tag}{uuid.uuid4().hex[:8]}-"
+
+
+def user_name(tok: str, label: str) -> str:
+    """The userName (an email address, as some profiles require) of the user `label`."""
+    return f"{tok}{label}@example.com"
+
+
+def make_user(ctx: CheckContext, tok: str, label: str, **overrides: Any) -> dict[str, Any]:
+    """Create a user named `label` under `tok`; its primary work email equals its userName."""
+    name = user_name(tok, label)
+    fields: dict[str, Any] = {"userName": name, "emails": [{"value": name, "type": "work", "primary": True}]}
+    fields.update(overrides)
+    return ctx.create_user(**fields)
+
+
+def get_ci(obj: Any, key: str) -> Any:
+    """`obj[key]` with the key matched case-insensitively (RFC 7643 §2.1); None if absent."""
+    if not isinstance(obj, dict):
+        return None
+    if key in obj:
+        return obj[key]
+    lowered = key.lower()
+    for k, v in obj.items():
+        if isinstance(k, str) and k.lower() == lowered:
+            return v
+    return None
+
+
+def has_ci(obj: Any, key: str) -> bool:
+    return isinstance(obj, dict) and any(isinstance(k, str) and k.lower() == key.lower() for k in obj)
+
+
+def scim_type(response: ScimResponse) -> str | None:
+    body = response.json()
+    value = get_ci(body, "scimType")
+    return value if isinstance(value, str) else None
+
+
+def list_body(ctx: CheckContext, response: ScimResponse) -> dict[str, Any]:
+    """Fail unless `response` is 200 with a ListResponse object; return the body."""
+    ctx.expect_status(response, 200)
+    body = response.json()
+    ctx.expect(
+        isinstance(body, dict),
+        "the query did not answer a JSON object",
+        expected="a ListResponse",
+        actual=body if body is None else type(body).__name__,
+        response=response,
+    )
+    schemas = get_ci(body, "schemas")
+    ctx.expect(
+        isinstance(schemas, list) and LIST_RESPONSE in schemas,
+        "the query response is not identified as a ListResponse",
+        expected=LIST_RESPONSE,
+        actual=schemas,
+        response=response,
+    )
+    resources = get_ci(body, "Resources")
+    ctx.expect(
+        resources is None or isinstance(resources, list),
+        "`Resources` is not an array",
+        actual=resources,
+        response=response,
+    )
+    assert isinstance(body, dict)
+    return body
+
+
+def resources(body: dict[str, Any]) -> list[dict[str, Any]]:
+    found = get_ci(body, "Resources")
+    return [r for r in found if isinstance(r, dict)] if isinstance(found, list) else []
+
+
+def ids(body: dict[str, Any]) -> list[str]:
+    return [str(get_ci(r, "id")) for r in resources(body)]
+
+
+def total(body: dict[str, Any]) -> Any:
+    return get_ci(body, "totalResults")
+
+
+def names(body: dict[str, Any]) -> list[str]:
+    """userName (or displayName) of each resource, for readable messages and order checks."""
+    out = []
+    for r in resources(body):
+        value = get_ci(r, "userName") or get_ci(r, "displayName") or get_ci(r, "id")
+        out.append(str(value))
+    return out
+
+
+def expect_ids(
+    ctx: CheckContext,
+    response: ScimResponse,
+    body: dict[str, Any],
+    expected: Iterable[dict[str, Any]],
+    what: str,
+    *,
+    among: Iterable[dict[str, Any]] = (),
+) -> None:
+    """Fail unless the resources returned are exactly `expected` (by id, any order).
+
+    `among` are the check's resources, used only to name them (by userName) in the message.
+    """
+    want = {str(r["id"]) for r in expected}
+    got = ids(body)
+    label = {str(r["id"]): str(r.get("userName") or r.get("displayName") or r["id"]) for r in among}
+    label.update({str(r["id"]): str(r.get("userName") or r.get("displayName") or r["id"]) for r in expected})
+    ctx.expect(
+        set(got) == want and len(got) == len(set(got)),
+        f"{what}: the query returned the wrong resources",
+        expected=sorted(label.get(i, i) for i in want),
+        actual=sorted(label.get(i, i) for i in got),
+        response=response,
+    )
+    count = total(body)
+    ctx.expect(
+        count == len(want),
+        f"{what}: totalResults does not count the matches",
+        expected=len(want),
+        actual=count,
+        response=response,
+    )

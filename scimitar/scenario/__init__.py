@@ -1,0 +1,1 @@
+"""IdP scenarios: YAML call sequences replayed against a target (format, loader, engine, pytest collection)."""

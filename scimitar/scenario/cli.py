@@ -1,0 +1,109 @@
+"""`scimitar replay FILE...`: run scenario files one by one, outside pytest.
+
+For support engineers reproducing one IdP flow against one endpoint: it prints each step's
+outcome (and the exchanges of a failing step, with curl lines whose credentials come from the
+environment), writes `--json` results with the same `scenarios` entries as `scimitar test`, and
+deletes what it created. Exit codes follow the rest of the CLI: 0 passed, 1 a scenario failed,
+2 bad options or a malformed scenario file, 3 the target cannot be tested.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import TextIO
+
+from scimitar.exchange import Recorder
+from scimitar.options import ConfigError, add_cli_arguments, resolve_run_options, resolve_target_options
+from scimitar.scenario.collect import PROFILE_ENV
+from scimitar.scenario.engine import ERROR, FAILED, Environment, ScenarioRunner
+from scimitar.scenario.loader import ScenarioLoadError, discover, load_scenario
+from scimitar.scenario.observer import OBSERVER_ENV, factory_from_env, load_factory
+from scimitar.target import Target, TargetError
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_TARGET = 0, 1, 2, 3
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("files", nargs="+", metavar="FILE", help="scenario YAML files or directories")
+    add_cli_arguments(parser, "replay")
+    group = parser.add_argument_group("scenarios")
+    group.add_argument("--observer", metavar="MODULE:FACTORY",
+                       help=f"observer/console plug-in for a remote target (env: {OBSERVER_ENV})")
+    group.add_argument("--declare-profile", choices=("rfc", "clickhouse"),
+                       help=f"the profile a remote target behaves as (env: {PROFILE_ENV})")
+    group.add_argument("--quiet", action="store_true", help="print only failing steps and the summary")
+
+
+def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    stream = out or sys.stdout
+    try:
+        run_options = resolve_run_options(args)
+        target_options = resolve_target_options(args)
+        factory = load_factory(args.observer) if getattr(args, "observer", None) else factory_from_env()
+    except (ConfigError, ValueError) as exc:
+        print(f"scimitar: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    files = [f for name in args.files for f in discover(name)]
+    if not files:
+        print("scimitar: no scenario files found in " + ", ".join(args.files), file=sys.stderr)
+        return EXIT_USAGE
+    scenarios = []
+    for file in files:
+        try:
+            scenarios.append(load_scenario(file))
+        except ScenarioLoadError as exc:
+            print(f"scimitar: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+
+    from scimitar.results import Results
+    from scimitar.run import Run
+
+    target = Target(target_options)
+    runs = Run(seed=run_options.seed, run_id=run_options.run_id)
+    masker = target.masker()
+    try:
+        target.probe(masker)
+    except TargetError as exc:
+        target.close()
+        print(f"scimitar: {exc}", file=sys.stderr)
+        return EXIT_TARGET
+    declared = getattr(args, "declare_profile", None) or os.environ.get(PROFILE_ENV) or None
+    env = Environment(target=target, run=runs, masker=masker, observer_factory=factory, declared_profile=declared)
+    runner = ScenarioRunner(env)
+    results = Results(run_id=runs.run_id, target=target.describe(), seed=runs.seed)
+    worst = EXIT_OK
+    try:
+        for scenario in scenarios:
+            result = runner.run(scenario)
+            results.scenarios.append({**result.to_json(), "title": scenario.name})
+            failed = result.outcome in (FAILED, ERROR)
+            if not getattr(args, "quiet", False) or failed:
+                print(result.render(transcripts=failed), file=stream)
+                print(file=stream)
+            if failed:
+                worst = EXIT_FAILED
+    finally:
+        report = runs.ledger.cleanup(target.client(masker, Recorder()))
+        for path, why in report.failed:
+            print(f"scimitar: cleanup could not delete {path}: {why}", file=sys.stderr)
+        results.finish()
+        if run_options.json:
+            results.write_json(run_options.json)
+        if run_options.junit:
+            results.write_junit(run_options.junit)
+        target.close()
+    print(results.summary_line(), file=stream)
+    return worst
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Standalone entry point until `scimitar.cli` wires the subcommand."""
+    parser = argparse.ArgumentParser(prog="scimitar replay", description=__doc__)
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

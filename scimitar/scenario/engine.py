@@ -1,0 +1,539 @@
+"""Run a scenario: pick the target it needs, send each step's request as the IdP would, judge it.
+
+Design choices, each for a reason:
+
+* **One result per scenario, with every step's outcome.** Steps depend on what earlier steps
+  captured (the id Okta got from its POST), so a step cannot run alone; one pytest item per
+  scenario whose report lists each step (`ScenarioResult.render`) says exactly that, where
+  one item per step would need skip-chaining and make `-k <middle step>` meaningless.
+* **Byte for byte.** Bodies are sent as written (key order kept), query strings are encoded as Okta
+  encodes them (`%20`, `%40`), and the IdP's headers replace the client's defaults.
+* **Private servers when a scenario changes the product.** A scenario with `admin` steps (revoking
+  the harness's own credential, switching strict role mapping on) runs on a fresh embedded server
+  with the session's quirks, so it cannot break what runs after it. A scenario that needs another
+  profile than the embedded session target's gets one the same way. Remote targets are never
+  reconfigured: such scenarios are skipped with the reason.
+* **Same ledger, same prefix.** Every 2xx create is recorded in the run's ledger (a private
+  server's own ledger is emptied when the scenario ends), and a create expected to succeed must
+  carry the run prefix in `userName`/`displayName`, so leftovers can always be found.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+import secrets
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from scimitar.exchange import Exchange, Masker, Recorder
+from scimitar.run import Ledger, Run
+from scimitar.scenario.assertions import MISSING, subset_mismatch
+from scimitar.scenario.format import IDP_BODY_CONTENT_TYPE, Scenario, Step
+from scimitar.scenario.observer import Console, EmbeddedConsole, Observer, ObserverFactory
+from scimitar.scenario.templating import Scope, TemplateError
+from scimitar.target import AuthOverride, ScimClient, Target, TargetError, TargetOptions
+
+if TYPE_CHECKING:
+    from scimitar.checks.context import Discovery
+
+PASSED, FAILED, SKIPPED, ERROR, WARNING = "passed", "failed", "skipped", "error", "warning"
+_COLLECTION = re.compile(r"^/?(Users|Groups)/?$")
+_ITEM = re.compile(r"^/?(Users|Groups)/([^/?#]+)$")
+
+
+class ScenarioSkipped(Exception):
+    """The target cannot run this scenario (no observer, remote target without the profile, ...)."""
+
+
+@dataclass
+class StepResult:
+    name: str
+    outcome: str
+    message: str = ""
+    exchanges: list[Exchange] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "outcome": self.outcome, "message": self.message}
+
+
+@dataclass
+class ScenarioResult:
+    scenario: Scenario
+    outcome: str
+    steps: list[StepResult] = field(default_factory=list)
+    reason: str = ""
+    duration_s: float = 0.0
+    target: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        """The entry of the JSON results' `scenarios` list."""
+        return {
+            "id": self.scenario.id,
+            "idp": self.scenario.idp,
+            "outcome": self.outcome,
+            "steps": [s.to_json() for s in self.steps],
+        }
+
+    @property
+    def warnings(self) -> list[StepResult]:
+        return [s for s in self.steps if s.outcome == WARNING]
+
+    def render(self, *, transcripts: bool = True) -> str:
+        """A readable report: one line per step, then the exchanges of the step that went wrong."""
+        marks = {PASSED: "ok  ", FAILED: "FAIL", ERROR: "ERR ", WARNING: "WARN", SKIPPED: "--  "}
+        lines = [f"{self.scenario.id}: {self.scenario.name} [{self.outcome}]"]
+        if self.target:
+            lines.append(f"  target: {self.target}")
+        if self.reason:
+            lines.append(f"  {self.reason}")
+        for i, step in enumerate(self.steps, start=1):
+            text = f"  {marks.get(step.outcome, step.outcome)} {i:>2}. {step.name}"
+            if step.message:
+                text += f" - {step.message}"
+            lines.append(text)
+        if transcripts:
+            for i, step in enumerate(self.steps, start=1):
+                if step.outcome in (FAILED, ERROR) and step.exchanges:
+                    lines.append("")
+                    lines.append(f"step {i} ({step.name}) exchanges:")
+                    for exchange in step.exchanges[-3:]:
+                        lines.append(exchange.transcript())
+                        lines.append("  reproduce: " + exchange.curl())
+        return "\n".join(lines)
+
+
+@dataclass
+class Environment:
+    """What every scenario of a run shares: the session target, the run, and the optional plug-ins."""
+
+    target: Target
+    run: Run
+    masker: Masker | None = None
+    sink: Recorder | None = None
+    observer_factory: ObserverFactory | None = None
+    declared_profile: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.masker is None:
+            self.masker = self.target.masker()
+
+
+class _Bound:
+    """The target one scenario runs on, with its credential, ledger and console."""
+
+    def __init__(self, env: Environment, target: Target, owned: bool, masker: Masker) -> None:
+        self.env = env
+        self.target = target
+        self.owned = owned
+        self.masker = masker
+        self.initial_auth = target.authorization
+        self.auth = self.initial_auth
+        self.run = env.run
+        if owned:
+            self.run = copy.copy(env.run)
+            self.run.ledger = Ledger()
+        self._discovery: Discovery | None = None
+        self.observer: Observer | None = None
+        self.console: Console | None = None
+
+    def client(self, recorder: Recorder) -> ScimClient:
+        return self.target.client(self.masker, recorder)
+
+    def discovery(self) -> Discovery:
+        if self._discovery is None:
+            from scimitar.checks.context import Discovery
+
+            self._discovery = Discovery.fetch(self.client(Recorder()))
+        return self._discovery
+
+    def close(self) -> None:
+        if not self.owned:
+            return
+        try:
+            client = self.client(Recorder())
+            auth = AuthOverride(authorization=self.auth) if self.auth else None
+
+            class _Authed:
+                def get(self, path: str, **kwargs: Any) -> Any:
+                    return client.get(path, auth=auth, **kwargs)
+
+                def delete(self, path: str, **kwargs: Any) -> Any:
+                    return client.delete(path, auth=auth, **kwargs)
+
+            self.run.ledger.cleanup(_Authed())
+        finally:
+            self.target.close()
+
+
+def _private_target(session: Target, profile: str) -> Target:
+    opts = session.options
+    basic = None
+    if profile == "clickhouse":  # ClickHouse Cloud authenticates IdPs with a scim_ key and secret (Basic)
+        basic = ("scim_" + secrets.token_hex(10), secrets.token_urlsafe(24))
+    return Target(TargetOptions(profile=profile, quirks=opts.quirks, base_path=opts.base_path, basic=basic,
+                                timeout=opts.timeout))
+
+
+def _bind(scenario: Scenario, env: Environment) -> _Bound:
+    """Choose (or build) the target for `scenario`, or raise ScenarioSkipped with the reason."""
+    session = env.target
+    req = scenario.requires
+    assert env.masker is not None
+    if session.embedded:
+        profile = req.profile or session.options.profile
+        if req.admin or profile != session.options.profile:
+            target = _private_target(session, profile)
+            bound = _Bound(env, target, True, target.masker())
+        else:
+            bound = _Bound(env, session, False, env.masker)
+        config = bound.target.embedded_config
+        assert config is not None
+        console = EmbeddedConsole(bound.client(Recorder()), config.admin_token, config.admin_path)
+        bound.observer, bound.console = console, console
+        return bound
+    if req.profile and req.profile != (env.declared_profile or "rfc"):
+        raise ScenarioSkipped(
+            f"needs a target with the {req.profile!r} profile; {session.base_url} is not declared as one "
+            f"(declare it with --declare-profile {req.profile} or SCIMITAR_TARGET_PROFILE={req.profile})"
+        )
+    bound = _Bound(env, session, False, env.masker)
+    plugged = env.observer_factory(session) if env.observer_factory is not None else None
+    if isinstance(plugged, Observer):
+        bound.observer = plugged
+    if isinstance(plugged, Console):
+        bound.console = plugged
+    if req.observer and bound.observer is None:
+        raise ScenarioSkipped(
+            "needs an observer to see members and roles; none is configured for a remote target "
+            "(plug one in with --observer module:factory or SCIMITAR_OBSERVER)"
+        )
+    if req.admin and bound.console is None:
+        raise ScenarioSkipped(
+            "needs the console API (credential rotation, role mapping): only the embedded reference server "
+            "has one, or plug one in with --observer module:factory"
+        )
+    return bound
+
+
+def _query(params: Mapping[str, Any]) -> str:
+    """Okta's encoding: every reserved character percent-encoded, space as %20 (not '+')."""
+    parts = []
+    for key, value in params.items():
+        text = ("true" if value else "false") if isinstance(value, bool) else str(value)
+        parts.append(f"{quote(str(key), safe='')}={quote(text, safe='')}")
+    return "&".join(parts)
+
+
+def _auth_header(spec: Any, bound: _Bound) -> str | None:
+    if spec in (None, "default"):
+        return bound.auth
+    if spec == "initial":
+        return bound.initial_auth
+    if spec == "none":
+        return None
+    if "bearer" in spec:
+        return AuthOverride(token=str(spec["bearer"])).header()
+    if "basic" in spec:
+        return AuthOverride(basic=(str(spec["basic"]["username"]), str(spec["basic"]["password"]))).header()
+    return str(spec["authorization"])
+
+
+class _StepError(Exception):
+    pass
+
+
+@dataclass
+class _Outcome:
+    status: int
+    headers: Mapping[str, str]
+    body: Any
+    elapsed_ms: float = 0.0
+
+
+def _judge(step: Step, scenario: Scenario, out: _Outcome, path: str) -> list[str]:
+    """Every way the outcome misses the step's expectations (empty when it meets them)."""
+    exp = step.expect
+    problems: list[str] = []
+    if exp.status and out.status not in exp.status:
+        wanted = " or ".join(map(str, exp.status))
+        problems.append(f"status {out.status}, expected {wanted}")
+        return problems  # the rest would only repeat that the answer is a different one
+    for name, wanted_header in exp.headers.items():
+        actual = next((v for k, v in out.headers.items() if k.lower() == name.lower()), None)
+        if wanted_header is True and actual is None:
+            problems.append(f"header {name} is absent")
+        elif wanted_header is False and actual is not None:
+            problems.append(f"header {name} is present ({actual!r}), expected absent")
+        elif isinstance(wanted_header, str) and not (
+            actual == wanted_header or (actual or "").split(";")[0].strip().lower() == wanted_header.lower()
+        ):
+            problems.append(f"header {name} is {actual!r}, expected {wanted_header!r}")
+    if exp.max_ms is not None and out.elapsed_ms > exp.max_ms:
+        problems.append(f"answered in {out.elapsed_ms:.0f} ms, expected under {exp.max_ms:g} ms")
+    if exp.schema:
+        problems += _schema_problems(exp.schema, out.body, path)
+    return problems
+
+
+def _schema_problems(schema: str, body: Any, path: str) -> list[str]:
+    from scimitar import jsonschemas
+
+    if schema == "Error":
+        violations = jsonschemas.validate_error(body)
+    elif schema == "ListResponse":
+        rt = "Group" if path.lstrip("/").startswith("Groups") else "User"
+        violations = jsonschemas.validate_list_response(body, rt)
+    else:
+        violations = jsonschemas.validate_resource(body, schema)
+    return [f"not a valid {schema}: {v.pointer or '/'}: {v.message}" for v in violations[:5]]
+
+
+class ScenarioRunner:
+    """Runs scenarios against an `Environment`; one instance per session."""
+
+    def __init__(self, env: Environment, *, sleep: Any = time.sleep) -> None:
+        self.env = env
+        self._sleep = sleep
+
+    def run(self, scenario: Scenario) -> ScenarioResult:
+        started = time.perf_counter()
+        result = ScenarioResult(scenario, PASSED)
+        try:
+            bound = _bind(scenario, self.env)
+        except ScenarioSkipped as exc:
+            result.outcome, result.reason = SKIPPED, f"skipped: {exc}"
+            result.steps = [StepResult(s.name, SKIPPED, "not run: scenario skipped") for s in scenario.steps]
+            return result
+        except TargetError as exc:
+            result.outcome, result.reason = ERROR, str(exc)
+            return result
+        result.target = bound.target.description
+        try:
+            if scenario.requires.features:
+                unmet = bound.discovery().unmet(scenario.requires.features)
+                if unmet:
+                    result.outcome, result.reason = SKIPPED, f"skipped: {unmet}"
+                    result.steps = [StepResult(s.name, SKIPPED, "not run: scenario skipped") for s in scenario.steps]
+                    return result
+            self._run_steps(scenario, bound, result)
+        finally:
+            try:
+                bound.close()
+            except Exception as exc:  # cleanup of a throw-away server must not mask the result
+                result.reason = (result.reason + "; " if result.reason else "") + f"cleanup failed: {exc}"
+            result.duration_s = time.perf_counter() - started
+        return result
+
+    def _run_steps(self, scenario: Scenario, bound: _Bound, result: ScenarioResult) -> None:
+        run = bound.run
+        scope = Scope(run_prefix=run.prefix, run_id=run.run_id, faker=run.faker)
+        try:
+            for name, value in scenario.variables.items():
+                scope.variables[name] = scope.render(value)
+        except TemplateError as exc:
+            result.outcome, result.reason = ERROR, f"vars: {exc}"
+            return
+        stopped: str | None = None
+        for step in scenario.steps:
+            if stopped is not None:
+                result.steps.append(StepResult(step.name, SKIPPED, f"not run: {stopped}"))
+                continue
+            outcome = self._run_step(scenario, step, bound, scope)
+            result.steps.append(outcome)
+            if outcome.outcome in (FAILED, ERROR):
+                stopped = f"step {step.index + 1} {outcome.outcome}"
+        outcomes = {s.outcome for s in result.steps}
+        result.outcome = ERROR if ERROR in outcomes else FAILED if FAILED in outcomes else PASSED
+
+    def _run_step(self, scenario: Scenario, step: Step, bound: _Bound, scope: Scope) -> StepResult:
+        # The embedded reference server applies every change before it answers: polling it would
+        # only delay a failure by `within`, so `eventually` is honoured for remote targets only.
+        polling = step.eventually if not bound.target.embedded else None
+        within, every = polling or (0.0, 0.5)
+        deadline = time.monotonic() + within
+        exchanges: list[Exchange] = []
+        while True:
+            recorder = Recorder(self.env.sink)
+            try:
+                problems, captured = self._attempt(scenario, step, bound, scope, recorder)
+            except _StepError as exc:
+                return StepResult(step.name, ERROR, str(exc), exchanges + recorder.exchanges)
+            except TemplateError as exc:
+                return StepResult(step.name, ERROR, f"template: {exc}", exchanges + recorder.exchanges)
+            except TargetError as exc:
+                return StepResult(step.name, ERROR, str(exc), exchanges + recorder.exchanges)
+            exchanges += recorder.exchanges
+            if not problems:
+                scope.captured.update(captured)
+                return StepResult(step.name, PASSED, "", exchanges)
+            if polling is None or time.monotonic() + every > deadline:
+                break
+            self._sleep(every)
+        message = "; ".join(problems)
+        if polling is not None:
+            message += f" (still after {within:g} s)"
+        if step.level == "SHOULD":
+            return StepResult(step.name, WARNING, f"SHOULD: {message}", exchanges)
+        return StepResult(step.name, FAILED, message, exchanges)
+
+    # -- one attempt ------------------------------------------------------------------------------
+
+    def _attempt(
+        self, scenario: Scenario, step: Step, bound: _Bound, scope: Scope, recorder: Recorder
+    ) -> tuple[list[str], dict[str, Any]]:
+        spec = scope.render(step.spec)
+        path = ""
+        if step.kind == "use_auth":
+            bound.auth = _auth_header(spec, bound)
+            if bound.auth:
+                bound.masker.add(bound.auth, bound.auth.split(" ", 1)[-1])
+            return [], {}
+        if step.kind == "request":
+            out, path = self._request(scenario, step, spec, bound, recorder)
+        elif step.kind == "observe":
+            out = self._observe(spec, bound)
+        else:
+            out = self._admin(step, spec, bound)
+            if not step.expect.status and not 200 <= out.status < 300:
+                return [f"admin {spec['action']} answered {out.status}: {out.body}"], {}
+        problems = _judge(step, scenario, out, path)
+        if problems:
+            return problems, {}
+        expected_json = scope.render(step.expect.json) if step.expect.json is not MISSING else MISSING
+        if expected_json is not MISSING:
+            mismatch = subset_mismatch(expected_json, out.body)
+            if mismatch:
+                problems.append(mismatch)
+        for assertion in step.expect.asserts:
+            actual = assertion.path.evaluate(out.status, out.headers, out.body)
+            problem = assertion.check(actual, scope.render(assertion.expected))
+            if problem:
+                problems.append(problem)
+        if not problems and step.expect.checks:
+            problems += self._checks(step, bound, recorder)
+        captured: dict[str, Any] = {}
+        for name, cpath in step.capture.items():
+            value = cpath.evaluate(out.status, out.headers, out.body)
+            if value is MISSING:
+                problems.append(f"capture {name}: {cpath.text} is absent")
+            captured[name] = value
+        return problems, captured
+
+    def _request(
+        self, scenario: Scenario, step: Step, spec: dict[str, Any], bound: _Bound, recorder: Recorder
+    ) -> tuple[_Outcome, str]:
+        method = spec["method"]
+        path = spec["path"]
+        if not path.startswith(("/", "http://", "https://")):
+            path = "/" + path
+        self._check_prefix(step, method, path, spec.get("json"), bound.run)
+        headers: dict[str, str | None] = dict(scenario.default_headers)
+        has_body = "json" in spec or "body" in spec
+        if has_body:
+            headers["Content-Type"] = IDP_BODY_CONTENT_TYPE[scenario.idp]
+        headers.update(spec.get("headers") or {})
+        authorization = _auth_header(spec.get("auth"), bound)
+        headers["Authorization"] = authorization
+        url = path
+        if spec.get("query"):
+            url += ("&" if "?" in path else "?") + _query(spec["query"])
+        client = bound.client(recorder)
+        kwargs: dict[str, Any] = {"headers": headers, "auth": None}
+        if "json" in spec:
+            kwargs["json"] = spec["json"]
+            if spec["json"] is None:
+                kwargs["content"] = b"null"
+        elif "body" in spec:
+            kwargs["content"] = spec["body"]
+        response = client.request(method, url, **kwargs)
+        body = response.json()
+        self._ledger(method, path, response.status, body, bound)
+        return _Outcome(response.status, dict(response.headers), body, response.exchange.elapsed_ms), path
+
+    @staticmethod
+    def _check_prefix(step: Step, method: str, path: str, body: Any, run: Run) -> None:
+        """A create or replace expected to succeed must carry the run prefix (leftovers stay findable)."""
+        creating = (method == "POST" and _COLLECTION.match(path)) or (method == "PUT" and _ITEM.match(path))
+        if not creating or not isinstance(body, dict):
+            return
+        if step.expect.status and all(s >= 300 for s in step.expect.status):
+            return  # a create the target must refuse
+        for attr in ("userName", "displayName"):
+            value = body.get(attr)
+            if attr == "displayName" and "userName" in body:
+                continue
+            if isinstance(value, str) and not value.lower().startswith(run.prefix.lower()):
+                raise _StepError(
+                    f"scenario error: {attr} {value!r} does not start with the run prefix; "
+                    "write it as '{{ run.prefix }}...' so the run's cleanup can find it"
+                )
+
+    @staticmethod
+    def _ledger(method: str, path: str, status: int, body: Any, bound: _Bound) -> None:
+        collection = _COLLECTION.match(path)
+        if method == "POST" and collection and 200 <= status < 300 and isinstance(body, dict):
+            rid = body.get("id")
+            if isinstance(rid, str) and rid:
+                bound.run.ledger.add(f"/{collection.group(1)}/{rid}")
+        item = _ITEM.match(path)
+        if method == "DELETE" and item and status in (200, 204):
+            bound.run.ledger.forget(f"/{item.group(1)}/{item.group(2)}")
+
+    @staticmethod
+    def _observe(spec: Mapping[str, Any], bound: _Bound) -> _Outcome:
+        observer = bound.observer
+        if observer is None:
+            raise _StepError("no observer is configured")
+        if "member" in spec:
+            member = observer.member(str(spec["member"]))
+            body: Any = {"present": member is not None, **(member or {})}
+        elif "signin" in spec:
+            body = {"userName": spec["signin"], "allowed": observer.can_sign_in(str(spec["signin"]))}
+        else:
+            body = observer.roles()
+        return _Outcome(200, {}, body)
+
+    @staticmethod
+    def _admin(step: Step, spec: Mapping[str, Any], bound: _Bound) -> _Outcome:
+        console = bound.console
+        if console is None:
+            raise _StepError("no console is configured")
+        params = {k: v for k, v in spec.items() if k != "action"}
+        status, body = console.admin(str(spec["action"]), params)
+        if isinstance(body, dict):  # new credentials: keep them out of every later report
+            for key in ("secret", "token", "bearer"):
+                if isinstance(body.get(key), str):
+                    bound.masker.add(body[key])
+            if isinstance(body.get("key"), str) and isinstance(body.get("secret"), str):
+                bound.masker.add_basic(body["key"], body["secret"])
+        return _Outcome(status, {}, body)
+
+    def _checks(self, step: Step, bound: _Bound, recorder: Recorder) -> list[str]:
+        from scimitar.checks.context import CheckContext
+        from scimitar.checks.registry import CheckFailed, CheckSkipped, get_check, load_catalogue
+
+        load_catalogue()
+        problems = []
+        for check_id in step.expect.checks:
+            try:
+                check = get_check(check_id)
+            except KeyError as exc:
+                raise _StepError(str(exc)) from None
+            ctx = CheckContext(client=bound.client(recorder), run=bound.run, discovery=bound.discovery(),
+                               recorder=recorder, check=check, target=bound.target)
+            try:
+                check.func(ctx)
+            except CheckFailed as exc:
+                problems.append(f"check {check_id}: {exc}")
+            except CheckSkipped:
+                continue
+        return problems
+
+
+def run_scenario(scenario: Scenario, env: Environment) -> ScenarioResult:
+    """Run one scenario (convenience for tests and `scimitar replay`)."""
+    return ScenarioRunner(env).run(scenario)

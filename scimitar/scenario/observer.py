@@ -1,0 +1,117 @@
+"""What a scenario can see and do beside SCIM: the product's console.
+
+IdP flows only matter for what they cause in the product: ClickHouse's test plan says "user
+appears in Members with role Admin", "further sign-in attempts fail". SCIM responses cannot show
+that, so `observe` steps ask an **observer** and `admin` steps (credential rotation, role mapping)
+drive a **console**. For the embedded reference server both are its admin API (`/_admin/...`);
+for a remote product a team plugs in their own with `--observer module:factory` (replay) or the
+`SCIMITAR_OBSERVER=module:factory` environment variable (pytest): `factory(target)` returns an
+object implementing `Observer`, and optionally `Console`. Without one, scenarios that need them
+are skipped with the reason, never failed.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+from scimitar.target import EMBEDDED_ORIGIN, AuthOverride, ScimClient
+
+if TYPE_CHECKING:
+    from scimitar.target import Target
+
+OBSERVER_ENV = "SCIMITAR_OBSERVER"
+
+
+@runtime_checkable
+class Observer(Protocol):
+    """Read-only questions about the product's state."""
+
+    def member(self, user_name: str) -> dict[str, Any] | None:
+        """The organisation member with this userName (ignoring case), with `roles`; None if not a member."""
+        ...
+
+    def can_sign_in(self, user_name: str) -> bool:
+        """Whether this user may sign in now."""
+        ...
+
+    def roles(self) -> dict[str, Any]:
+        """`{"roles": [{"name", "system", "scimGroup"}], "defaultRole", "strict"}`."""
+        ...
+
+
+@runtime_checkable
+class Console(Protocol):
+    """Actions an administrator takes in the product's console. Returns (HTTP-like status, body)."""
+
+    def admin(self, action: str, params: Mapping[str, Any]) -> tuple[int, Any]: ...
+
+
+class EmbeddedConsole:
+    """Observer and console of the embedded reference server, through its admin API.
+
+    Requests go through the target's own client (absolute URLs, the admin token as the
+    credential), so they are recorded and masked like every other exchange of the step.
+    """
+
+    def __init__(self, client: ScimClient, admin_token: str, admin_path: str = "/_admin") -> None:
+        self.client = client
+        self.base = EMBEDDED_ORIGIN + admin_path
+        self.auth = AuthOverride(token=admin_token)
+
+    def _call(self, method: str, path: str, body: Mapping[str, Any] | None = None) -> tuple[int, Any]:
+        response = self.client.request(method, self.base + path, json=body, auth=self.auth)
+        return response.status, response.json()
+
+    def member(self, user_name: str) -> dict[str, Any] | None:
+        _, body = self._call("GET", "/members")
+        for member in (body or {}).get("members", []):
+            if str(member.get("userName", "")).casefold() == user_name.casefold():
+                return dict(member)
+        return None
+
+    def can_sign_in(self, user_name: str) -> bool:
+        status, body = self._call("POST", "/signin", {"userName": user_name})
+        return status == 200 and bool((body or {}).get("allowed"))
+
+    def roles(self) -> dict[str, Any]:
+        _, body = self._call("GET", "/roles")
+        return dict(body or {})
+
+    def admin(self, action: str, params: Mapping[str, Any]) -> tuple[int, Any]:
+        if action == "create-credential":
+            return self._call("POST", "/credentials", {"kind": params.get("kind")} if params.get("kind") else {})
+        if action == "revoke-credential":
+            return self._call("DELETE", f"/credentials/{params['id']}")
+        if action == "list-credentials":
+            return self._call("GET", "/credentials")
+        if action == "settings":
+            return self._call("POST", "/settings", dict(params))
+        if action == "add-role":
+            return self._call("POST", "/roles", {"name": params["name"], "scimGroup": params.get("scimGroup")})
+        raise ValueError(f"unknown admin action {action!r}")
+
+
+ObserverFactory = Callable[["Target"], object]
+
+
+def load_factory(spec: str) -> ObserverFactory:
+    """`package.module:callable` -> the callable; ValueError with one line when it cannot be found."""
+    module_name, sep, attr = spec.partition(":")
+    if not sep or not module_name or not attr:
+        raise ValueError(f"observer {spec!r}: write module:factory, e.g. mycompany.scim_console:make_observer")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ValueError(f"observer {spec!r}: cannot import {module_name}: {exc}") from None
+    factory = getattr(module, attr, None)
+    if not callable(factory):
+        raise ValueError(f"observer {spec!r}: {module_name} has no callable {attr!r}")
+    return factory  # type: ignore[no-any-return]
+
+
+def factory_from_env(environ: Mapping[str, str] | None = None) -> ObserverFactory | None:
+    spec = (environ if environ is not None else os.environ).get(OBSERVER_ENV)
+    return load_factory(spec) if spec else None

@@ -1,0 +1,70 @@
+"""The harness is honest: every check passes against the strict reference server and fails
+against each quirk it declares in `broken_by` (a server bug that breaks exactly what it checks).
+
+A check that no quirk can fail would be a check that cannot fail; it must either name a quirk or
+be listed in `KNOWN_GAPS` with the reason, and that list is reported in the closing note.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+import pytest
+
+from scimitar.checks.context import Discovery
+from scimitar.checks.registry import Check, Level, all_checks, load_catalogue
+from scimitar.options import RunOptions
+from scimitar.pytest_plugin import ScimSession
+from scimitar.results import Outcome
+from scimitar.run import Run
+from scimitar.server.quirks import Quirk
+from scimitar.target import Target, TargetOptions
+
+load_catalogue()
+CHECKS = all_checks()
+
+#: Checks no quirk can break yet, with the reason. Keep this short; each entry is a known gap.
+KNOWN_GAPS: dict[str, str] = {}
+
+
+@cache
+def session(quirks: frozenset[Quirk] = frozenset()) -> ScimSession:
+    target = Target(TargetOptions(quirks=quirks))
+    s = ScimSession(target, Run(seed=1), RunOptions(seed=1))
+    target.probe(s.masker, s.recorder)
+    s.discovery = Discovery.fetch(s.client)
+    return s
+
+
+def _describe(check: Check, outcome: str, message: str) -> str:
+    return f"{check.id} [{check.level}] -> {outcome}: {message}"
+
+
+@pytest.mark.parametrize("check", CHECKS, ids=[c.id for c in CHECKS])
+def test_passes_against_strict_reference(check: Check) -> None:
+    result = session().run_check(check)
+    assert result.outcome == Outcome.PASSED, _describe(check, result.outcome, result.message)
+
+
+PAIRS = [(c, q) for c in CHECKS for q in c.broken_by]
+
+
+@pytest.mark.parametrize(("check", "quirk"), PAIRS, ids=[f"{c.id}--{q}" for c, q in PAIRS])
+def test_fails_against_its_quirk(check: Check, quirk: str) -> None:
+    result = session(frozenset({Quirk(quirk)})).run_check(check)
+    if check.level is Level.MAY:
+        assert result.outcome == Outcome.SKIPPED and "optional" in result.message, _describe(
+            check, result.outcome, result.message)
+    else:
+        expected = Outcome.FAILED if check.level is Level.MUST else Outcome.WARNING
+        assert result.outcome == expected, _describe(check, result.outcome, result.message)
+
+
+def test_every_check_can_fail() -> None:
+    unbreakable = [c.id for c in CHECKS if not c.broken_by and c.id not in KNOWN_GAPS]
+    assert not unbreakable, f"checks no quirk breaks (add broken_by or a KNOWN_GAPS entry): {unbreakable}"
+
+
+def test_known_gaps_are_real_checks() -> None:
+    ids = {c.id for c in CHECKS}
+    assert set(KNOWN_GAPS) <= ids

@@ -1,0 +1,237 @@
+"""RFC 2119 outcomes, results in JSON and JUnit, exit codes, and the pytest plugin end to end."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+
+import httpx
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from scimitar.checks.context import CheckContext, Discovery
+from scimitar.checks.registry import Check, CheckFailed, Level, Registry, check
+from scimitar.checks.runner import run_check
+from scimitar.exchange import Masker, Recorder
+from scimitar.results import Outcome, Results
+from scimitar.run import Run
+from scimitar.target import ScimClient
+from scimitar.transport import InProcessTransport
+
+REPO = Path(__file__).resolve().parent.parent
+SECRET = "runner-secret-token-789"
+
+
+async def users(request: Request) -> Response:
+    return JSONResponse({"detail": f"token {SECRET} is fine"}, status_code=200)
+
+
+def context(discovery: Discovery | None = None) -> CheckContext:
+    app = Starlette(routes=[Route("/scim/v2/Users", users)])
+    http = httpx.Client(transport=InProcessTransport(app))
+    recorder = Recorder()
+    client = ScimClient(
+        http,
+        base_url="http://127.0.0.1/scim/v2",
+        authorization=f"Bearer {SECRET}",
+        masker=Masker([SECRET]),
+        recorder=recorder,
+    )
+    return CheckContext(
+        client=client, run=Run(seed=0, run_id="t1"), discovery=discovery or Discovery(), recorder=recorder
+    )
+
+
+def make(level: Level, body: Any, needs: tuple[str, ...] = ()) -> Check:
+    def func(ctx: CheckContext) -> None:
+        body(ctx)
+
+    func.__doc__ = "RFC 7644 §3.4.2: a sentence."
+    registry = Registry()
+    check(
+        f"rfc7644-test-{level.value.lower()}",
+        title="t",
+        section="RFC 7644 §3.4.2",
+        level=level,
+        tags=("crud",),
+        needs=needs,
+        registry=registry,
+    )(func)
+    return next(iter(registry))
+
+
+def failing(ctx: CheckContext) -> None:
+    response = ctx.client.get("/Users")
+    ctx.expect(
+        response.status == 404, "expected not found", expected=404, actual=response.status, response=response
+    )
+
+
+def test_must_should_may_outcomes() -> None:
+    must = run_check(make(Level.MUST, failing), context())
+    should = run_check(make(Level.SHOULD, failing), context())
+    may = run_check(make(Level.MAY, failing), context())
+    assert (must.outcome, should.outcome, may.outcome) == (Outcome.FAILED, Outcome.WARNING, Outcome.SKIPPED)
+    assert may.message.startswith("optional (MAY) behaviour not present: expected not found")
+    assert must.evidence and must.evidence[0].status == 200
+    details = must.details()
+    assert "RFC 7644 §3.4.2 (MUST): expected not found" in details
+    assert "expected: 404" in details and "curl " in details and SECRET not in details
+
+
+def test_pass_skip_error_and_unmet_needs() -> None:
+    passed = run_check(make(Level.MUST, lambda ctx: ctx.client.get("/Users")), context())
+    assert passed.outcome is Outcome.PASSED and len(passed.exchanges) == 1
+
+    skipped = run_check(make(Level.MUST, lambda ctx: ctx.skip("no groups here")), context())
+    assert (skipped.outcome, skipped.message) == (Outcome.SKIPPED, "no groups here")
+
+    def broken(ctx: CheckContext) -> None:
+        raise KeyError(f"oops {SECRET}")
+
+    error = run_check(make(Level.SHOULD, broken), context())
+    assert error.outcome is Outcome.ERROR
+    assert error.message.startswith("KeyError:") and SECRET not in error.message
+
+    no_patch = Discovery(service_provider_config={"patch": {"supported": False}})
+    unmet = run_check(make(Level.MUST, failing, needs=("patch",)), context(no_patch))
+    assert (unmet.outcome, unmet.message) == (
+        Outcome.SKIPPED,
+        "ServiceProviderConfig says patch.supported=false",
+    )
+    assert unmet.exchanges == []
+
+
+def test_results_json_junit_and_exit_code(tmp_path: Path) -> None:
+    results = Results(run_id="t1", target={"description": "test target"})
+    for level in (Level.MUST, Level.SHOULD, Level.MAY):
+        results.add(run_check(make(level, failing), context()))
+    results.add(run_check(make(Level.MUST, lambda ctx: None), context()))
+    assert results.summary == {"passed": 1, "failed": 1, "warnings": 1, "skipped": 1, "errors": 0}
+    assert results.exit_code() == 1
+    assert results.summary_line() == "scimitar: 1 passed, 1 failed, 1 warnings, 1 skipped, 0 errors"
+
+    results.write_json(tmp_path / "r.json")
+    data = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
+    assert set(data) == {"run", "summary", "checks", "scenarios"}
+    assert {"id", "target", "started", "duration_s", "scimitar_version"} <= set(data["run"])
+    assert set(data["checks"][0]) == {
+        "id",
+        "title",
+        "section",
+        "requirement",
+        "outcome",
+        "message",
+        "exchanges",
+    }
+    assert {"transcript", "curl"} <= set(data["checks"][0]["exchanges"][0])
+    assert SECRET not in (tmp_path / "r.json").read_text(encoding="utf-8")
+
+    results.write_junit(tmp_path / "r.xml")
+    suite = ET.parse(tmp_path / "r.xml").getroot().find("testsuite")
+    assert suite is not None and suite.get("failures") == "1" and suite.get("tests") == "4"
+    cases = suite.findall("testcase")
+    assert cases[0].get("classname") == "RFC 7644 §3.4.2" and cases[0].find("failure") is not None
+    assert cases[0].find("system-out") is not None
+    assert (
+        cases[1].find("failure") is None and cases[1].find("properties/property[@name='warning']") is not None
+    )
+    assert cases[2].find("skipped") is not None
+    assert SECRET not in (tmp_path / "r.xml").read_text(encoding="utf-8")
+
+    ok = Results()
+    ok.add(run_check(make(Level.SHOULD, failing), context()))
+    assert ok.exit_code() == 0
+
+
+def test_registry_refuses_duplicates_and_bad_ids() -> None:
+    registry = Registry()
+
+    def func(ctx: CheckContext) -> None:
+        """Quote."""
+
+    check("rfc7644-x", title="t", section="s", level="MUST", tags=("crud",), registry=registry)(func)
+    for kwargs in (
+        {"id": "rfc7644-x"},
+        {"id": "my-check"},
+        {"id": "rfc7644-y", "tags": ("nosuchsuite",)},
+        {"id": "rfc7644-z", "broken_by": ("no-such-quirk",)},
+    ):
+        args = {"title": "t", "section": "s", "level": "MUST", "tags": ("crud",), "registry": registry}
+        args.update({k: v for k, v in kwargs.items() if k != "id"})
+        try:
+            check(str(kwargs["id"]), **args)(func)  # type: ignore[arg-type]
+        except ValueError:
+            continue
+        raise AssertionError(f"accepted {kwargs}")
+    assert isinstance(CheckFailed("m"), AssertionError)
+
+
+INJECT = '''
+from scimitar.checks.registry import Level, check
+
+@check("rfc7644-test-should-fails", title="always misses a SHOULD", section="RFC 7644 §4",
+       level=Level.SHOULD, tags=("discovery",))
+def should_fails(ctx):
+    """A SHOULD sentence."""
+    ctx.expect(False, "a SHOULD is not met", response=ctx.client.get("/ServiceProviderConfig"))
+
+@check("rfc7644-test-may-absent", title="optional feature", section="RFC 7644 §4",
+       level=Level.MAY, tags=("discovery",))
+def may_absent(ctx):
+    """A MAY sentence."""
+    ctx.fail("not offered")
+'''
+
+
+def _pytest_suites(tmp_path: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    (tmp_path / "inject_checks.py").write_text(INJECT, encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    for name in ("SCIM_TOKEN", "SCIM_USERNAME", "SCIM_PASSWORD"):
+        env.pop(name, None)
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "suites/test_discovery.py",
+            "-p",
+            "inject_checks",
+            "-p",
+            "no:locust",
+            "-rA",
+            *extra,
+        ],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_pytest_plugin_end_to_end(tmp_path: Path) -> None:
+    out = _pytest_suites(
+        tmp_path, "--scim-json", str(tmp_path / "r.json"), "--scim-junit", str(tmp_path / "j.xml")
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "WARNING" in out.stdout and "warnings: 1" in out.stdout
+    assert "scimitar: 4 passed, 0 failed, 1 warnings, 1 skipped, 0 errors" in out.stdout
+    data = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
+    assert data["summary"]["warnings"] == 1 and (tmp_path / "j.xml").is_file()
+
+    broken = _pytest_suites(tmp_path, "--scim-quirk", "spc-no-auth-schemes")
+    assert broken.returncode == 1
+    assert "RFC 7643 §5 (MUST): authenticationSchemes is missing or empty" in broken.stdout
+    assert "Bearer $SCIM_TOKEN" in broken.stdout
+
+    unreachable = _pytest_suites(tmp_path, "--scim-target-url", "http://127.0.0.1:9")
+    assert unreachable.returncode == 3
+    assert "cannot reach http://127.0.0.1:9: connection refused" in unreachable.stdout + unreachable.stderr

@@ -1,0 +1,198 @@
+"""The scenario loader's errors (file, step, field and line; never a traceback), templating and paths."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from scimitar.scenario.assertions import MISSING, parse_assertion, parse_path, subset_mismatch
+from scimitar.scenario.loader import ScenarioLoadError, load_scenario
+from scimitar.scenario.templating import Scope, TemplateError, check_ref, parse_ref
+
+GOOD = """\
+name: tiny
+description: one request
+idp: generic
+vars:
+  email: "{{ run.prefix }}x@example.com"
+steps:
+  - name: list users
+    request:
+      method: GET
+      path: /Users
+    expect:
+      status: 200
+"""
+
+
+@pytest.fixture
+def write(tmp_path: Path):  # type: ignore[no-untyped-def]
+    root = tmp_path / "scenarios"
+    root.mkdir()
+    schema = Path(__file__).resolve().parents[1] / "scenarios" / "scenario.schema.json"
+    (root / "scenario.schema.json").write_text(schema.read_text())
+
+    def _write(text: str, name: str = "s.yaml") -> Path:
+        path = root / name
+        path.write_text(textwrap.dedent(text))
+        return path
+
+    return _write
+
+
+def _error(path: Path) -> ScenarioLoadError:
+    with pytest.raises(ScenarioLoadError) as info:
+        load_scenario(path)
+    return info.value
+
+
+def test_good_file_loads_with_repository_relative_id(write) -> None:  # type: ignore[no-untyped-def]
+    scenario = load_scenario(write(GOOD))
+    assert scenario.id == "scenarios/s.yaml"
+    assert scenario.steps[0].expect.status == (200,)
+
+
+def test_malformed_yaml_names_file_line_step_and_field(write) -> None:  # type: ignore[no-untyped-def]
+    text = GOOD.replace("      status: 200", "      assert: [body.Resources[0].id exists]\n      status: 200")
+    err = _error(write(text))
+    assert err.file == "scenarios/s.yaml"
+    assert err.line == 12
+    assert err.step == (0, "list users")
+    assert err.field == "assert"
+    assert str(err).startswith("scenarios/s.yaml:12: step 1 (list users), field assert: invalid YAML")
+
+
+def test_unknown_field(write) -> None:  # type: ignore[no-untyped-def]
+    err = _error(write(GOOD.replace("      path: /Users", "      path: /Users\n      bogus: 1")))
+    assert (err.line, err.step, err.field) == (11, (0, "list users"), "request.bogus")
+    assert "unknown field 'bogus'" in str(err)
+
+
+def test_missing_status(write) -> None:  # type: ignore[no-untyped-def]
+    err = _error(write(GOOD.replace("      status: 200", "      schema: User")))
+    assert err.step == (0, "list users")
+    assert err.field == "expect.status"
+    assert err.line == 11  # the `expect:` that lacks it
+    assert "'status' is required" in str(err)
+
+
+def test_bad_template_reference(write) -> None:  # type: ignore[no-untyped-def]
+    err = _error(write(GOOD.replace("path: /Users", "path: /Users/{{ captured.user_id }}")))
+    assert (err.line, err.step, err.field) == (10, (0, "list users"), "request.path")
+    assert "bad template reference" in str(err) and "captured.user_id" in str(err)
+
+
+def test_unknown_variable_and_bad_assertion(write) -> None:  # type: ignore[no-untyped-def]
+    err = _error(write(GOOD.replace("path: /Users", "path: /Users/{{ emial }}")))
+    assert "unknown variable 'emial'" in str(err)
+    err = _error(write(GOOD.replace("      status: 200", "      status: 200\n      assert: ['body.x ~~ 1']")))
+    assert err.field == "expect.assert[0]" and err.line == 13
+
+
+def test_observe_step_needs_declared_observer_and_unknown_quirk(write) -> None:  # type: ignore[no-untyped-def]
+    text = GOOD + "  - name: look\n    observe: {member: x}\n"
+    err = _error(write(text))
+    assert err.step == (1, "look") and "requires" in str(err)
+    err = _error(write(GOOD.replace("idp: generic", "idp: generic\nbroken_by: [no-such-quirk]")))
+    assert err.field == "broken_by[0]" and err.line == 4
+
+
+def test_duplicate_key_and_empty_file(write) -> None:  # type: ignore[no-untyped-def]
+    err = _error(write(GOOD.replace("      method: GET", "      method: GET\n      method: POST")))
+    assert "duplicate key 'method'" in str(err) and err.line == 10
+    assert "empty" in str(_error(write("")))
+
+
+def test_collection_reports_a_broken_file_as_one_line(write) -> None:  # type: ignore[no-untyped-def]
+    path = write(GOOD.replace("      status: 200", "      schema: User"))
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "scimitar.scenario.collect",
+         "-p", "no:cacheprovider", str(path)],
+        capture_output=True, text=True, cwd=path.parent, check=False,
+    )
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert "scenarios/s.yaml:11: step 1 (list users), field expect.status: 'status' is required" in out
+    assert "Traceback" not in out
+
+
+def test_collection_runs_a_good_file(write) -> None:  # type: ignore[no-untyped-def]
+    path = write(GOOD)
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "scimitar.scenario.collect", "-p", "no:cacheprovider",
+         str(path)],
+        capture_output=True, text=True, cwd=path.parent, check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "1 passed" in proc.stdout
+
+
+# -- templating -------------------------------------------------------------------------------------
+
+
+class _Faker:
+    def first_name(self) -> str:
+        return "Ada"
+
+
+def _scope() -> Scope:
+    return Scope(run_prefix="scimitar-abc-", run_id="abc", faker=_Faker(),
+                 variables={"email": "Ada@Example.com", "n": 3}, captured={"active": False, "id": "42"})
+
+
+def test_render_keeps_types_for_whole_templates_and_interpolates_otherwise() -> None:
+    scope = _scope()
+    assert scope.render("{{ captured.active }}") is False
+    assert scope.render("{{ n }}") == 3
+    assert scope.render("/Users/{{ captured.id }}?n={{ n }}") == "/Users/42?n=3"
+    assert scope.render({"{{ run.prefix }}k": ["{{ email | upper }}"]}) == {"scimitar-abc-k": ["ADA@EXAMPLE.COM"]}
+    assert scope.render("{{ fake.first_name }} {{ run.id }}") == "Ada abc"
+    assert scope.render("{{ email | urlencode }}") == "Ada%40Example.com"
+    assert len(scope.render("{{ uuid }}")) == 36
+
+
+def test_template_errors() -> None:
+    with pytest.raises(TemplateError):
+        parse_ref("email | shout")
+    with pytest.raises(TemplateError):
+        parse_ref("1abc")
+    assert check_ref(parse_ref("captured.x"), set(), {"y"}) is not None
+    assert check_ref(parse_ref("fake.no_such_provider"), set(), set()) is not None
+    assert check_ref(parse_ref("fake.first_name"), set(), set()) is None
+    assert check_ref(parse_ref("run.secret"), set(), set()) is not None
+
+
+# -- paths and assertions ------------------------------------------------------------------------------
+
+
+BODY = {"Resources": [{"id": "1", "active": False, "members": [{"value": "a"}]}], "totalResults": 1,
+        "urn:x:2.0:User": {"department": "R"}}
+
+
+def test_paths() -> None:
+    assert parse_path("body.Resources[0].active").evaluate(200, {}, BODY) is False
+    assert parse_path("body.resources[0].ID").evaluate(200, {}, BODY) == "1"  # names ignore case
+    assert parse_path('body["urn:x:2.0:User"].department').evaluate(200, {}, BODY) == "R"
+    assert parse_path("body.Resources[*].members[*].value").evaluate(200, {}, BODY) == [["a"]]
+    assert parse_path("body.nothing[*].value").evaluate(200, {}, BODY) == []
+    assert parse_path("header.location").evaluate(201, {"Location": "/x"}, None) == "/x"
+    assert parse_path("body.Resources[5]").evaluate(200, {}, BODY) is MISSING
+
+
+def test_assertions() -> None:
+    def holds(text: str, body: object = BODY) -> bool:
+        a = parse_assertion(text)
+        return a.check(a.path.evaluate(200, {}, body), a.expected) is None
+
+    assert holds("body.Resources[0].active == false")
+    assert not holds('body.Resources[0].active == "False"')  # a string is not a boolean
+    assert holds("body.totalResults >= 1") and not holds("body.totalResults > 1")
+    assert holds("len(body.Resources) == 1")
+    assert holds('body.Resources[*].id contains "1"') and holds('body.Resources[*].id not contains "2"')
+    assert holds("body.totalResults exists") and holds("body.missing not exists")
+    assert subset_mismatch({"Resources": [{"id": "1"}]}, BODY) is None
+    assert "expected" in (subset_mismatch({"totalResults": 2}, BODY) or "")

@@ -1,0 +1,113 @@
+"""Honesty test of the scenario files: each passes against the strict reference server (in its
+required profile) and fails against every quirk it declares in `broken_by`.
+
+A scenario that passes against a broken server proves nothing, so each file must name at least
+one quirk that breaks what it exercises, and this test holds it to that.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from scimitar.exchange import Recorder
+from scimitar.run import Run
+from scimitar.scenario.engine import Environment, ScenarioResult, run_scenario
+from scimitar.scenario.format import Scenario
+from scimitar.scenario.loader import discover, load_scenario
+from scimitar.server.quirks import Quirk
+from scimitar.target import Target, TargetOptions
+
+ROOT = Path(__file__).resolve().parents[1] / "scenarios"
+FILES = discover(ROOT)
+SCENARIOS = {f.relative_to(ROOT.parent).as_posix(): load_scenario(f) for f in FILES}
+CASES = [(sid, None) for sid in SCENARIOS] + [
+    (sid, quirk) for sid, sc in SCENARIOS.items() for quirk in sc.broken_by
+]
+
+
+@pytest.fixture(scope="module")
+def run() -> Run:
+    return Run(run_id="honesty")
+
+
+def _run(scenario: Scenario, run: Run, quirk: str | None) -> ScenarioResult:
+    quirks = frozenset({Quirk(quirk)}) if quirk else frozenset()
+    target = Target(TargetOptions(profile=scenario.requires.profile or "rfc", quirks=quirks))
+    try:
+        result = run_scenario(scenario, Environment(target=target, run=run))
+        run.ledger.cleanup(target.client(target.masker(), Recorder()))
+        return result
+    finally:
+        target.close()
+
+
+def test_every_idp_has_scenarios() -> None:
+    idps = {sc.idp for sc in SCENARIOS.values()}
+    assert {"okta", "entra"} <= idps
+    assert any(sc.requires.profile == "clickhouse" for sc in SCENARIOS.values())
+    assert len(SCENARIOS) >= 20
+
+
+@pytest.mark.parametrize("sid", sorted(SCENARIOS))
+def test_scenario_declares_a_breaking_quirk(sid: str) -> None:
+    assert SCENARIOS[sid].broken_by, f"{sid} must name at least one quirk in broken_by"
+
+
+@pytest.mark.parametrize(("sid", "quirk"), CASES, ids=[f"{s}-{q or 'strict'}" for s, q in CASES])
+def test_scenario_honesty(sid: str, quirk: str | None, run: Run) -> None:
+    result = _run(SCENARIOS[sid], run, quirk)
+    if quirk is None:
+        assert result.outcome == "passed", result.render()
+        assert not result.warnings, result.render()
+    else:
+        assert result.outcome == "failed", f"{sid} did not fail with quirk {quirk}:\n{result.render()}"
+
+
+def test_results_entry_shape(run: Run) -> None:
+    sid = "scenarios/okta/deactivate.yaml"
+    entry = _run(SCENARIOS[sid], run, None).to_json()
+    assert entry["id"] == sid
+    assert entry["idp"] == "okta"
+    assert entry["outcome"] == "passed"
+    assert all(set(step) == {"name", "outcome", "message"} for step in entry["steps"])
+
+
+def test_created_resources_go_to_the_ledger_with_the_prefix() -> None:
+    run = Run(run_id="ledger1")
+    target = Target(TargetOptions())
+    try:
+        result = run_scenario(SCENARIOS["scenarios/okta/create.yaml"], Environment(target=target, run=run))
+        assert result.outcome == "passed"
+        assert len(run.ledger) == 1 and run.ledger.paths[0].startswith("/Users/")
+        body = result.steps[1].exchanges[0].request_body
+        assert run.prefix in body
+    finally:
+        target.close()
+
+
+def test_remote_target_skips_observer_and_profile_scenarios(run: Run) -> None:
+    target = Target(TargetOptions(url="https://scim.invalid/scim/v2", token="t0ken-value"))
+    try:
+        env = Environment(target=target, run=run)
+        plan = run_scenario(SCENARIOS["scenarios/clickhouse/test-plan.yaml"], env)
+        assert plan.outcome == "skipped" and "clickhouse" in plan.reason
+        env.declared_profile = "clickhouse"
+        plan = run_scenario(SCENARIOS["scenarios/clickhouse/test-plan.yaml"], env)
+        assert plan.outcome == "skipped" and "observer" in plan.reason
+        rotation = run_scenario(SCENARIOS["scenarios/okta/token-rotation.yaml"], env)
+        assert rotation.outcome == "skipped" and "console" in rotation.reason
+    finally:
+        target.close()
+
+
+def test_whole_set_is_fast(run: Run) -> None:
+    """The whole scenario set against strict servers runs in a few seconds in-process."""
+    started = time.perf_counter()
+    for scenario in SCENARIOS.values():
+        assert _run(scenario, run, None).outcome == "passed"
+    elapsed = time.perf_counter() - started
+    print(f"\n{len(SCENARIOS)} scenarios in {elapsed:.2f} s")
+    assert elapsed < 10
