@@ -1,8 +1,14 @@
-"""The `scimitar` command: test, checks, cleanup, serve (replay and load to come).
+"""The `scimitar` command: test, replay, serve, checks, cleanup, load.
 
-Exit codes: 0 all MUSTs met, 1 a MUST failed or a check errored, 2 usage or configuration error,
-3 the target is unreachable or rejects the credential. Usage, configuration and target errors are
-printed as one line on stderr, never as a traceback.
+`scimitar test` is pytest underneath (its progress line, `-k`, and anything after `--`), running
+the suites *and* the IdP scenarios against one target; it always writes `reports/<run-id>/`
+(results.json, report.html) and points `reports/latest` at it. The other subcommands are thin:
+`replay` and `load` hand their parsed arguments to `scimitar.scenario.cli` and `scimitar.load.cli`,
+`serve` to `scimitar.server.cli`, so each lives with the code it drives.
+
+Exit codes: 0 all MUSTs met (with `--baseline`: no new MUST failure), 1 a MUST failed or a check
+errored, 2 usage or configuration error, 3 the target is unreachable or rejects the credential.
+Usage, configuration and target errors are printed as one line on stderr, never as a traceback.
 """
 
 from __future__ import annotations
@@ -53,12 +59,38 @@ def suites_dir() -> Path | None:
     return None
 
 
+def scenarios_dir() -> Path | None:
+    """The scenarios: the repository's `scenarios/`, packaged `scimitar/_scenarios`, or ./scenarios.
+
+    The checkout comes first so scenario ids read `scenarios/okta/...` as in the repository.
+    """
+    pkg = _package_root()
+    for candidate in (pkg.parent / "scenarios", pkg / "_scenarios", Path.cwd() / "scenarios"):
+        if (candidate / "scenario.schema.json").is_file():
+            return candidate
+    return None
+
+
 TEST_EPILOG = """examples:
-  scimitar test                                   # the embedded reference server, strict RFC profile
+  scimitar test                                   # suites + scenarios, embedded reference server
   scimitar test --quirk filter-ignored            # ... with a known server bug switched on
   SCIM_TOKEN=... scimitar test --target-url https://idp.example.com/scim/v2 --json reports/run.json
+  SCIM_USERNAME=scim_... SCIM_PASSWORD=... scimitar test --target-url https://ch.example.com/scim/v2
   scimitar test --target staging --config scimitar.yaml --tag filter --junit reports/junit.xml
+  scimitar test --section 3.4.2 --tag patch       # checks only: by RFC section text and feature tag
+  scimitar test --idp okta                        # Okta's scenarios and the okta-* checks
+  scimitar test --baseline reports/main.json      # fail only on MUST failures not in the baseline
   scimitar test -k "rfc7644-4" -- -x -vv          # arguments after -- go to pytest
+
+outputs: reports/<run-id>/results.json and report.html, reports/latest -> the newest run.
+exit codes: 0 no MUST failure (or none new with --baseline), 1 MUST failures or errors,
+2 usage or configuration error, 3 target unreachable or credential refused.
+"""
+REPLAY_EPILOG = """examples:
+  scimitar replay scenarios/okta/deactivate.yaml                     # embedded reference server
+  scimitar replay scenarios/okta/deactivate.yaml --quirk patch-active-ignored   # reproduce a bug
+  SCIM_TOKEN=... scimitar replay scenarios/entra --target-url https://idp.example.com/scim/v2
+  scimitar replay scenarios/clickhouse --json reports/replay.json --quiet
 """
 CHECKS_EPILOG = """examples:
   scimitar checks
@@ -73,11 +105,21 @@ Only Users whose userName and Groups whose displayName start with the prefix are
 """
 SERVE_EPILOG = """examples:
   scimitar serve --port 8000
+  scimitar serve --token dev-token                    # accept this Bearer token
   scimitar serve --profile clickhouse --quirk email-case-kept
+  scimitar serve --list-quirks
+"""
+LOAD_EPILOG = """examples:
+  scimitar load --workload okta-burst --users 20 --duration 30s
+  scimitar load --list-workloads
 """
 
 
-def build_parser(*, with_serve_arguments: bool = False) -> argparse.ArgumentParser:
+def build_parser(*, with_serve_arguments: bool = False, command: str | None = None) -> argparse.ArgumentParser:
+    """The parser; the arguments of `serve`, `replay` and `load` are only added when that
+    subcommand runs, so `scimitar test` does not import the server, scenario or locust code."""
+    if with_serve_arguments:
+        command = "serve"
     parser = _Parser(prog="scimitar", description="SCIM 2.0 compliance test harness.", allow_abbrev=False)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     fmt = argparse.RawDescriptionHelpFormatter
@@ -90,9 +132,44 @@ def build_parser(*, with_serve_arguments: bool = False) -> argparse.ArgumentPars
         allow_abbrev=False,
     )
     add_cli_arguments(test, "test")
-    test.add_argument("-k", dest="keyword", metavar="EXPR", help="pytest -k expression over check ids")
+    report = test.add_argument_group("report")
+    report.add_argument(
+        "--html", metavar="PATH", help="write the HTML report to PATH (default: reports/<run-id>/report.html)"
+    )
+    report.add_argument(
+        "--reports-dir",
+        default="reports",
+        metavar="DIR",
+        help="folder of run folders; DIR/latest points at the newest (default: reports)",
+    )
+    report.add_argument(
+        "--baseline",
+        metavar="PATH",
+        help="earlier JSON results: only MUST failures not in it fail the run; fixed ones are listed",
+    )
+    select = test.add_argument_group("scenarios")
+    select.add_argument(
+        "--idp",
+        action="append",
+        choices=("okta", "entra", "clickhouse"),
+        help="run this IdP's scenarios and its okta-/entra-/clickhouse- checks, repeatable",
+    )
+    select.add_argument("--no-scenarios", action="store_true", help="run the suites only")
+    test.add_argument("-k", dest="keyword", metavar="EXPR", help="pytest -k expression over check ids and scenario files")
     test.add_argument("-v", "--verbose", action="count", default=0, help="more pytest output")
     test.add_argument("-q", "--quiet", action="store_true", help="less pytest output")
+
+    replay = sub.add_parser(
+        "replay",
+        help="replay IdP scenario files step by step (support: reproduce a customer's flow)",
+        epilog=REPLAY_EPILOG,
+        formatter_class=fmt,
+        allow_abbrev=False,
+    )
+    if command == "replay":
+        from scimitar.scenario.cli import add_arguments as add_replay_arguments
+
+        add_replay_arguments(replay)
 
     checks = sub.add_parser(
         "checks",
@@ -118,15 +195,25 @@ def build_parser(*, with_serve_arguments: bool = False) -> argparse.ArgumentPars
     serve = sub.add_parser(
         "serve", help="run the reference server", epilog=SERVE_EPILOG, formatter_class=fmt, allow_abbrev=False
     )
-    if with_serve_arguments:
+    if command == "serve":
         try:
             from scimitar.server.cli import add_arguments
         except ImportError:
             pass  # the reference server's CLI is not installed yet; `run_serve` says so
         else:
             add_arguments(serve)
-    # Room for `replay` (IdP scenario replays, options group "replay") and `load` (locust in its own
-    # process, options group "load"): both take the same target options via add_cli_arguments.
+
+    load = sub.add_parser(
+        "load",
+        help="load-test with locust: provisioning bursts, thresholds, integrity audit",
+        epilog=LOAD_EPILOG,
+        formatter_class=fmt,
+        allow_abbrev=False,
+    )
+    if command == "load":
+        from scimitar.load.cli import add_arguments as add_load_arguments
+
+        add_load_arguments(load)  # sets its own, longer epilog
     return parser
 
 
@@ -141,6 +228,13 @@ def run_test(ns: argparse.Namespace, pytest_extra: Sequence[str]) -> int:
         resolve_run_options(ns)
     except ConfigError as exc:
         return _fail(str(exc), EXIT_USAGE)
+    if ns.baseline:
+        from scimitar.report.baseline import BaselineError, load_baseline
+
+        try:
+            load_baseline(ns.baseline)
+        except BaselineError as exc:
+            return _fail(str(exc), EXIT_USAGE)
     target = Target(options)
     try:
         target.probe()
@@ -154,9 +248,14 @@ def run_test(ns: argparse.Namespace, pytest_extra: Sequence[str]) -> int:
         return _fail(
             "cannot find the suites directory (looked in the package, the checkout and ./suites)", EXIT_USAGE
         )
-    # Scenario files (scenarios/) will be collected here as well once the scenario plugin exists.
+    paths = [str(suites)]
+    scenarios = None if ns.no_scenarios else scenarios_dir()
+    if scenarios is not None:
+        paths.append(str(scenarios))
+    elif ns.idp:
+        return _fail("--idp selects scenarios, but none were found (or --no-scenarios was given)", EXIT_USAGE)
     args = [
-        str(suites),
+        *paths,
         "-p",
         "scimitar.pytest_plugin",
         "-p",
@@ -169,7 +268,16 @@ def run_test(ns: argparse.Namespace, pytest_extra: Sequence[str]) -> int:
         "-W",
         "ignore::pytest.PytestAssertRewriteWarning",
     ]
+    if scenarios is not None:
+        args += ["-p", "scimitar.scenario.collect"]
     args += to_pytest_args(ns)
+    args.append(f"--scim-reports-dir={ns.reports_dir}")
+    if ns.html:
+        args.append(f"--scim-html={ns.html}")
+    if ns.baseline:
+        args.append(f"--scim-baseline={ns.baseline}")
+    for idp in ns.idp or ():
+        args.append(f"--scim-idp={idp}")
     if ns.keyword:
         args += ["-k", ns.keyword]
     if ns.quiet:
@@ -266,13 +374,25 @@ def run_serve(ns: argparse.Namespace) -> int:
     return int(run(ns))
 
 
+def run_replay(ns: argparse.Namespace) -> int:
+    from scimitar.scenario.cli import run
+
+    return int(run(ns))
+
+
+def run_load(ns: argparse.Namespace) -> int:
+    from scimitar.load.cli import run
+
+    return int(run(ns))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     pytest_extra: list[str] = []
     if "--" in args:
         cut = args.index("--")
         args, pytest_extra = args[:cut], args[cut + 1 :]
-    parser = build_parser(with_serve_arguments=bool(args) and args[0] == "serve")
+    parser = build_parser(command=args[0] if args else None)
     try:
         ns = parser.parse_args(args)
     except SystemExit as exc:
@@ -287,6 +407,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_cleanup(ns)
     if ns.command == "serve":
         return run_serve(ns)
+    if ns.command == "replay":
+        return run_replay(ns)
+    if ns.command == "load":
+        return run_load(ns)
     parser.print_help()
     return EXIT_USAGE
 

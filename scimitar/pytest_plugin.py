@@ -8,12 +8,18 @@ and exit code 3 instead of a screenful of identical failures.
 Outcomes: a MUST failure fails the test; a SHOULD failure passes it but shows `W`/`WARNING` and is
 counted on a "warnings: N" line; a MAY failure and an unmet `needs` skip it. At session end (also
 after Ctrl-C, and from `atexit` as a last resort) the ledger deletes what the run created and the
-JSON / JUnit results are written.
+JSON / JUnit / HTML results are written (`scimitar.report.output`).
+
+Scenario items (collected by `scimitar.scenario.collect`) share the session; their full results,
+step exchanges included, are kept for the HTML timeline and the JUnit step cases. Selection:
+`--scim-tag` / `--scim-section` select checks; `--scim-idp` selects the scenarios of an IdP and
+the checks whose id names it. `--scim-baseline` turns the exit status into "no *new* failures".
 """
 
 from __future__ import annotations
 
 import atexit
+import os
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -32,6 +38,9 @@ from scimitar.options import (
     resolve_run_options,
     resolve_target_options,
 )
+from scimitar.report.baseline import BaselineError, load_baseline
+from scimitar.report.features import IDPS, scenario_idp
+from scimitar.report.output import Written, write_outputs
 from scimitar.results import CheckResult, Outcome, Results
 from scimitar.run import CleanupReport, Run
 from scimitar.target import ScimClient, Target, TargetError
@@ -53,7 +62,11 @@ class ScimSession:
         self.client: ScimClient = target.client(self.masker, self.recorder)
         self.discovery = Discovery()
         self.results = Results(run_id=run.run_id, target=target.describe(), seed=run.seed)
+        self.results.masker = self.masker
         self.cleanup_report: CleanupReport | None = None
+        self.report = ReportOptions()
+        self.written: Written | None = None
+        self.output_error: str | None = None
         self._finished = False
         self._lock = threading.Lock()
 
@@ -102,11 +115,30 @@ class ScimSession:
             self.cleanup_report = self.run.ledger.cleanup(self.client.with_recorder(Recorder()))
         finally:
             self.results.finish()
-            if self.run_options.json:
-                self.results.write_json(self.run_options.json)
-            if self.run_options.junit:
-                self.results.write_junit(self.run_options.junit)
-            self.target.close()
+            try:
+                self.written = write_outputs(
+                    self.results,
+                    reports_dir=self.report.reports_dir,
+                    json_path=self.run_options.json,
+                    junit_path=self.run_options.junit,
+                    html_path=self.report.html,
+                    baseline=self.report.baseline,
+                )
+            except (OSError, BaselineError) as exc:
+                self.output_error = str(exc)
+            finally:
+                self.target.close()
+
+
+class ReportOptions:
+    """Report outputs beyond `RunOptions`: the reports folder, the HTML path and the baseline."""
+
+    def __init__(
+        self, reports_dir: str | None = None, html: str | None = None, baseline: str | None = None
+    ) -> None:
+        self.reports_dir = reports_dir
+        self.html = html
+        self.baseline = baseline
 
 
 _SESSION = pytest.StashKey["ScimSession | None"]()
@@ -122,8 +154,20 @@ def _session(config: pytest.Config) -> ScimSession:
         pytest.exit(f"scimitar: {exc}", returncode=EXIT_USAGE)
     except TargetError as exc:
         pytest.exit(f"scimitar: {exc}", returncode=EXIT_TARGET)
+    session.report = ReportOptions(
+        reports_dir=config.getoption("scim_reports_dir"),
+        html=config.getoption("scim_html"),
+        baseline=config.getoption("scim_baseline"),
+    )
+    if not session.target.embedded:
+        session.results.target["declared_profile"] = os.environ.get("SCIMITAR_TARGET_PROFILE") or None
     config.stash[_SESSION] = session
     return session
+
+
+def session_for(config: pytest.Config) -> ScimSession:
+    """The session's `ScimSession`, started on first use (used by the scenario collector)."""
+    return _session(config)
 
 
 # -- hooks ------------------------------------------------------------------------------------------
@@ -131,10 +175,37 @@ def _session(config: pytest.Config) -> ScimSession:
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     add_pytest_options(parser)
+    group = parser.getgroup("scimitar")
+    group.addoption(
+        "--scim-reports-dir",
+        dest="scim_reports_dir",
+        metavar="DIR",
+        help="write results.json and report.html to DIR/<run-id>/ and point DIR/latest at it",
+    )
+    group.addoption("--scim-html", dest="scim_html", metavar="PATH", help="write the HTML report to PATH")
+    group.addoption(
+        "--scim-baseline",
+        dest="scim_baseline",
+        metavar="PATH",
+        help="earlier JSON results: only new MUST failures fail the run",
+    )
+    group.addoption(
+        "--scim-idp",
+        dest="scim_idp",
+        action="append",
+        choices=IDPS,
+        help="run the scenarios of this IdP (and checks named after it), repeatable",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.stash[_SESSION] = None
+    baseline = config.getoption("scim_baseline", None)
+    if baseline:
+        try:
+            load_baseline(baseline)
+        except BaselineError as exc:
+            pytest.exit(f"scimitar: {exc}", returncode=EXIT_USAGE)
 
 
 @pytest.fixture(scope="session")
@@ -149,21 +220,39 @@ def _check_of(item: pytest.Item) -> Check | None:
     return value if isinstance(value, Check) else None
 
 
+def _scenario_idp_of(item: pytest.Item) -> str | None:
+    scenario = getattr(item, "scenario", None)
+    if scenario is None:
+        return None
+    return scenario_idp({"id": scenario.id, "idp": scenario.idp}, scenario.requires.profile)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """`--scim-tag` / `--scim-section` select checks on any of their tags / by section text."""
+    """Select checks by tag / section text, scenarios (and IdP-named checks) by IdP.
+
+    `--scim-tag` and `--scim-section` alone run checks only; `--scim-idp` adds that IdP's scenarios
+    and keeps only the checks whose id starts with the IdP (`okta-...`), still filtered by tag and
+    section when those are given.
+    """
     tags = config.getoption("scim_tag") or []
     sections = config.getoption("scim_section") or []
-    if not tags and not sections:
+    idps = config.getoption("scim_idp", None) or []
+    if not tags and not sections and not idps:
         return
     keep: list[pytest.Item] = []
     drop: list[pytest.Item] = []
     for item in items:
         found = _check_of(item)
-        wanted = (
-            found is not None
-            and (not tags or any(t in found.tags for t in tags))
-            and (not sections or any(s.lower() in found.section.lower() for s in sections))
-        )
+        scenario_idp_name = _scenario_idp_of(item)
+        if scenario_idp_name is not None:
+            wanted = bool(idps) and scenario_idp_name in idps
+        else:
+            wanted = (
+                found is not None
+                and (not tags or any(t in found.tags for t in tags))
+                and (not sections or any(s.lower() in found.section.lower() for s in sections))
+                and (not idps or any(found.id.startswith(f"{i}-") for i in idps))
+            )
         (keep if wanted else drop).append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
@@ -173,6 +262,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
     report: pytest.TestReport = yield
+    scenario_result = getattr(item, "result", None)
+    if report.when == "call" and scenario_result is not None and hasattr(item, "scenario"):
+        scim_session = item.config.stash.get(_SESSION, None)
+        if scim_session is not None:
+            # The collector appended the JSON entry; keep the steps' exchanges for HTML and JUnit.
+            scim_session.results.add_scenario(scenario_result, append_entry=False)
     if report.when == "call" and dict(report.user_properties).get(_OUTCOME) == "warning":
         # A SHOULD not met is reported, not failed: the run's verdict follows the MUSTs.
         text = str(report.longrepr) if report.longrepr else ""
@@ -195,8 +290,15 @@ def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     scim_session = session.config.stash.get(_SESSION, None)
-    if scim_session is not None:
-        scim_session.finish()
+    if scim_session is None:
+        return
+    scim_session.finish()
+    comparison = scim_session.written.comparison if scim_session.written else None
+    if comparison is not None and int(session.exitstatus) in (0, int(pytest.ExitCode.TESTS_FAILED)):
+        # With a baseline the gate is "nothing new broke": known failures no longer fail the run.
+        session.exitstatus = pytest.ExitCode.OK if comparison.ok else pytest.ExitCode.TESTS_FAILED
+    if scim_session.output_error and int(session.exitstatus) == 0:
+        session.exitstatus = pytest.ExitCode.USAGE_ERROR
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
@@ -205,11 +307,16 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         return
     results = scim_session.results
     warned = [r for r in results.checks if r.outcome is Outcome.WARNING]
-    if warned:
+    warned_scenarios = [s for s in results.scenarios if s.get("outcome") == "warning"]
+    if warned or warned_scenarios:
         terminalreporter.section("scimitar SHOULD warnings", sep="-", yellow=True)
         for result in warned:
             terminalreporter.write_line(f"WARNING {result.id}: {result.headline()}")
-    terminalreporter.write_line(f"warnings: {len(warned)}")
+        for entry in warned_scenarios:
+            steps = [st for st in entry.get("steps", []) if st.get("outcome") == "warning"]
+            for st in steps:
+                terminalreporter.write_line(f"WARNING {entry.get('id')}: {st.get('name')}: {st.get('message')}")
+    terminalreporter.write_line(f"warnings: {len(warned) + len(warned_scenarios)}")
     report = scim_session.cleanup_report
     if report is not None and (report.deleted or report.failed):
         terminalreporter.write_line(f"scimitar cleanup: deleted {len(report.deleted)} resource(s)")
@@ -219,7 +326,36 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         terminalreporter.write_line(
             f"scimitar: target throttled {scim_session.target.stats.throttled} request(s)"
         )
-    terminalreporter.write_line(results.summary_line(), bold=True)
+    written = scim_session.written
+    if written is not None and written.comparison is not None:
+        comparison = written.comparison
+        terminalreporter.write_line(f"scimitar: {comparison.summary_line()}", bold=True)
+        for item in comparison.new:
+            terminalreporter.write_line(f"  NEW   {item.id}: {item.message}", red=True)
+        for item in comparison.known:
+            terminalreporter.write_line(f"  known {item.id}")
+        for item in comparison.fixed:
+            terminalreporter.write_line(f"  fixed {item.id}", green=True)
+    if scim_session.output_error:
+        terminalreporter.write_line(f"scimitar: could not write the results: {scim_session.output_error}", red=True)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """The verdict and the report's path, printed last: after pytest's own "N failed" lines, so
+    they are what a person (or a CI log tail) sees first."""
+    scim_session = config.stash.get(_SESSION, None)
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if scim_session is None or reporter is None:
+        return
+    reporter.write_line(scim_session.results.summary_line(), bold=True)
+    written = scim_session.written
+    if written is not None:
+        if written.html is not None:
+            reporter.write_line(f"scimitar: report  {written.html}")
+        for json_path in written.json:
+            reporter.write_line(f"scimitar: results {json_path}")
+        if written.junit is not None:
+            reporter.write_line(f"scimitar: junit   {written.junit}")
 
 
 # -- suites -----------------------------------------------------------------------------------------

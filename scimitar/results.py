@@ -1,7 +1,10 @@
-"""The outcome of every check (and later every scenario) in a run, and its JSON and JUnit forms.
+"""The outcome of every check and scenario in a run, and its JSON and JUnit forms.
 
-Every output (terminal summary, JSON, JUnit, the HTML report) is rendered from `Results`, and
-every exchange in it was masked when it was recorded.
+Every output (terminal summary, JSON, JUnit, the HTML report in `scimitar.report`) is rendered
+from `Results`, and every exchange in it was masked when it was recorded. When the run's `Masker`
+is attached (`Results.masker`), each file is scrubbed once more as a whole before it is written
+(`scimitar.report.scrub`): a second, independent line of defence, so a secret that slipped into a
+message or an exception text still never reaches a file a CI system keeps as an artifact.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from scimitar.exchange import Exchange
+from scimitar.exchange import Exchange, Masker
 
 
 class Outcome(StrEnum):
@@ -95,8 +98,69 @@ def _xml_text(text: str) -> str:
 
 
 @dataclass
+class StepDetail:
+    """One scenario step with its exchanges, for the HTML timeline and JUnit (not part of the JSON)."""
+
+    name: str
+    outcome: str
+    message: str
+    level: str = "MUST"
+    kind: str = "request"
+    exchanges: list[Exchange] = field(default_factory=list)
+
+
+@dataclass
+class ScenarioDetail:
+    """What the JSON entry of a scenario leaves out: description, target, reason and step exchanges."""
+
+    id: str
+    title: str
+    idp: str
+    outcome: str
+    description: str = ""
+    profile: str | None = None
+    reason: str = ""
+    target: str = ""
+    duration_s: float = 0.0
+    steps: list[StepDetail] = field(default_factory=list)
+
+    @classmethod
+    def from_result(cls, result: Any) -> ScenarioDetail:
+        """Build from a `scimitar.scenario.engine.ScenarioResult` (duck-typed: no import cycle)."""
+        scenario = result.scenario
+        by_name = {s.name: s for s in scenario.steps}
+        steps = []
+        for step in result.steps:
+            spec = by_name.get(step.name)
+            steps.append(
+                StepDetail(
+                    name=step.name,
+                    outcome=step.outcome,
+                    message=step.message,
+                    level=getattr(spec, "level", "MUST"),
+                    kind=getattr(spec, "kind", "request"),
+                    exchanges=list(step.exchanges),
+                )
+            )
+        return cls(
+            id=scenario.id,
+            title=scenario.name,
+            idp=scenario.idp,
+            outcome=result.outcome,
+            description=" ".join(str(scenario.description).split()),
+            profile=scenario.requires.profile,
+            reason=result.reason,
+            target=result.target,
+            duration_s=round(result.duration_s, 3),
+            steps=steps,
+        )
+
+
+@dataclass
 class Results:
-    """All results of one run. `scenarios` holds scenario results as dicts (id, title, outcome, ...)."""
+    """All results of one run. `scenarios` holds scenario results as dicts (id, idp, outcome, steps,
+    title); `scenario_details` the same scenarios with step exchanges, by id, for HTML and JUnit.
+    `extra` is merged into the JSON document (e.g. the `baseline` comparison)."""
 
     run_id: str = ""
     target: dict[str, Any] = field(default_factory=dict)
@@ -106,9 +170,27 @@ class Results:
     started: datetime = field(default_factory=lambda: datetime.now(UTC))
     _t0: float = field(default_factory=time.monotonic, repr=False)
     finished_s: float | None = None
+    scenario_details: dict[str, ScenarioDetail] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+    masker: Masker | None = field(default=None, repr=False)
 
     def add(self, result: CheckResult) -> None:
         self.checks.append(result)
+
+    def add_scenario(self, result: Any, *, append_entry: bool = True) -> ScenarioDetail:
+        """Record a `ScenarioResult`: its JSON entry (unless a collector already appended it) and detail."""
+        detail = ScenarioDetail.from_result(result)
+        self.scenario_details[detail.id] = detail
+        if append_entry and not any(s.get("id") == detail.id for s in self.scenarios):
+            self.scenarios.append({**result.to_json(), "title": detail.title})
+        return detail
+
+    def _scrub(self, text: str) -> str:
+        if self.masker is None:
+            return text
+        from scimitar.report.scrub import scrub
+
+        return scrub(text, self.masker)
 
     def finish(self) -> None:
         self.finished_s = time.monotonic() - self._t0
@@ -143,7 +225,7 @@ class Results:
         return 1 if s["failed"] or s["errors"] else 0
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        document: dict[str, Any] = {
             "run": {
                 "id": self.run_id,
                 "target": self.target.get("description", ""),
@@ -157,25 +239,40 @@ class Results:
             "checks": [c.to_json() for c in self.checks],
             "scenarios": self.scenarios,
         }
+        document.update(self.extra)
+        return document
 
     def write_json(self, path: str | Path) -> None:
         out = Path(path)
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(self.to_json(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        text = json.dumps(self.to_json(), indent=2, ensure_ascii=False) + "\n"
+        out.write_text(self._scrub(text), encoding="utf-8")
 
     def write_junit(self, path: str | Path) -> None:
-        """One testcase per check; MUST failures are failures, SHOULD failures pass with a warning
-        property and note, skipped (and MAY) are skipped, errors are errors."""
-        s = self.summary
+        """One testcase per check and per scenario step; MUST failures are failures, SHOULD failures
+        pass with a warning property and note, skipped (and MAY) are skipped, errors are errors.
+
+        Scenario steps are test cases of their own (classname = the scenario file) so a CI's test
+        view points at the step that broke, not at a 14-step scenario as a whole."""
+        steps = self._junit_steps()
         suites = ET.Element("testsuites", name="scimitar")
         suite = ET.SubElement(
             suites,
             "testsuite",
             name="scimitar",
-            tests=str(len(self.checks)),
-            failures=str(s["failed"]),
-            errors=str(s["errors"]),
-            skipped=str(sum(1 for c in self.checks if c.outcome is Outcome.SKIPPED)),
+            tests=str(len(self.checks) + len(steps)),
+            failures=str(
+                sum(1 for c in self.checks if c.outcome is Outcome.FAILED)
+                + sum(1 for *_, st in steps if st.outcome == "failed")
+            ),
+            errors=str(
+                sum(1 for c in self.checks if c.outcome is Outcome.ERROR)
+                + sum(1 for *_, st in steps if st.outcome == "error")
+            ),
+            skipped=str(
+                sum(1 for c in self.checks if c.outcome is Outcome.SKIPPED)
+                + sum(1 for *_, st in steps if st.outcome == "skipped")
+            ),
             time=f"{self.duration_s:.3f}",
             timestamp=self.started.isoformat(timespec="seconds"),
         )
@@ -211,7 +308,53 @@ class Results:
                 )
             elif result.outcome is Outcome.WARNING:
                 ET.SubElement(case, "system-out").text = text
+        for scenario_id, index, step in steps:
+            self._junit_step(suite, scenario_id, index, step)
         ET.indent(suites)
         out = Path(path)
         out.parent.mkdir(parents=True, exist_ok=True)
-        ET.ElementTree(suites).write(out, encoding="utf-8", xml_declaration=True)
+        text = ET.tostring(suites, encoding="unicode")
+        out.write_text(
+            "<?xml version='1.0' encoding='utf-8'?>\n" + self._scrub(text) + "\n", encoding="utf-8"
+        )
+
+    def _junit_steps(self) -> list[tuple[str, int, StepDetail]]:
+        """(scenario id, 1-based index, step) for every scenario step, with exchanges when known."""
+        out: list[tuple[str, int, StepDetail]] = []
+        for entry in self.scenarios:
+            sid = str(entry.get("id", ""))
+            detail = self.scenario_details.get(sid)
+            if detail is not None and detail.steps:
+                steps = detail.steps
+            else:
+                steps = [
+                    StepDetail(str(st.get("name", "")), str(st.get("outcome", "")), str(st.get("message", "")))
+                    for st in entry.get("steps", [])
+                ]
+            if not steps:  # a scenario that could not start still gets one case, carrying its reason
+                reason = detail.reason if detail is not None else ""
+                steps = [StepDetail("(scenario)", str(entry.get("outcome", "")), reason)]
+            out += [(sid, i, st) for i, st in enumerate(steps, start=1)]
+        return out
+
+    @staticmethod
+    def _junit_step(suite: ET.Element, scenario_id: str, index: int, step: StepDetail) -> None:
+        case = ET.SubElement(
+            suite,
+            "testcase",
+            classname=_xml_text(scenario_id),
+            name=_xml_text(f"{index:02d} {step.name}"),
+            time=f"{sum(e.elapsed_ms for e in step.exchanges) / 1000:.3f}",
+        )
+        message = _xml_text(f"{step.level}: {step.message}" if step.message else step.level)
+        transcripts = "\n\n".join(e.transcript() + "\n\nreproduce with:\n  " + e.curl() for e in step.exchanges[-3:])
+        if step.outcome == "failed":
+            ET.SubElement(case, "failure", message=message, type=step.level).text = _xml_text(transcripts)
+        elif step.outcome == "error":
+            ET.SubElement(case, "error", message=message, type="error").text = _xml_text(transcripts)
+        elif step.outcome == "skipped":
+            ET.SubElement(case, "skipped", message=_xml_text(step.message))
+        elif step.outcome == "warning":
+            case_props = ET.SubElement(case, "properties")
+            ET.SubElement(case_props, "property", name="warning", value=message)
+            ET.SubElement(case, "system-out").text = _xml_text(f"WARNING: {step.message}\n\n{transcripts}")

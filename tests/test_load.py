@@ -156,7 +156,10 @@ def test_audit_detects_planted_damage(tmp_path: Path, damage: str) -> None:
         body = json.loads(w.okta_user_body(name, "Ann", "Lee", f"00u{i}", "pw"))
         created = client.post("/Users", json=body).json()
         ids.append(created["id"])
-        records += [{"kind": "attempt", "userName": name}, {"kind": "user", "userName": name, "id": created["id"]}]
+        records += [
+            {"kind": "attempt", "userName": name},
+            {"kind": "user", "userName": name, "id": created["id"]},
+        ]
     group = client.post("/Groups", json={"schemas": [w.CORE_GROUP], "displayName": f"{prefix}g"}).json()
     patch = json.loads(w.okta_members_add_patch([(uid, "x") for uid in ids]))
     assert client.patch(f"/Groups/{group['id']}", json=patch).status in (200, 204)
@@ -165,11 +168,16 @@ def test_audit_detects_planted_damage(tmp_path: Path, damage: str) -> None:
         {"kind": "members", "group": group["id"], "users": ids},
     ]
     if damage == "duplicate":  # behind the run's back, the quirk lets a second user share a userName
-        client.post("/Users", json=json.loads(w.okta_user_body(f"{prefix}user2@example.com", "A", "B", "x", "p")))
+        client.post(
+            "/Users", json=json.loads(w.okta_user_body(f"{prefix}user2@example.com", "A", "B", "x", "p"))
+        )
     elif damage == "lost":
         client.delete(f"/Users/{ids[3]}")
     elif damage == "membership":
-        remove = {"schemas": [w.PATCH_OP], "Operations": [{"op": "remove", "path": f'members[value eq "{ids[1]}"]'}]}
+        remove = {
+            "schemas": [w.PATCH_OP],
+            "Operations": [{"op": "remove", "path": f'members[value eq "{ids[1]}"]'}],
+        }
         client.patch(f"/Groups/{group['id']}", json=remove)
     _write_records(tmp_path, records)
     result = audit.audit(client, prefix, audit.load_records(tmp_path))

@@ -269,3 +269,29 @@ def test_patch_content_untouched_on_error(c: httpx.Client) -> None:
     assert r.status_code == 400 and r.json()["scimType"] == "invalidPath"
     assert c.get(f"/Users/{uid}").json() == before
     assert PATCH
+
+
+def test_patch_that_changes_nothing_keeps_meta() -> None:
+    # RFC 7644 §3.5.2.1: such an operation "SHALL NOT change the modify timestamp of the resource"
+    c = make_client()
+    uid = c.post("/Users", json=user_body("noop@example.com", nickName="n")).json()["id"]
+    before = c.get(f"/Users/{uid}").json()["meta"]
+    r = c.patch(f"/Users/{uid}", json=patch_body({"op": "add", "path": "nickName", "value": "n"}))
+    assert r.status_code == 200 and r.json()["meta"]["version"] == before["version"]
+    assert c.get(f"/Users/{uid}").json()["meta"]["lastModified"] == before["lastModified"]
+
+
+def test_if_none_match_uses_weak_comparison() -> None:
+    # RFC 7232 §3.2: "A recipient MUST use the weak comparison function" for If-None-Match
+    c = make_client()
+    r = c.post("/Users", json=user_body("weak@example.com"))
+    etag = r.headers["etag"]
+    strong = etag.removeprefix("W/")
+    assert c.get(f"/Users/{r.json()['id']}", headers={"If-None-Match": strong}).status_code == 304
+
+
+def test_huge_start_index_is_a_client_error() -> None:
+    c = make_client()
+    r = c.get("/Users", params={"startIndex": "9" * 30, "count": "9" * 30})
+    assert r.status_code == 400 and r.json()["scimType"] == "invalidValue"
+    assert c.get("/Users", params={"startIndex": "1", "count": "9" * 30}).status_code == 200

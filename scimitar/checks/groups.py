@@ -112,7 +112,9 @@ def user_groups_reflect_membership(ctx: CheckContext) -> None:
     response = ctx.client.put(path_of("/Groups", group), json=_group_put(group, []))
     ctx.expect_status(response, 200, 204, message=f"setup failed: PUT /Groups answered {response.status}")
     after = values_of(read(ctx, path_of("/Users", user)), "groups")
-    ctx.expect(group["id"] not in after, "User.groups still lists a Group the User was removed from", actual=after)
+    ctx.expect(
+        group["id"] not in after, "User.groups still lists a Group the User was removed from", actual=after
+    )
 
 
 @check(
@@ -170,7 +172,9 @@ def deleted_user_leaves_members(ctx: CheckContext) -> None:
     deleted = ctx.client.delete(path_of("/Users", user))
     ctx.expect_status(deleted, 204, 200, message=f"setup failed: DELETE answered {deleted.status}")
     members = values_of(read(ctx, path_of("/Groups", group)), "members")
-    ctx.expect(user["id"] not in members, "the deleted User is still listed in the Group's members", actual=members)
+    ctx.expect(
+        user["id"] not in members, "the deleted User is still listed in the Group's members", actual=members
+    )
 
 
 @check(

@@ -13,7 +13,7 @@ from typing import Any
 
 from scimitar.checks.context import CheckContext
 from scimitar.checks.registry import Level, check
-from scimitar.schema import ENTERPRISE_USER, PATCH_OP
+from scimitar.schema import CORE_GROUP, ENTERPRISE_USER, PATCH_OP
 from scimitar.server.quirks import Quirk
 from scimitar.target import ScimResponse
 
@@ -68,6 +68,20 @@ def failed_with(
             actual=ci(body, "scimType"),
             response=response,
         )
+
+
+def declared_mutability(ctx: CheckContext, schema_id: str, attr: str, sub: str) -> str | None:
+    """The mutability the target's /Schemas declares for `attr.sub` of `schema_id`, if it says."""
+    for schema in ctx.discovery.schemas or []:
+        if str(schema.get("id", "")).lower() != schema_id.lower():
+            continue
+        for a in schema.get("attributes") or []:
+            if isinstance(a, dict) and str(a.get("name", "")).lower() == attr.lower():
+                for s in a.get("subAttributes") or []:
+                    if isinstance(s, dict) and str(s.get("name", "")).lower() == sub.lower():
+                        value = s.get("mutability")
+                        return value if isinstance(value, str) else None
+    return None
 
 
 def user_path(user: dict[str, Any]) -> str:
@@ -853,7 +867,7 @@ def readonly_rejected(ctx: CheckContext) -> None:
     """
     user = ctx.create_user()
     group = ctx.create_group()
-    attempts = [
+    attempts: list[dict[str, Any]] = [
         {"op": "replace", "path": "id", "value": "scimitar-not-the-id"},
         {"op": "add", "path": "groups", "value": [{"value": group["id"]}]},
     ]
@@ -887,6 +901,9 @@ def immutable_rejected(ctx: CheckContext) -> None:
     schema SHALL return the appropriate HTTP response status code and a JSON detail error
     response". Group `members.value` is immutable (RFC 7643 §8.7.1).
     """
+    declared = declared_mutability(ctx, CORE_GROUP, "members", "value")
+    if declared not in (None, "immutable"):
+        ctx.skip(f"the target's /Schemas declares Group members.value {declared}, not immutable")
     u1, u2 = ctx.create_user(), ctx.create_user()
     group = ctx.create_group(members=[{"value": u1["id"]}])
     response = patch(

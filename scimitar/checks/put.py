@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 from scimitar.checks.context import CheckContext
-from scimitar.checks.crud import attr, full_user, parse_datetime, path_of, read, same_text, unknown_id, values_of
+from scimitar.checks.crud import (
+    attr,
+    full_user,
+    parse_datetime,
+    path_of,
+    read,
+    same_text,
+    unknown_id,
+)
 from scimitar.checks.registry import Level, check
 from scimitar.server.quirks import Quirk
 
@@ -21,17 +29,13 @@ def put_replaces_values(ctx: CheckContext) -> None:
     attribute values." A new `emails` list replaces the old one; it is not merged into it.
     """
     user = ctx.create_user()
-    old_email = user["emails"][0]["value"]
-    new_email = "replaced." + old_email
-    body = full_user(
-        user,
-        displayName="Replaced Name",
-        emails=[{"value": new_email, "type": "home", "primary": True}],
-    )
+    # the same address as a "home" email: a profile that ties userName to the primary email still accepts it
+    new_email = {"value": user["emails"][0]["value"], "type": "home", "primary": True}
+    body = full_user(user, displayName="Replaced Name", emails=[new_email])
     response = ctx.client.put(path_of("/Users", user), json=body)
     ctx.expect_status(response, 200, 204, message=f"PUT answered {response.status}")
     after = read(ctx, path_of("/Users", user))
-    emails = values_of(after, "emails")
+    emails = attr(after, "emails") or []
     ctx.expect(
         attr(after, "displayName") == "Replaced Name",
         "displayName was not replaced",
@@ -39,7 +43,7 @@ def put_replaces_values(ctx: CheckContext) -> None:
         actual=attr(after, "displayName"),
     )
     ctx.expect(
-        len(emails) == 1 and same_text(emails[0], new_email),
+        len(emails) == 1 and same_text(attr(emails[0], "type"), "home"),
         "emails were not replaced by the PUT's list",
         expected=[new_email],
         actual=emails,
@@ -207,7 +211,9 @@ def okta_put_profile_update(ctx: CheckContext) -> None:
     name["givenName"] = "Oktaupdated"
     current["name"] = name
     response = ctx.client.put(path_of("/Users", user), json=current)
-    ctx.expect_status(response, 200, 204, message=f"Okta's PUT of the read-back User answered {response.status}")
+    ctx.expect_status(
+        response, 200, 204, message=f"Okta's PUT of the read-back User answered {response.status}"
+    )
     after = read(ctx, path_of("/Users", user))
     ctx.expect(
         attr(after, "name", "givenName") == "Oktaupdated",

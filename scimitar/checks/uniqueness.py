@@ -192,10 +192,15 @@ def put_own_username_no_conflict(ctx: CheckContext) -> None:
     recased = user["userName"][0].upper() + user["userName"][1:]
     response = ctx.client.put(path_of("/Users", user), json=full_user(user, userName=recased))
     ctx.expect_status(
-        response, 200, 204, message=f"PUT changing only the case of its own userName answered {response.status}"
+        response,
+        200,
+        204,
+        message=f"PUT changing only the case of its own userName answered {response.status}",
     )
     after = read(ctx, path_of("/Users", user))
-    ctx.expect(same_text(attr(after, "userName"), recased), "the userName was lost", actual=attr(after, "userName"))
+    ctx.expect(
+        same_text(attr(after, "userName"), recased), "the userName was lost", actual=attr(after, "userName")
+    )
 
 
 @check(

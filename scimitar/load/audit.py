@@ -145,7 +145,9 @@ def _lookup(client: Client, user_name: str) -> tuple[int, list[dict[str, Any]]]:
     return response.status, [r for r in resources or [] if isinstance(r, dict)]
 
 
-def _list_prefix(client: Client, prefix: str, page_size: int = 100) -> tuple[int | None, list[dict[str, Any]]]:
+def _list_prefix(
+    client: Client, prefix: str, page_size: int = 100
+) -> tuple[int | None, list[dict[str, Any]]]:
     out: list[dict[str, Any]] = []
     total: int | None = None
     start = 1
@@ -207,7 +209,11 @@ def audit(client: Client, prefix: str, expected: Expected, *, threads: int = 8) 
         elif not found:
             add(Finding("lost", "fail", f"created as {confirmed} but not found by userName filter", name))
         elif found[0].get("id") != confirmed:
-            add(Finding("id-mismatch", "fail", f"found with id {found[0].get('id')}, created as {confirmed}", name))
+            add(
+                Finding(
+                    "id-mismatch", "fail", f"found with id {found[0].get('id')}, created as {confirmed}", name
+                )
+            )
     result.users_found = sum(1 for n in expected.users if len(lookups[n][1]) == 1)
 
     # 2. deactivations
@@ -219,9 +225,16 @@ def audit(client: Client, prefix: str, expected: Expected, *, threads: int = 8) 
             add(Finding("active-lost", "fail", f"active should be {value}, is {resource.get('active')}", uid))
 
     # 3. groups and memberships
-    for display, ids in sorted(expected.groups.items()):
-        if len(ids) > 1:
-            add(Finding("duplicate-group", "fail", f"{len(ids)} groups with one displayName: {sorted(ids)}", display))
+    for display, group_ids in sorted(expected.groups.items()):
+        if len(group_ids) > 1:
+            add(
+                Finding(
+                    "duplicate-group",
+                    "fail",
+                    f"{len(group_ids)} groups with one displayName: {sorted(group_ids)}",
+                    display,
+                )
+            )
     known_users = set(expected.users.values()) | set(resources_by_id)
     for gid in sorted(expected.group_ids):
         result.groups_checked += 1
@@ -230,9 +243,7 @@ def audit(client: Client, prefix: str, expected: Expected, *, threads: int = 8) 
             add(Finding("group-lost", "fail", f"GET /Groups/{gid} answered {response.status}", gid))
             continue
         result.seen_paths.append(f"/Groups/{gid}")
-        actual = {
-            m.get("value") for m in response.json().get("members") or [] if isinstance(m, dict)
-        }
+        actual = {m.get("value") for m in response.json().get("members") or [] if isinstance(m, dict)}
         want = expected.members.get(gid, set())
         result.memberships_expected += len(want)
         missing = want - actual
@@ -247,16 +258,26 @@ def audit(client: Client, prefix: str, expected: Expected, *, threads: int = 8) 
             )
         extra = (actual & known_users) - want - expected.members_attempted.get(gid, set())
         if extra:
-            add(Finding("membership-extra", "fail", f"{len(extra)} run users are members though never added", gid))
+            add(
+                Finding(
+                    "membership-extra", "fail", f"{len(extra)} run users are members though never added", gid
+                )
+            )
 
     # 4. the full listing of the run's users
     total, listed = _list_prefix(client, prefix)
     result.listing_total = total
-    ids = [r.get("id") for r in listed]
-    unique = {i for i in ids if isinstance(i, str)}
+    listed_ids = [r.get("id") for r in listed]
+    unique = {i for i in listed_ids if isinstance(i, str)}
     result.listing_count = len(unique)
-    if len(unique) != len(ids):
-        add(Finding("paging-duplicate", "fail", f"{len(ids) - len(unique)} resources listed twice across pages"))
+    if len(unique) != len(listed_ids):
+        add(
+            Finding(
+                "paging-duplicate",
+                "fail",
+                f"{len(listed_ids) - len(unique)} resources listed twice across pages",
+            )
+        )
     if total is not None and total != len(unique):
         add(
             Finding(
@@ -280,7 +301,14 @@ def audit(client: Client, prefix: str, expected: Expected, *, threads: int = 8) 
     attempted_lower = {n.lower() for n in expected.attempted}
     unknown = [r for r in listed if str(r.get("userName", "")).lower() not in attempted_lower]
     for r in unknown[:50]:
-        add(Finding("unknown-user", "fail", "a user with the run's prefix the run never created", r.get("userName")))
+        add(
+            Finding(
+                "unknown-user",
+                "fail",
+                "a user with the run's prefix the run never created",
+                r.get("userName"),
+            )
+        )
     for rid in sorted(unique | set(resources_by_id)):
         result.seen_paths.append(f"/Users/{rid}")
     return result

@@ -115,6 +115,10 @@ def run(args: argparse.Namespace) -> int:
     except (ConfigError, ValueError) as exc:
         return _fail(str(exc), EXIT_USAGE)
 
+    import importlib.util
+
+    if importlib.util.find_spec("locust") is None:
+        return _fail("locust is not installed: pip install 'scimitar[load]'", EXIT_USAGE)
     from scimitar.load import runner
     from scimitar.run import Run
 
@@ -203,7 +207,11 @@ def _run_against(
     mode = (
         f"master + {args.workers} workers"
         if args.workers
-        else "master" if args.master else "worker" if args.worker else "local"
+        else "master"
+        if args.master
+        else "worker"
+        if args.worker
+        else "local"
     )
     print(
         f"scimitar load: {workload.name} against {target.description}, {args.users} users, "
@@ -229,7 +237,9 @@ def _run_against(
         audit_s = time.monotonic() - started
         recorded_paths = [f"/Users/{uid}" for uid in expected.users.values()]
         recorded_paths += [f"/Groups/{gid}" for gid in sorted(expected.group_ids)]
-        cleanup = _cleanup(target, masker, run_ctx.prefix, recorded_paths + result.seen_paths, args.no_cleanup)
+        cleanup = _cleanup(
+            target, masker, run_ctx.prefix, recorded_paths + result.seen_paths, args.no_cleanup
+        )
     finally:
         target.close()
 
@@ -256,9 +266,7 @@ def _run_against(
     return int(summary["exit_code"])
 
 
-def _cleanup(
-    target: Target, masker: Any, prefix: str, paths: list[str], skip: bool
-) -> dict[str, Any]:
+def _cleanup(target: Target, masker: Any, prefix: str, paths: list[str], skip: bool) -> dict[str, Any]:
     """Delete by recorded ids (groups first), then sweep the prefix with `Ledger.leftovers`."""
     from scimitar.load.audit import NullRecorder
     from scimitar.run import Ledger
@@ -399,7 +407,9 @@ def build_summary(
         "exit_code": exit_code,
         "files": {
             "html": "report.html",
-            "csv": [f"{name}" for name in ("locust_stats.csv", "locust_failures.csv", "locust_stats_history.csv")],
+            "csv": [
+                f"{name}" for name in ("locust_stats.csv", "locust_failures.csv", "locust_stats_history.csv")
+            ],
             "records": "records-*.jsonl",
             "counters": "counters-*.json",
         },

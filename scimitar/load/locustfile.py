@@ -335,7 +335,10 @@ class OktaDeactivateUser(OktaUser):
         uid, _ = self.active.pop()
         STATE.record("active-attempt", id=uid, value=False)
         status, _ = self.call(
-            "PATCH", f"/Users/{uid}", "PATCH /Users/{id} deactivate", body=w.okta_active_patch(False),
+            "PATCH",
+            f"/Users/{uid}",
+            "PATCH /Users/{id} deactivate",
+            body=w.okta_active_patch(False),
             ok=(200, 204),
         )
         if 200 <= status < 300:
@@ -429,7 +432,9 @@ def _check_thresholds(environment: Any, **_: Any) -> None:
     total = environment.stats.total
     if not total.num_requests:
         return
-    throttled = sum(e.occurrences for e in environment.stats.errors.values() if str(e.error).startswith("429"))
+    throttled = sum(
+        e.occurrences for e in environment.stats.errors.values() if str(e.error).startswith("429")
+    )
     errors = (total.num_failures - throttled) / total.num_requests
     breaches = []
     if ENV.get(w.ENV_MAX_P95_MS) and total.get_response_time_percentile(0.95) > float(ENV[w.ENV_MAX_P95_MS]):

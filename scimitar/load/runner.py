@@ -236,8 +236,8 @@ def run_locust(plan: LocustPlan) -> LocustRun:
     finally:
         for proc in procs:
             _stop(proc)
-        for handle in handles:
-            handle.close()
+        for opened in handles:
+            opened.close()
     return LocustRun(
         exit_codes=[p.returncode for p in procs],
         elapsed_s=time.monotonic() - started,
@@ -283,7 +283,7 @@ def embedded_server(
         argv += ["--quirk", quirk]
     env = {k: v for k, v in os.environ.items() if k not in _SCRUB}
     env[TOKEN_ENV] = token
-    log = log_path.open("wb") if log_path else subprocess.DEVNULL
+    log: IO[bytes] | int = log_path.open("wb") if log_path else subprocess.DEVNULL
     proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=log)
     try:
         url = _read_url(proc, startup_timeout)
@@ -342,7 +342,14 @@ def read_counters(out_dir: Path) -> dict[str, Any]:
     for path in sorted(out_dir.glob("counters-*.json")):
         data = json.loads(path.read_text(encoding="utf-8"))
         total["processes"] += 1
-        for key in ("sent", "throttled", "retry_wait_s", "retry_after_missing", "gave_up", "over_okta_timeout"):
+        for key in (
+            "sent",
+            "throttled",
+            "retry_wait_s",
+            "retry_after_missing",
+            "gave_up",
+            "over_okta_timeout",
+        ):
             total[key] += data.get(key, 0)
         for key in ("statuses", "failed"):
             for status, n in data.get(key, {}).items():

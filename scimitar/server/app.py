@@ -83,7 +83,9 @@ class ScimServer:
 
 def _base(request: Request, server: ScimServer) -> str:
     host = request.headers.get("host") or "localhost"
-    return f"{request.url.scheme}://{host}{server.config.base_path}"
+    # the scope's scheme is what `request.url.scheme` reports, without building the whole URL
+    scheme = str(request.scope.get("scheme", "http")).lower()
+    return f"{scheme}://{host}{server.config.base_path}"
 
 
 async def _body(request: Request, server: ScimServer) -> tuple[Any, int]:
@@ -96,13 +98,15 @@ async def _body(request: Request, server: ScimServer) -> tuple[Any, int]:
     if media and media not in _JSON_TYPES and not media.endswith("+json"):
         raise ScimError(415, f"unsupported media type {media!r}; send application/scim+json")
     declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > server.config.max_payload_size:
-        raise ScimError(413, f"the request body is larger than {server.config.max_payload_size} bytes")
+    # the bulk-limits-ignored quirk also lets bodies past maxPayloadSize through (up to 64 MiB)
+    limit = server.config.max_payload_size if Quirk.BULK_LIMITS_IGNORED not in server.config.quirks else 1 << 26
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise ScimError(413, f"the request body is larger than {limit} bytes")
     raw = b""
     async for chunk in request.stream():
         raw += chunk
-        if len(raw) > server.config.max_payload_size:
-            raise ScimError(413, f"the request body is larger than {server.config.max_payload_size} bytes")
+        if len(raw) > limit:
+            raise ScimError(413, f"the request body is larger than {limit} bytes")
     if not raw.strip():
         raise bad_request("the request body is empty; a JSON object is required", "invalidSyntax")
     try:
@@ -195,7 +199,9 @@ def create_app(config: ServerConfig | None = None) -> Starlette:
     def _list(docs: list[dict[str, Any]], request: Request | None = None) -> dict[str, Any]:
         if request is not None and Quirk.DISCOVERY_PAGINATED in server.config.quirks:
             p = _params(request)  # the quirk: discovery lists are paged like resource lists
-            docs = docs[p.start_index - 1 : p.start_index - 1 + (p.count if p.count is not None else len(docs))]
+            docs = docs[
+                p.start_index - 1 : p.start_index - 1 + (p.count if p.count is not None else len(docs))
+            ]
         return {
             "schemas": [LIST_RESPONSE],
             "totalResults": len(docs),
@@ -259,7 +265,10 @@ def create_app(config: ServerConfig | None = None) -> Starlette:
             "credential, not a User resource",
         )
 
-    routes: list[Route] = [
+    # The resource routes come first: Starlette tries routes in order, and these carry nearly all
+    # the traffic. No path matches both them and a later route, so the order changes no answer.
+    routes: list[Route] = resource_routes(service.users) + resource_routes(service.groups)
+    routes += [
         Route(f"{base_path}/ServiceProviderConfig", spc, methods=["GET"]),
         Route(f"{base_path}/Schemas", schemas, methods=["GET"]),
         Route(f"{base_path}/Schemas/{{id:path}}", schema_one, methods=["GET"]),
@@ -270,7 +279,6 @@ def create_app(config: ServerConfig | None = None) -> Starlette:
         Route(f"{base_path}/Me", me, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
         Route(f"{base_path}/Me/{{rest:path}}", me, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
     ]
-    routes += resource_routes(service.users) + resource_routes(service.groups)
     routes += admin.routes(server)
 
     async def scim_error(request: Request, exc: Exception) -> Response:

@@ -42,6 +42,7 @@ class Projector:
         self.registry = registry
         self.attributes_ignored = attributes_ignored
         self.excluded_ignored = excluded_ignored
+        self.password_returned = password_returned  # Quirk.PASSWORD_RETURNED
         # (urn or "", attribute name) pairs that never appear by default
         self._hidden: list[tuple[str, str]] = []
         self._always: list[tuple[str, str]] = [("", "id")]
@@ -96,7 +97,7 @@ class Projector:
                     out[name] = src[name]
         for path in attributes:
             spec = self._spec(path)
-            if spec is None or spec.attr.returned == "never":
+            if spec is None or (spec.attr.returned == "never" and not self.password_returned):
                 continue
             if spec.urn:
                 src_ext = res.get(spec.urn)

@@ -292,7 +292,7 @@ QUIRKS: dict[Quirk, QuirkInfo] = {
         "RFC 7644 §3.14", "A matching `If-None-Match` answers 200 instead of 304."
     ),
     Quirk.BULK_ID_UNRESOLVED: QuirkInfo("RFC 7644 §3.7.2", "`bulkId:` references are stored verbatim."),
-    Quirk.BULK_LIMITS_IGNORED: QuirkInfo("RFC 7644 §3.7.4", "Bulk `maxOperations` is not enforced."),
+    Quirk.BULK_LIMITS_IGNORED: QuirkInfo("RFC 7644 §3.7.4", "Bulk `maxOperations` and `maxPayloadSize` are not enforced."),
     Quirk.BULK_NO_LOCATION: QuirkInfo("RFC 7644 §3.7", "BulkResponse operations carry no `location`."),
     Quirk.BULK_FAIL_ON_ERRORS_IGNORED: QuirkInfo(
         "RFC 7644 §3.7.3", "`failOnErrors` is ignored: every operation runs."
@@ -359,7 +359,9 @@ QUIRKS: dict[Quirk, QuirkInfo] = {
         "RFC 7643 §2.2", "A missing required attribute (`userName`) is filled in instead of answering 400."
     ),
     Quirk.PUT_CREATES: QuirkInfo("RFC 7644 §3.5.1", "PUT to an unknown id creates the resource (upsert)."),
-    Quirk.PUT_204: QuirkInfo("RFC 7644 §3.5.1", "PUT answers 204 with no body instead of 200 and the resource."),
+    Quirk.PUT_204: QuirkInfo(
+        "RFC 7644 §3.5.1", "PUT answers 204 with no body instead of 200 and the resource."
+    ),
     Quirk.PUT_REJECTS_READONLY: QuirkInfo(
         "RFC 7644 §3.5.1", "A PUT body carrying `id` or `meta` (as Okta sends it) answers 400 `mutability`."
     ),
@@ -371,7 +373,9 @@ QUIRKS: dict[Quirk, QuirkInfo] = {
     ),
     Quirk.GROUP_MEMBERS_DROPPED: QuirkInfo("RFC 7643 §4.2", "`members` sent on Group create are dropped."),
     Quirk.ME_404: QuirkInfo("RFC 7644 §3.11", "`/Me` answers 404 instead of 501 (or serving the alias)."),
-    Quirk.ME_STUB_200: QuirkInfo("RFC 7644 §3.11", "`/Me` answers 200 with an empty object and no `Location`."),
+    Quirk.ME_STUB_200: QuirkInfo(
+        "RFC 7644 §3.11", "`/Me` answers 200 with an empty object and no `Location`."
+    ),
     Quirk.SLOW: QuirkInfo("Okta: 60 s timeout", "Every response is delayed (`latency_ms`, default 200)."),
     Quirk.THROTTLE_429: QuirkInfo("RFC 6585 §4", "Every 5th request answers 429 with `Retry-After: 1`."),
     Quirk.FLAKY_503: QuirkInfo("RFC 7231 §6.6.4", "Every 7th request answers 503."),

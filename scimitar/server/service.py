@@ -9,6 +9,7 @@ write of the new one: no lost update, no uniqueness race.
 from __future__ import annotations
 
 import copy
+import itertools
 import time
 import uuid
 from collections import deque
@@ -22,6 +23,7 @@ from scimitar.schema import (
     CORE_USER,
     LIST_RESPONSE,
     SEARCH_REQUEST,
+    Attribute,
     ResourceType,
     SchemaRegistry,
 )
@@ -34,6 +36,23 @@ from scimitar.server.projection import Projector, split_attr_list
 from scimitar.server.quirks import Quirk
 from scimitar.server.store import Resource, Store
 from scimitar.server.values import InvalidValue, normalize_resource
+
+
+class _TableWindow:
+    """A table's resources in insertion order as a read-only sequence (`len`, slices) that is
+    not copied: listing a page of a 100k-user table touches the page, not the table."""
+
+    __slots__ = ("_table",)
+
+    def __init__(self, table: dict[str, Resource]) -> None:
+        self._table = table
+
+    def __len__(self) -> int:
+        return len(self._table)
+
+    def __getitem__(self, window: slice) -> list[Resource]:
+        start, stop, _ = window.indices(len(self._table))
+        return list(itertools.islice(self._table.values(), start, stop))
 
 
 @dataclass
@@ -83,13 +102,15 @@ def parse_list_params(get: Callable[[str], Any], *, clamp: bool = True) -> ListP
         if p.start_index < 1 and not clamp:
             raise bad_request(f"startIndex must be at least 1, got {raw_start!r}", "invalidValue")
         p.start_index = max(1, p.start_index)
+        if p.start_index > 2**63 - 1:  # beyond any list, and beyond what JSON encoders take
+            raise bad_request(f"startIndex {raw_start!r} is out of range", "invalidValue")
     raw_count = get("count")
     if raw_count is not None:
         # "A negative value SHALL be interpreted as "0"." (RFC 7644 §3.4.2.4)
         p.count = _int_param(raw_count, "count")
         if p.count < 0 and not clamp:
             raise bad_request(f"count must not be negative, got {raw_count!r}", "invalidValue")
-        p.count = max(0, p.count)
+        p.count = min(max(0, p.count), 2**63 - 1)
     p.sort_by = get("sortBy")
     order = get("sortOrder")
     if order is not None:
@@ -130,6 +151,7 @@ class ScimService:
             inactive_are_members=Quirk.DEACTIVATE_KEEPS_MEMBER in q,
         )
         self.audit: deque[dict[str, Any]] = deque(maxlen=10_000)
+        self._attr_cache: dict[tuple[str, str], list[tuple[str, Attribute]]] = {}
         self._compiled: dict[tuple[str, str], tuple[Callable[[Resource], bool], dict[str, Any]]] = {}
 
     # -- helpers ----------------------------------------------------------------------------
@@ -163,7 +185,9 @@ class ScimService:
                             {
                                 "value": gid,
                                 "$ref": self.location(
-                                    base, self.users if Quirk.REF_WRONG_ENDPOINT in self.quirks else self.groups, gid
+                                    base,
+                                    self.users if Quirk.REF_WRONG_ENDPOINT in self.quirks else self.groups,
+                                    gid,
                                 ),
                                 "display": g.get("displayName"),
                                 "type": "direct",
@@ -190,7 +214,8 @@ class ScimService:
             out.pop("meta", None)
         if Quirk.DATETIME_NOT_XSD in self.quirks and isinstance(out.get("meta"), dict):
             out["meta"] = {
-                k: v.replace("T", " ") if k in ("created", "lastModified") else v for k, v in out["meta"].items()
+                k: v.replace("T", " ") if k in ("created", "lastModified") else v
+                for k, v in out["meta"].items()
             }
         if Quirk.ACTIVE_AS_STRING in self.quirks and isinstance(out.get("active"), bool):
             out["active"] = str(out["active"]).lower()
@@ -248,13 +273,27 @@ class ScimService:
         res["schemas"] = [u for u in rt.schema_ids if u.lower() in lowered or u in res]
         return res
 
+    def _attrs(self, rt: ResourceType, kind: str) -> list[tuple[str, Attribute]]:
+        """The (urn, attribute) pairs of `registry.attributes(rt)` that are `readOnly`, `required`
+        (and writable) or `immutable`, computed once: the schemas do not change while serving."""
+        key = (rt.name, kind)
+        found = self._attr_cache.get(key)
+        if found is None:
+            found = [
+                (urn, a)
+                for urn, a in self.registry.attributes(rt)
+                if (kind == "readOnly" and a.mutability == "readOnly")
+                or (kind == "required" and a.required and a.mutability != "readOnly")
+                or (kind == "immutable" and a.mutability == "immutable")
+            ]
+            self._attr_cache[key] = found
+        return found
+
     def _strip_readonly(self, rt: ResourceType, res: Resource, current: Resource | None) -> None:
         """RFC 7644 §3.5.1: "readOnly ... values provided SHALL be ignored"."""
         if Quirk.READONLY_WRITABLE in self.quirks:
             return  # the quirk: `meta`, `groups` and other readOnly values are kept
-        for urn, attr in self.registry.attributes(rt):
-            if attr.mutability != "readOnly":
-                continue
+        for urn, attr in self._attrs(rt, "readOnly"):
             if urn and urn != rt.schema:
                 ext = res.get(urn)
                 if isinstance(ext, dict):
@@ -263,9 +302,7 @@ class ScimService:
                 res.pop(attr.name, None)
 
     def _check_required(self, rt: ResourceType, res: Resource) -> None:
-        for urn, attr in self.registry.attributes(rt):
-            if not attr.required or attr.mutability == "readOnly":
-                continue
+        for urn, attr in self._attrs(rt, "required"):
             holder = res.get(urn, {}) if urn and urn != rt.schema else res
             if attr.name not in holder:
                 if Quirk.REQUIRED_NOT_ENFORCED in self.quirks and attr.type == "string":
@@ -276,9 +313,7 @@ class ScimService:
     def _check_immutable(self, rt: ResourceType, new: Resource, current: Resource) -> None:
         if Quirk.IMMUTABLE_WRITABLE in self.quirks:
             return
-        for urn, attr in self.registry.attributes(rt):
-            if attr.mutability != "immutable":
-                continue
+        for urn, attr in self._attrs(rt, "immutable"):
             ext = urn and urn != rt.schema
             old_holder = current.get(urn, {}) if ext else current
             new_holder = new.get(urn, {}) if ext else new
@@ -610,16 +645,27 @@ class ScimService:
         return [r for r in candidates if fn(r)]
 
     def list_resources(self, rt: ResourceType, p: ListParams, base: str) -> Result:
-        matches = self._matches(rt, p.filter, base)
-        return self._page([(rt, r) for r in matches], p, base, sort_rt=rt)
+        # The matches go to `_page` as they are: pairing each with its type would allocate one
+        # tuple per stored resource, which at 100k users costs more than rendering the page.
+        items: list[Resource] | _TableWindow
+        if (not p.filter or Quirk.FILTER_IGNORED in self.quirks) and not (
+            p.sort_by and Quirk.SORT_IGNORED not in self.quirks
+        ):
+            # no filter, no sort: the page is a slice of the table, which need not be copied
+            items = _TableWindow(self.store.tables[rt.name])
+        else:
+            items = self._matches(rt, p.filter, base)
+        return self._page(items, p, base, sort_rt=rt, single=rt)
 
     def _page(
         self,
-        items: list[tuple[ResourceType, Resource]],
+        items: list[Any] | _TableWindow,
         p: ListParams,
         base: str,
         sort_rt: ResourceType | None,
+        single: ResourceType | None = None,
     ) -> Result:
+        """One page of `items`: (type, resource) pairs, or resources of the type `single`."""
         if p.sort_by and Quirk.SORT_IGNORED not in self.quirks and sort_rt is not None:
             try:
                 key = filters.sort_key(
@@ -632,7 +678,11 @@ class ScimService:
             except filters.FilterError as exc:
                 raise bad_request(f"invalid sortBy {p.sort_by!r}: {exc}", "invalidValue") from None
             descending = p.sort_order == "descending" and Quirk.SORT_ORDER_IGNORED not in self.quirks
-            items.sort(key=lambda pair: key(pair[1]), reverse=descending)
+            assert isinstance(items, list)  # a `_TableWindow` is never sorted
+            if single is not None:
+                items.sort(key=key, reverse=descending)
+            else:
+                items.sort(key=lambda pair: key(pair[1]), reverse=descending)
         total = len(items)
         if not items and p.filter and Quirk.FILTER_EMPTY_404 in self.quirks:
             raise not_found("no resources match the filter")
@@ -644,7 +694,10 @@ class ScimService:
             count = self.config.max_results
         start = 1 if Quirk.STARTINDEX_IGNORED in self.quirks else p.start_index
         page = items[start - 1 : start - 1 + count]
-        resources = [self.render(rt, r, base, p.attributes, p.excluded) for rt, r in page]
+        if single is not None:
+            resources = [self.render(single, r, base, p.attributes, p.excluded) for r in page]
+        else:
+            resources = [self.render(rt, r, base, p.attributes, p.excluded) for rt, r in page]
         body: dict[str, Any] = {
             "schemas": [LIST_RESPONSE],
             "totalResults": len(page) if Quirk.TOTAL_RESULTS_PAGE_LENGTH in self.quirks else total,

@@ -1,0 +1,308 @@
+"""Error responses (RFC 7644 §3.12): the Error body, status codes and scimType keywords.
+
+RFC 7644 §3.12: "In addition to returning an HTTP response code, implementers MUST return the
+errors in the body of the response in a JSON format, using the attributes described below."
+`status` is REQUIRED, `scimType` and `detail` are OPTIONAL; "Implementers SHOULD handle the
+identified HTTP status codes as described below", so the mapping of a case to a status code or
+keyword is a SHOULD unless another section makes it a MUST (e.g. §3.3 for uniqueness).
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from scimitar.checks.context import CheckContext
+from scimitar.checks.registry import Level, check
+from scimitar.schema import CORE_USER, ERROR
+from scimitar.server.quirks import Quirk
+from scimitar.target import ScimResponse
+
+#: RFC 7644 §3.12, Table 9.
+SCIM_TYPES = (
+    "invalidFilter",
+    "tooMany",
+    "uniqueness",
+    "mutability",
+    "invalidSyntax",
+    "invalidPath",
+    "noTarget",
+    "invalidValue",
+    "invalidVers",
+    "sensitive",
+)
+
+
+def ci(obj: Any, name: str) -> Any:
+    """`obj[name]` by case-insensitive name (RFC 7643 §2.1), or None."""
+    if not isinstance(obj, dict):
+        return None
+    lowered = name.lower()
+    for key, value in obj.items():
+        if isinstance(key, str) and key.lower() == lowered:
+            return value
+    return None
+
+
+def unknown_user(ctx: CheckContext) -> ScimResponse:
+    return ctx.client.get(f"/Users/{uuid.uuid4()}")
+
+
+def bad_json(ctx: CheckContext) -> ScimResponse:
+    return ctx.client.post("/Users", content='{"schemas": ["' + CORE_USER + '"], "userName": ')
+
+
+def bad_filter(ctx: CheckContext) -> ScimResponse:
+    return ctx.client.get("/Users", params={"filter": 'userName xx "scimitar"'})
+
+
+def expect_error(
+    ctx: CheckContext, response: ScimResponse, status: int, scim_type: str | None, what: str
+) -> None:
+    """`status`, a SCIM Error body, and (when given) that scimType."""
+    ctx.expect_status(response, status, message=f"{what} answered {response.status}, expected {status}")
+    body = response.json()
+    ctx.validate_error(body, response=response)
+    if scim_type is not None:
+        ctx.expect(
+            ci(body, "scimType") == scim_type,
+            f"{what}: scimType is {ci(body, 'scimType')!r}",
+            expected=scim_type,
+            actual=ci(body, "scimType"),
+            response=response,
+        )
+
+
+@check(
+    "rfc7644-3.12-error-404-unknown-id",
+    title="GET of an unknown id answers 404 with a SCIM Error",
+    section="RFC 7644 §3.12",
+    level=Level.SHOULD,
+    tags=("errors",),
+    needs=("users",),
+    broken_by=(Quirk.NOT_FOUND_200,),
+)
+def not_found(ctx: CheckContext) -> None:
+    """RFC 7644 §3.12, Table 8: "404 (Not Found): Specified resource (e.g., User) or endpoint does
+    not exist." ("Implementers SHOULD handle the identified HTTP status codes as described
+    below.")
+    """
+    expect_error(ctx, unknown_user(ctx), 404, None, "GET of an unknown id")
+
+
+@check(
+    "rfc7644-3.12-error-schemas-uri",
+    title="Error bodies are JSON carrying the Error schema URI",
+    section="RFC 7644 §3.12",
+    level=Level.MUST,
+    tags=("errors",),
+    needs=("users",),
+    broken_by=(Quirk.ERROR_NO_SCHEMAS,),
+)
+def error_schemas(ctx: CheckContext) -> None:
+    """RFC 7644 §3.12: "implementers MUST return the errors in the body of the response in a JSON
+    format, using the attributes described below. Error responses are identified using the
+    following "schema" URI: "urn:ietf:params:scim:api:messages:2.0:Error"."
+    """
+    for response in (unknown_user(ctx), bad_json(ctx)):
+        if response.status < 400:
+            continue  # other checks judge the status code
+        body = response.json()
+        schemas = ci(body, "schemas")
+        ctx.expect(
+            isinstance(schemas, list)
+            and any(isinstance(s, str) and s.lower() == ERROR.lower() for s in schemas),
+            f"the {response.status} error body lacks the Error schema URI",
+            expected=[ERROR],
+            actual=schemas,
+            response=response,
+        )
+
+
+@check(
+    "rfc7644-3.12-error-status-string",
+    title="Error `status` is a JSON string equal to the HTTP status code",
+    section="RFC 7644 §3.12",
+    level=Level.MUST,
+    tags=("errors",),
+    needs=("users",),
+    broken_by=(Quirk.ERROR_STATUS_NUMBER,),
+)
+def status_string(ctx: CheckContext) -> None:
+    """RFC 7644 §3.12: "status: The HTTP status code (see Section 6 of [RFC7231]) expressed as a
+    JSON string. REQUIRED."
+    """
+    for response in (unknown_user(ctx), bad_json(ctx), bad_filter(ctx)):
+        if response.status < 400:
+            continue
+        status = ci(response.json(), "status")
+        ctx.expect(
+            isinstance(status, str) and status.strip() == str(response.status),
+            f"the {response.status} error's status is {status!r}",
+            expected=f'"{response.status}" (a JSON string)',
+            actual=repr(status),
+            response=response,
+        )
+
+
+@check(
+    "rfc7644-3.12-scimtype-defined-keyword",
+    title="scimType, when present, is one of the keywords of Table 9",
+    section="RFC 7644 §3.12",
+    level=Level.SHOULD,
+    tags=("errors",),
+    needs=("users",),
+    broken_by=(Quirk.SCIMTYPE_UNKNOWN,),
+)
+def scim_type_defined(ctx: CheckContext) -> None:
+    """RFC 7644 §3.12: "scimType: A SCIM detail error keyword. See Table 9. OPTIONAL." Table 9
+    defines invalidFilter, tooMany, uniqueness, mutability, invalidSyntax, invalidPath, noTarget,
+    invalidValue, invalidVers and sensitive.
+    """
+    responses = [bad_json(ctx), bad_filter(ctx), ctx.client.post("/Users", json=ctx.data.user(userName=None))]
+    for response in responses:
+        scim_type = ci(response.json(), "scimType")
+        ctx.expect(
+            scim_type is None or scim_type in SCIM_TYPES,
+            f"the {response.status} error uses the undefined scimType {scim_type!r}",
+            expected=", ".join(SCIM_TYPES),
+            actual=scim_type,
+            response=response,
+        )
+
+
+@check(
+    "rfc7644-3.12-invalid-json-400",
+    title="A body that is not valid JSON answers 400 invalidSyntax",
+    section="RFC 7644 §3.12",
+    level=Level.SHOULD,
+    tags=("errors",),
+    needs=("users",),
+    broken_by=(Quirk.BAD_JSON_500, Quirk.ERROR_NO_SCIMTYPE),
+)
+def invalid_json(ctx: CheckContext) -> None:
+    """RFC 7644 §3.12, Table 8: "400 (Bad Request): Request is unparsable, syntactically
+    incorrect, or violates schema."; Table 9: "invalidSyntax: The request body message structure
+    was invalid or did not conform to the request schema."
+    """
+    expect_error(ctx, bad_json(ctx), 400, "invalidSyntax", "POST with a truncated JSON body")
+
+
+@check(
+    "rfc7644-3.12-invalid-filter-400",
+    title="An invalid filter answers 400 invalidFilter",
+    section="RFC 7644 §3.12",
+    level=Level.SHOULD,
+    tags=("errors", "filter"),
+    needs=("users", "filter"),
+    broken_by=(Quirk.UNKNOWN_FILTER_ATTR_500, Quirk.ERROR_NO_SCIMTYPE),
+)
+def invalid_filter(ctx: CheckContext) -> None:
+    """RFC 7644 §3.12, Table 9: "invalidFilter: The specified filter syntax was invalid (does not
+    comply with Figure 1), or the specified attribute and filter comparison combination is not
+    supported." (Applicability: GET, POST (Search), PATCH (Path Filter).)
+    """
+    expect_error(ctx, bad_filter(ctx), 400, "invalidFilter", 'GET with the filter userName xx "scimitar"')
+
+
+@check(
+    "rfc7644-3.3-error-409-uniqueness",
+    title="Creating a duplicate userName answers 409 uniqueness",
+    section="RFC 7644 §3.3",
+    level=Level.MUST,
+    tags=("errors", "uniqueness"),
+    needs=("users",),
+    broken_by=(Quirk.DUPLICATE_USERNAME, Quirk.ERROR_NO_SCIMTYPE),
+)
+def conflict(ctx: CheckContext) -> None:
+    """RFC 7644 §3.3: "If the service provider determines that the creation of the requested
+    resource conflicts with existing resources (e.g., a "User" resource with a duplicate
+    "userName"), the service provider MUST return HTTP status code 409 (Conflict) with a
+    "scimType" error code of "uniqueness", as per Section 3.12."
+    """
+    user = ctx.create_user()
+    response = ctx.client.post("/Users", json=ctx.data.user(userName=user["userName"]))
+    body = response.json()
+    if response.status in (200, 201) and isinstance(ci(body, "id"), str):
+        ctx.ledger.add(f"/Users/{ci(body, 'id')}")
+    expect_error(ctx, response, 409, "uniqueness", "POST of a duplicate userName")
+
+
+@check(
+    "rfc7644-3.12-missing-required-400",
+    title="Creating a User without userName answers 400 invalidValue",
+    section="RFC 7644 §3.12",
+    level=Level.SHOULD,
+    tags=("errors",),
+    needs=("users",),
+    broken_by=(Quirk.ERROR_NO_SCIMTYPE,),
+)
+def missing_required(ctx: CheckContext) -> None:
+    """RFC 7644 §3.12, Table 9: "invalidValue: A required value was missing, or the value
+    specified was not compatible with the operation or attribute type (see Section 2.3 of
+    [RFC7643]), or resource references are invalid." `userName` is REQUIRED (RFC 7643 §4.1.1).
+    """
+    response = ctx.client.post("/Users", json=ctx.data.user(userName=None))
+    body = response.json()
+    if response.status in (200, 201) and isinstance(ci(body, "id"), str):
+        ctx.ledger.add(f"/Users/{ci(body, 'id')}")
+    expect_error(ctx, response, 400, "invalidValue", "POST of a User without userName")
+
+
+@check(
+    "rfc7644-3.12-wrong-type-400",
+    title="A value of the wrong type (userName as a number) answers 400 invalidValue",
+    section="RFC 7644 §3.12",
+    level=Level.SHOULD,
+    tags=("errors",),
+    needs=("users",),
+    broken_by=(Quirk.ERROR_NO_SCIMTYPE,),
+)
+def wrong_type(ctx: CheckContext) -> None:
+    """RFC 7644 §3.12, Table 9: "invalidValue: A required value was missing, or the value
+    specified was not compatible with the operation or attribute type (see Section 2.3 of
+    [RFC7643])". `userName` is a string (RFC 7643 §4.1.1); 12345 is a JSON number.
+    """
+    response = ctx.client.post("/Users", json=ctx.data.user(userName=12345))
+    body = response.json()
+    if response.status in (200, 201) and isinstance(ci(body, "id"), str):
+        ctx.ledger.add(f"/Users/{ci(body, 'id')}")
+    expect_error(ctx, response, 400, "invalidValue", "POST with userName as a number")
+
+
+@check(
+    "rfc7644-3.12-malformed-input-not-5xx",
+    title="Malformed input answers 4xx, never 5xx",
+    section="RFC 7644 §3.12",
+    level=Level.SHOULD,
+    tags=("errors",),
+    needs=("users",),
+    broken_by=(Quirk.BAD_JSON_500, Quirk.UNKNOWN_FILTER_ATTR_500),
+)
+def malformed_not_5xx(ctx: CheckContext) -> None:
+    """RFC 7644 §3.12, Table 8: "400 (Bad Request): Request is unparsable, syntactically
+    incorrect, or violates schema." and "500 (Internal Server Error): An internal error." A bad
+    body, a bad filter or an absurd startIndex is the client's error, not an internal one
+    ("Implementers SHOULD handle the identified HTTP status codes as described below").
+    """
+    probes: list[tuple[str, ScimResponse]] = [
+        ("a truncated JSON body", bad_json(ctx)),
+        ("a JSON array as the body", ctx.client.post("/Users", json=[1, 2, 3])),
+        ("an invalid filter", bad_filter(ctx)),
+        ("an unterminated filter string", ctx.client.get("/Users", params={"filter": 'userName eq "open'})),
+        ("a huge startIndex", ctx.client.get("/Users", params={"startIndex": "9" * 30, "count": "1"})),
+        ("a non-numeric count", ctx.client.get("/Users", params={"count": "many"})),
+    ]
+    unknown = ctx.data.user(scimitarUndefinedAttribute="x")
+    created = ctx.client.post("/Users", json=unknown)
+    if created.status in (200, 201) and isinstance(ci(created.json(), "id"), str):
+        ctx.ledger.add(f"/Users/{ci(created.json(), 'id')}")
+    probes.append(("an undefined attribute in a POST", created))
+    for what, response in probes:
+        ctx.expect(
+            response.status < 500,
+            f"{what} answered {response.status}",
+            expected="a 4xx client error (or success where the input is acceptable)",
+            actual=response.status,
+            response=response,
+        )

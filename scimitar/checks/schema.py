@@ -1,0 +1,254 @@
+"""Resources as RFC 7643 defines them: schemas, types, attribute characteristics, Error bodies."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from scimitar.checks.context import CheckContext
+from scimitar.checks.crud import (
+    XSD_DATETIME,
+    attr,
+    body_of,
+    path_of,
+    post_user,
+    read,
+    same_text,
+    unknown_id,
+)
+from scimitar.checks.registry import Level, check
+from scimitar.schema import CORE_USER, ENTERPRISE_USER
+from scimitar.server.quirks import Quirk
+
+
+def _has_urn(body: Any, urn: str) -> bool:
+    schemas = attr(body, "schemas")
+    return isinstance(schemas, list) and any(same_text(s, urn) for s in schemas)
+
+
+@check(
+    "rfc7643-8.7.1-user-response-valid",
+    title="User responses (create and read) validate against the RFC User schema",
+    section="RFC 7643 §4.1, §8.7.1",
+    level=Level.MUST,
+    tags=("schema",),
+    broken_by=(Quirk.RESOURCE_NO_SCHEMAS,),
+)
+def user_response_valid(ctx: CheckContext) -> None:
+    """RFC 7643 §3: "The "schemas" attribute is a REQUIRED attribute"; §3.1: "Each representation of a
+    resource MUST include a non-empty "id" value"; §2.3: attribute values have the types their
+    definitions give (RFC 7643 §8.7.1 for User).
+    """
+    response = post_user(ctx, ctx.data.user())
+    ctx.expect_status(response, 201, 200)
+    body = body_of(ctx, response, "POST /Users")
+    ctx.validate_resource(body, "User", response=response)
+    fetched = ctx.client.get(path_of("/Users", body))
+    ctx.expect_status(fetched, 200)
+    ctx.validate_resource(fetched.json(), "User", response=fetched)
+
+
+@check(
+    "rfc7643-8.7.1-group-response-valid",
+    title="Group responses validate against the RFC Group schema",
+    section="RFC 7643 §4.2, §8.7.1",
+    level=Level.MUST,
+    tags=("schema", "groups"),
+    needs=("groups",),
+    broken_by=(Quirk.RESOURCE_NO_SCHEMAS,),
+)
+def group_response_valid(ctx: CheckContext) -> None:
+    """RFC 7643 §3: "The "schemas" attribute is a REQUIRED attribute"; §4.2: "displayName: A
+    human-readable name for the Group. REQUIRED."; types per RFC 7643 §8.7.1.
+    """
+    user = ctx.create_user()
+    group = ctx.create_group(members=[{"value": user["id"]}])
+    fetched = ctx.client.get(path_of("/Groups", group))
+    ctx.expect_status(fetched, 200)
+    ctx.validate_resource(fetched.json(), "Group", response=fetched)
+
+
+@check(
+    "rfc7643-3-list-resources-carry-schemas",
+    title="Resources in a ListResponse carry their schemas",
+    section="RFC 7643 §3",
+    level=Level.MUST,
+    tags=("schema", "filter"),
+    needs=("filter",),
+    broken_by=(Quirk.RESOURCE_NO_SCHEMAS,),
+)
+def list_resources_carry_schemas(ctx: CheckContext) -> None:
+    """RFC 7643 §3: "schemas: The "schemas" attribute is a REQUIRED attribute and is an array of
+    Strings containing URIs that are used to indicate the namespaces of the SCIM schemas that define
+    the attributes present in the current JSON structure."
+    """
+    user = ctx.create_user()
+    response = ctx.client.get("/Users", params={"filter": f'userName eq "{user["userName"]}"'})
+    ctx.expect_status(response, 200)
+    ctx.validate_list(response.json(), "User", response=response)
+    resources = attr(response.json(), "Resources") or []
+    ctx.expect(resources, "the filter on the created User's userName found nothing", response=response)
+    bad = [attr(r, "id") for r in resources if not _has_urn(r, CORE_USER)]
+    ctx.expect(not bad, f"listed Users lack {CORE_USER} in schemas", actual=bad, response=response)
+
+
+@check(
+    "rfc7643-3-extension-urn-in-schemas",
+    title="A User with enterprise data lists the extension URN in schemas",
+    section="RFC 7643 §3",
+    level=Level.MUST,
+    tags=("schema",),
+    needs=("enterprise",),
+    broken_by=(Quirk.RESOURCE_NO_SCHEMAS,),
+)
+def extension_urn_in_schemas(ctx: CheckContext) -> None:
+    """RFC 7643 §3: "schemas ... an array of Strings containing URIs that are used to indicate the
+    namespaces of the SCIM schemas that define the attributes present in the current JSON
+    structure." Enterprise attributes present means the enterprise URN is listed.
+    """
+    user = ctx.create_user(enterprise=True)
+    body = read(ctx, path_of("/Users", user))
+    if not attr(body, ENTERPRISE_USER):
+        ctx.skip("the target returned no enterprise extension data for the User")
+    ctx.expect(
+        _has_urn(body, ENTERPRISE_USER) and _has_urn(body, CORE_USER),
+        "schemas does not list both the core and the enterprise extension URN",
+        expected=[CORE_USER, ENTERPRISE_USER],
+        actual=attr(body, "schemas"),
+    )
+
+
+@check(
+    "rfc7643-3.1-id-never-bulkid",
+    title='A resource id is non-empty and never the reserved "bulkId"',
+    section="RFC 7643 §3.1",
+    level=Level.MUST,
+    tags=("schema",),
+    broken_by=(Quirk.READONLY_WRITABLE,),
+)
+def id_never_bulkid(ctx: CheckContext) -> None:
+    """RFC 7643 §3.1: "Each representation of a resource MUST include a non-empty "id" value." and
+    "The string "bulkId" is a reserved keyword and MUST NOT be specified." Even a client sending
+    "bulkId" as the id must not get it.
+    """
+    response = post_user(ctx, ctx.data.user(id="bulkId"))
+    if response.status == 400:
+        response = post_user(ctx, ctx.data.user())
+    ctx.expect_status(response, 201, 200)
+    rid = attr(response.json(), "id")
+    ctx.expect(
+        isinstance(rid, str) and rid.strip() and rid != "bulkId",
+        "the created resource's id is empty or the reserved bulkId",
+        actual=rid,
+        response=response,
+    )
+
+
+@check(
+    "rfc7643-2.3.5-meta-datetimes-xsd",
+    title="meta.created and meta.lastModified are xsd:dateTime values",
+    section="RFC 7643 §2.3.5",
+    level=Level.MUST,
+    tags=("schema",),
+    broken_by=(Quirk.DATETIME_NOT_XSD,),
+)
+def meta_datetimes_xsd(ctx: CheckContext) -> None:
+    """RFC 7643 §2.3.5: "dateTime: A DateTime value (e.g., 2008-01-23T04:56:22Z). The attribute value
+    MUST be encoded as a valid xsd:dateTime as specified in Section 3.3.7 of [XML-Schema]"."""
+    user = ctx.create_user()
+    meta = attr(read(ctx, path_of("/Users", user)), "meta")
+    if not isinstance(meta, dict):
+        ctx.skip("the target returns no meta")
+    bad = {
+        k: attr(meta, k)
+        for k in ("created", "lastModified")
+        if attr(meta, k) is not None and not XSD_DATETIME.match(str(attr(meta, k)))
+    }
+    ctx.expect(
+        not bad, "meta dateTime values are not xsd:dateTime", expected="e.g. 2008-01-23T04:56:22Z", actual=bad
+    )
+
+
+@check(
+    "rfc7643-2.3.2-active-json-boolean",
+    title="active is a JSON boolean",
+    section="RFC 7643 §2.3.2",
+    level=Level.MUST,
+    tags=("schema",),
+    broken_by=(Quirk.ACTIVE_AS_STRING,),
+)
+def active_json_boolean(ctx: CheckContext) -> None:
+    """RFC 7643 §2.3.2: "Boolean: The literal "true" or "false"." and §4.1.1 defines `active` as a
+    Boolean; a JSON string "true" is not the literal.
+    """
+    user = ctx.create_user(active=True)
+    body = read(ctx, path_of("/Users", user))
+    value = attr(body, "active")
+    ctx.expect(
+        value is None or isinstance(value, bool),
+        "active is not a JSON boolean",
+        expected="true",
+        actual=repr(value),
+    )
+
+
+@check(
+    "rfc7644-3.12-error-bodies-are-scim-errors",
+    title="404 and 400 answers carry SCIM Error bodies",
+    section="RFC 7644 §3.12",
+    level=Level.MUST,
+    tags=("schema", "errors"),
+    broken_by=(Quirk.ERROR_NO_SCHEMAS, Quirk.ERROR_STATUS_NUMBER),
+)
+def error_bodies_are_scim_errors(ctx: CheckContext) -> None:
+    """RFC 7644 §3.12: "In addition to returning an HTTP response code, implementers MUST return the
+    errors in the body of the response in a JSON format, using the attributes described below.
+    Error responses are identified using the following "schema" URI:
+    "urn:ietf:params:scim:api:messages:2.0:Error"." and "status: The HTTP status code ... expressed
+    as a JSON string. REQUIRED."
+    """
+    missing = ctx.client.get(f"/Users/{unknown_id()}")
+    ctx.expect_status(missing, 404)
+    ctx.validate_error(missing.json(), response=missing)
+    ctx.expect(attr(missing.json(), "status") == "404", 'Error status is not "404"', response=missing)
+    invalid = post_user(ctx, {"userName": ctx.data.user_name()})  # no "schemas": invalidSyntax / invalidValue
+    if invalid.status == 400:
+        ctx.validate_error(invalid.json(), response=invalid)
+
+
+@check(
+    "rfc7643-4.1.1-username-required",
+    title="Creating a User without a non-empty userName answers 400",
+    section="RFC 7643 §4.1.1",
+    level=Level.MUST,
+    tags=("schema",),
+    broken_by=(Quirk.REQUIRED_NOT_ENFORCED,),
+)
+def username_required(ctx: CheckContext) -> None:
+    """RFC 7643 §4.1.1: "Each User MUST include a non-empty userName value. ... REQUIRED." RFC 7644
+    §3.12 Table 9: "invalidValue: A required value was missing" (status 400).
+    """
+    for overrides in ({"userName": None}, {"userName": ""}):
+        response = post_user(ctx, ctx.data.user(**overrides))
+        label = "without userName" if overrides["userName"] is None else 'with userName ""'
+        ctx.expect_status(response, 400, message=f"POST of a User {label} answered {response.status}")
+
+
+@check(
+    "rfc7643-4.2-group-displayname-required",
+    title="Creating a Group without displayName answers 400",
+    section="RFC 7643 §4.2",
+    level=Level.MUST,
+    tags=("schema", "groups"),
+    needs=("groups",),
+    broken_by=(Quirk.REQUIRED_NOT_ENFORCED,),
+)
+def group_displayname_required(ctx: CheckContext) -> None:
+    """RFC 7643 §4.2: "displayName: A human-readable name for the Group. REQUIRED." RFC 7644 §3.12
+    Table 9: "invalidValue: A required value was missing" (status 400).
+    """
+    payload = ctx.data.group(displayName=None)
+    response = ctx.client.post("/Groups", json=payload)
+    body = response.json()
+    if 200 <= response.status < 300 and isinstance(body, dict) and isinstance(body.get("id"), str):
+        ctx.ledger.add(f"/Groups/{body['id']}")
+    ctx.expect_status(response, 400)

@@ -1,0 +1,461 @@
+"""The HTML conformance report: one self-contained file a person reads offline.
+
+Why our own renderer and not pytest-html: pytest-html (4.x) builds its page in the browser from a
+JSON blob with its own JavaScript, one row per pytest item. What this report needs is different:
+a verdict and a matrix by feature and RFC section at the top, checks grouped by section, scenario
+steps as a timeline, exchanges with pretty JSON and curl lines, and the same page for runs that do
+not go through pytest at all (`scimitar replay`). Writing that as pytest-html extras would fight its
+layout and still leave the summary to JavaScript. Here the page is plain HTML and inline CSS
+rendered from `Results`: it reads without JavaScript, prints, opens from a CI artifact offline, and
+loads nothing from the network (no external CSS, JS, fonts or images). A few lines of inline script
+only add "expand all" buttons and `?open`/`#open`, which opens every `<details>` (for printing).
+
+Everything shown comes from masked exchanges, and the whole page is scrubbed again before writing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterable
+from html import escape
+from http import HTTPStatus
+from typing import Any
+
+from scimitar.exchange import Exchange
+from scimitar.report.baseline import Comparison
+from scimitar.report.features import (
+    SECTION_TITLES,
+    Row,
+    feature_rows,
+    scenario_idp,
+    section_group,
+    section_rows,
+    section_sort_key,
+)
+from scimitar.results import CheckResult, Outcome, Results, ScenarioDetail, StepDetail, scimitar_version
+
+#: Bodies longer than this (after pretty-printing) are cut in the page; results.json has them whole.
+MAX_BODY_CHARS = 4000
+MAX_BODY_LINES = 80
+#: At most this many exchanges are shown per failing check or step (the evidence comes first).
+MAX_EXCHANGES = 3
+
+LABELS = {
+    "passed": "pass",
+    "failed": "FAIL",
+    "warning": "warn",
+    "skipped": "skip",
+    "error": "ERROR",
+}
+
+CSS = """
+:root{--pass:#1a7f37;--fail:#cf222e;--warn:#9a6700;--skip:#6e7781;--err:#8250df;--bg:#fff;--fg:#1f2328;
+--mute:#656d76;--line:#d0d7de;--soft:#f6f8fa}
+*{box-sizing:border-box}
+body{margin:0;font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;color:var(--fg);background:var(--bg)}
+main{max-width:1200px;margin:0 auto;padding:20px 24px 60px}
+h1{font-size:22px;margin:0 0 4px}h2{font-size:18px;margin:28px 0 8px;padding-bottom:4px;border-bottom:1px solid var(--line)}
+h3{font-size:15px;margin:18px 0 6px}
+code,pre,.mono{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,"Liberation Mono",monospace;font-size:12.5px}
+pre{background:var(--soft);border:1px solid var(--line);border-radius:6px;padding:8px 10px;margin:4px 0 8px;overflow:auto;white-space:pre-wrap;word-break:break-word}
+.verdict{display:inline-block;font-weight:700;padding:3px 10px;border-radius:6px;color:#fff;margin-left:8px;font-size:14px;vertical-align:middle}
+.v-pass{background:var(--pass)}.v-fail{background:var(--fail)}
+.lede{color:var(--mute);margin:0 0 12px}
+dl.meta{display:grid;grid-template-columns:max-content 1fr;gap:2px 14px;margin:10px 0}
+dl.meta dt{color:var(--mute)}dl.meta dd{margin:0}
+.tiles{display:flex;gap:10px;flex-wrap:wrap;margin:12px 0}
+.tile{border:1px solid var(--line);border-radius:8px;padding:8px 14px;min-width:120px}
+.tile b{display:block;font-size:24px}
+.tile.passed b{color:var(--pass)}.tile.failed b{color:var(--fail)}.tile.warning b{color:var(--warn)}
+.tile.skipped b{color:var(--skip)}.tile.error b{color:var(--err)}
+.matrices{display:grid;grid-template-columns:1fr 1fr;gap:20px}
+@media (max-width:900px){.matrices{grid-template-columns:1fr}}
+table{border-collapse:collapse;width:100%}
+th,td{text-align:left;padding:3px 8px;border-bottom:1px solid var(--line);vertical-align:top}
+th{font-weight:600;color:var(--mute);font-size:12px}
+td.n{text-align:right;font-variant-numeric:tabular-nums;width:3.5em}
+td.zero{color:#c0c6cc}
+td.n.failed:not(.zero){color:var(--fail);font-weight:700}td.n.error:not(.zero){color:var(--err);font-weight:700}
+td.n.warning:not(.zero){color:var(--warn);font-weight:700}
+tr.row-failed td:first-child,tr.row-error td:first-child{border-left:4px solid var(--fail)}
+tr.row-warning td:first-child{border-left:4px solid var(--warn)}
+tr.row-passed td:first-child{border-left:4px solid var(--pass)}
+tr.row-skipped td:first-child,tr.row-empty td:first-child{border-left:4px solid var(--line)}
+.note{color:var(--mute);font-size:12px}
+.bar{display:flex;height:8px;border-radius:4px;overflow:hidden;background:var(--soft);min-width:80px;margin-top:6px}
+.bar span{display:block}.b-passed{background:var(--pass)}.b-failed{background:var(--fail)}
+.b-warning{background:#d4a72c}.b-skipped{background:#afb8c1}.b-error{background:var(--err)}
+.badge{display:inline-block;font-size:11px;font-weight:700;padding:1px 6px;border-radius:10px;color:#fff;min-width:44px;text-align:center}
+.o-passed{background:var(--pass)}.o-failed{background:var(--fail)}.o-warning{background:var(--warn)}
+.o-skipped{background:var(--skip)}.o-error{background:var(--err)}
+.lvl{font-size:11px;font-weight:700;border:1px solid var(--line);border-radius:4px;padding:0 4px;color:var(--mute)}
+details{border:1px solid var(--line);border-radius:6px;margin:6px 0;background:#fff}
+details>summary{cursor:pointer;padding:6px 10px;list-style-position:outside;margin-left:14px}
+details[open]>summary{border-bottom:1px solid var(--line);background:var(--soft)}
+details .body{padding:8px 12px}
+details.failed{border-left:4px solid var(--fail)}details.error{border-left:4px solid var(--err)}
+details.warning{border-left:4px solid var(--warn)}details.passed{border-left:4px solid var(--pass)}
+details.skipped{border-left:4px solid var(--skip)}
+.kv{display:grid;grid-template-columns:max-content 1fr;gap:2px 12px;margin:4px 0 10px}.kv dt{color:var(--mute)}.kv dd{margin:0}
+.exchange{margin:10px 0 16px}
+.reqline{font-weight:600}.status{font-weight:700}.s2{color:var(--pass)}.s3{color:var(--warn)}.s4,.s5,.s0{color:var(--fail)}
+ol.timeline{list-style:none;padding:0;margin:6px 0;border-left:2px solid var(--line)}
+ol.timeline>li{position:relative;padding:3px 0 3px 18px}
+ol.timeline>li::before{content:"";position:absolute;left:-7px;top:9px;width:12px;height:12px;border-radius:50%;background:var(--skip)}
+ol.timeline>li.passed::before{background:var(--pass)}ol.timeline>li.failed::before{background:var(--fail)}
+ol.timeline>li.warning::before{background:#d4a72c}ol.timeline>li.error::before{background:var(--err)}
+.msg{color:var(--fg)}.muted{color:var(--mute)}
+.toolbar{float:right}.toolbar button{font:inherit;font-size:12px;margin-left:6px;padding:2px 8px;border:1px solid var(--line);border-radius:6px;background:var(--soft);cursor:pointer}
+a{color:#0969da;text-decoration:none}a:hover{text-decoration:underline}
+@media print{.toolbar{display:none}}
+"""
+
+SCRIPT = """
+(function(){
+  function all(open){document.querySelectorAll('details').forEach(function(d){d.open=open;});}
+  var q=location.search+location.hash;
+  if(/[?&#]open\\b/.test(q)){all(true);}
+  document.querySelectorAll('[data-expand]').forEach(function(b){
+    b.addEventListener('click',function(){all(b.getAttribute('data-expand')==='1');});
+  });
+})();
+"""
+
+
+def _e(value: Any) -> str:
+    return escape(str(value), quote=True)
+
+
+def _pretty_body(text: str) -> str:
+    stripped = text.strip()
+    if stripped[:1] in ("{", "["):
+        try:
+            text = json.dumps(json.loads(stripped), indent=2, ensure_ascii=False)
+        except ValueError:
+            pass
+    return _truncate(text)
+
+
+def _truncate(text: str) -> str:
+    lines = text.splitlines()
+    cut = False
+    if len(lines) > MAX_BODY_LINES:
+        lines, cut = lines[:MAX_BODY_LINES], True
+    text = "\n".join(lines)
+    if len(text) > MAX_BODY_CHARS:
+        text, cut = text[:MAX_BODY_CHARS], True
+    if cut:
+        text += "\n… (truncated here; the whole exchange is in results.json)"
+    return text
+
+
+def _exchange(exchange: Exchange, label: str = "") -> str:
+    parts = ['<div class="exchange">']
+    if label:
+        parts.append(f'<div class="note">{_e(label)}</div>')
+    parts.append(f'<div class="note">request</div><div class="reqline mono">{_e(exchange.method)} {_e(exchange.url)}</div>')
+    headers = "\n".join(f"{n}: {v}" for n, v in exchange.request_headers)
+    if headers:
+        parts.append(f"<pre>{_e(headers)}</pre>")
+    if exchange.request_body:
+        parts.append(f"<pre>{_e(_pretty_body(exchange.request_body))}</pre>")
+    parts.append('<div class="note">response</div>')
+    if exchange.status == 0:
+        parts.append(f'<div class="status s0">no response: {_e(exchange.error or "unknown error")}</div>')
+    else:
+        try:
+            reason = HTTPStatus(exchange.status).phrase
+        except ValueError:
+            reason = ""
+        parts.append(
+            f'<div class="status s{exchange.status // 100}">HTTP {exchange.status} {_e(reason)}'
+            f' <span class="muted">({exchange.elapsed_ms:.1f} ms)</span></div>'
+        )
+        rheaders = "\n".join(f"{n}: {v}" for n, v in exchange.response_headers)
+        if rheaders:
+            parts.append(f"<pre>{_e(rheaders)}</pre>")
+        if exchange.response_body:
+            parts.append(f"<pre>{_e(_pretty_body(exchange.response_body))}</pre>")
+    parts.append('<div class="note">reproduce (credentials from $SCIM_TOKEN or $SCIM_USERNAME/$SCIM_PASSWORD):</div>')
+    parts.append(f'<pre class="curl">{_e(exchange.curl())}</pre>')
+    parts.append("</div>")
+    return "".join(parts)
+
+
+def _exchanges(evidence: list[Exchange], all_exchanges: list[Exchange]) -> str:
+    shown = evidence[:MAX_EXCHANGES] if evidence else all_exchanges[-MAX_EXCHANGES:]
+    out = [_exchange(x, f"request {i} of {len(shown)}" if len(shown) > 1 else "") for i, x in enumerate(shown, 1)]
+    hidden = len(all_exchanges) - len(shown)
+    if hidden > 0:
+        out.append(f'<div class="note">{hidden} more exchange(s) of this check are in results.json.</div>')
+    return "".join(out)
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, dict | list):
+        return _truncate(json.dumps(value, indent=2, ensure_ascii=False, default=str))
+    return _truncate(str(value))
+
+
+def _check_details(result: CheckResult, doc: str) -> str:
+    head = (
+        f'<span class="badge o-{result.outcome.value}">{LABELS[result.outcome.value]}</span> '
+        f'<span class="lvl">{_e(result.requirement)}</span> '
+        f'<b>{_e(result.section)}</b> <code>{_e(result.id)}</code> — {_e(result.title)}'
+        f'<div class="msg">{_e(result.message)}</div>'
+    )
+    body = ['<dl class="kv">']
+    body.append(f"<dt>requirement</dt><dd>{_e(result.section)}, {_e(result.requirement)}</dd>")
+    if doc:
+        body.append(f"<dt>the RFC says</dt><dd>{_e(doc)}</dd>")
+    body.append("</dl>")
+    if result.expected is not None:
+        body.append(f'<div class="note">expected</div><pre>{_e(_fmt(result.expected))}</pre>')
+    if result.actual is not None:
+        body.append(f'<div class="note">actual</div><pre>{_e(_fmt(result.actual))}</pre>')
+    body.append(_exchanges(result.evidence, result.exchanges))
+    return (
+        f'<details class="{result.outcome.value}" id="check-{_e(result.id)}"><summary>{head}</summary>'
+        f'<div class="body">{"".join(body)}</div></details>'
+    )
+
+
+def _bar(counts: dict[str, int]) -> str:
+    total = sum(counts.values()) or 1
+    spans = "".join(
+        f'<span class="b-{k}" style="width:{100 * counts[k] / total:.2f}%"></span>'
+        for k in ("passed", "warning", "failed", "error", "skipped")
+        if counts[k]
+    )
+    return f'<div class="bar">{spans}</div>'
+
+
+def _matrix(title: str, rows: Iterable[Row], first: str) -> str:
+    out = [f"<div><h3>{_e(title)}</h3><table><thead><tr><th>{_e(first)}</th>"]
+    out.append("<th>passed</th><th>failed<br>(MUST)</th><th>warnings<br>(SHOULD)</th><th>skipped</th><th>errors</th></tr></thead><tbody>")
+    for row in rows:
+        label = f"{_e(row.label)}"
+        if row.note:
+            label += f' <span class="note">{_e(row.note)}</span>'
+        out.append(f'<tr class="row-{row.status}"><td>{label}{_bar(row.counts) if row.total else ""}</td>')
+        for key in ("passed", "failed", "warning", "skipped", "error"):
+            n = row.counts[key]
+            out.append(f'<td class="n {key}{" zero" if not n else ""}">{n if n else "·"}</td>')
+        out.append("</tr>")
+    out.append("</tbody></table></div>")
+    return "".join(out)
+
+
+def _step(index: int, step: StepDetail) -> str:
+    mark = f'<span class="badge o-{_e(step.outcome)}">{LABELS.get(step.outcome, _e(step.outcome))}</span>'
+    text = f"{mark} {index}. {_e(step.name)}"
+    if step.level != "MUST":
+        text += f' <span class="lvl">{_e(step.level)}</span>'
+    if step.message:
+        text += f' — <span class="msg">{_e(step.message)}</span>'
+    if step.outcome in ("failed", "error", "warning") and step.exchanges:
+        inner = _exchanges([], step.exchanges)
+        return (
+            f'<li class="{_e(step.outcome)}"><details class="{_e(step.outcome)}"><summary>{text}</summary>'
+            f'<div class="body">{inner}</div></details></li>'
+        )
+    return f'<li class="{_e(step.outcome)}">{text}</li>'
+
+
+def _scenario(entry: dict[str, Any], detail: ScenarioDetail | None) -> str:
+    outcome = str(entry.get("outcome", ""))
+    sid = str(entry.get("id", ""))
+    title = detail.title if detail else str(entry.get("title", ""))
+    idp = scenario_idp(entry, detail.profile if detail else None)
+    counts = Counter(str(s.get("outcome")) for s in entry.get("steps", []))
+    tally = ", ".join(f"{n} {k}" for k, n in counts.items())
+    head = (
+        f'<span class="badge o-{_e(outcome)}">{LABELS.get(outcome, _e(outcome))}</span> '
+        f'<span class="lvl">{_e(idp)}</span> <code>{_e(sid)}</code> — {_e(title)} '
+        f'<span class="note">({_e(tally)})</span>'
+    )
+    body = []
+    if detail is not None:
+        body.append('<dl class="kv">')
+        if detail.description:
+            body.append(f"<dt>what it replays</dt><dd>{_e(detail.description)}</dd>")
+        if detail.target:
+            body.append(f"<dt>target</dt><dd>{_e(detail.target)}</dd>")
+        if detail.reason:
+            body.append(f"<dt>note</dt><dd>{_e(detail.reason)}</dd>")
+        body.append(f"<dt>duration</dt><dd>{detail.duration_s:.2f} s</dd></dl>")
+        steps = detail.steps
+    else:
+        steps = [
+            StepDetail(str(s.get("name", "")), str(s.get("outcome", "")), str(s.get("message", "")))
+            for s in entry.get("steps", [])
+        ]
+    body.append('<ol class="timeline">' + "".join(_step(i, s) for i, s in enumerate(steps, 1)) + "</ol>")
+    return (
+        f'<details class="{_e(outcome)}" id="scenario-{_e(sid)}"><summary>{head}</summary>'
+        f'<div class="body">{"".join(body)}</div></details>'
+    )
+
+
+def _catalogue_info() -> dict[str, Any]:
+    """Tags and RFC wording of every registered check (empty when the catalogue cannot load)."""
+    try:
+        from scimitar.checks.registry import load_catalogue
+
+        return {c.id: c for c in load_catalogue()}
+    except Exception:
+        return {}
+
+
+def _profile(results: Results) -> str:
+    target = results.target
+    if target.get("embedded"):
+        quirks = ", ".join(target.get("quirks") or []) or "none"
+        return f"{target.get('profile') or 'rfc'} (embedded reference server; quirks: {quirks})"
+    declared = target.get("declared_profile")
+    return f"{declared} (declared)" if declared else "remote target (profile not declared)"
+
+
+def render(results: Results, comparison: Comparison | None = None) -> str:
+    """The whole report as one HTML string (scrub it before writing; `output.write_outputs` does)."""
+    catalogue = _catalogue_info()
+    checks_json = [c.to_json() for c in results.checks]
+    tags_of = {cid: tuple(c.tags) for cid, c in catalogue.items()}
+    profiles = {sid: d.profile for sid, d in results.scenario_details.items()}
+    summary = results.summary
+    blocking = summary["failed"] + summary["errors"]
+    passed = comparison.ok if comparison is not None else blocking == 0
+    verdict = (
+        '<span class="verdict v-pass">PASS</span>'
+        if passed
+        else f'<span class="verdict v-fail">FAIL: {blocking} MUST failure(s) or error(s)</span>'
+    )
+    if comparison is not None and blocking and passed:
+        verdict = f'<span class="verdict v-pass">PASS against the baseline ({blocking} known)</span>'
+
+    idps = Counter(scenario_idp(s, profiles.get(str(s.get("id")))) for s in results.scenarios)
+    idp_text = ", ".join(f"{k} ({n})" for k, n in sorted(idps.items())) or "none"
+    run = results.to_json()["run"]
+    target_url = str(results.target.get("url") or results.target.get("description", ""))
+    if results.target.get("embedded"):
+        target_url = f"embedded reference server, in-process ({target_url})"
+
+    out: list[str] = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        # The page may never load anything: this policy makes a browser refuse any remote request.
+        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; "
+        "script-src 'unsafe-inline'; img-src data:\">",
+        f"<title>scimitar {_e(results.run_id)}: {'PASS' if passed else 'FAIL'}</title>",
+        f"<style>{CSS}</style></head><body><main>",
+        '<div class="toolbar"><button data-expand="1">expand all</button>'
+        '<button data-expand="0">collapse all</button></div>',
+        f"<h1>SCIM conformance report {verdict}</h1>",
+        '<p class="lede">Each check tests one requirement of RFC 7643/7644. A failed <b>MUST</b> fails the run; '
+        "a failed <b>SHOULD</b> is a warning; MAY and unsupported features are skipped. Click a row to see "
+        "the request, the response and a curl line that reproduces it.</p>",
+        '<dl class="meta" id="run-meta">',
+        f"<dt>target</dt><dd class=\"mono\">{_e(target_url)}</dd>",
+        f"<dt>profile</dt><dd>{_e(_profile(results))}</dd>",
+        f"<dt>IdP scenarios</dt><dd>{_e(idp_text)}</dd>",
+        f"<dt>run id</dt><dd class=\"mono\">{_e(results.run_id)} <span class=\"note\">(resources named "
+        f"scimitar-{_e(results.run_id)}-…; seed {results.seed})</span></dd>",
+        f"<dt>started</dt><dd>{_e(run['started'])}</dd>",
+        f"<dt>duration</dt><dd>{results.duration_s:.2f} s</dd>",
+        f"<dt>scimitar</dt><dd>{_e(scimitar_version())}</dd>",
+        "</dl>",
+        '<div class="tiles" id="summary">',
+    ]
+    for key, outcome, label in (
+        ("passed", "passed", "passed"),
+        ("failed", "failed", "failed (MUST)"),
+        ("warnings", "warning", "warnings (SHOULD)"),
+        ("skipped", "skipped", "skipped"),
+        ("errors", "error", "errors"),
+    ):
+        out.append(f'<div class="tile {outcome}"><b>{summary[key]}</b>{_e(label)}</div>')
+    out.append("</div>")
+
+    if comparison is not None:
+        out.append(f'<h2 id="baseline">Baseline <span class="note">{_e(comparison.path)}</span></h2>')
+        out.append(
+            f"<p>{len(comparison.new)} new failure(s) (these fail the run), {len(comparison.known)} known, "
+            f"{len(comparison.fixed)} fixed since the baseline.</p>"
+        )
+        for name, found in (("new", comparison.new), ("known", comparison.known), ("fixed", comparison.fixed)):
+            if found:
+                items = "".join(
+                    f"<li><code>{_e(e.id)}</code> <span class=\"badge o-{_e(e.outcome)}\">"
+                    f"{LABELS.get(e.outcome, _e(e.outcome))}</span> {_e(e.message)}</li>"
+                    for e in found
+                )
+                out.append(f"<h3>{name}</h3><ul>{items}</ul>")
+
+    out.append('<h2 id="matrix">Where the endpoint stands</h2><div class="matrices">')
+    out.append(_matrix("By feature", feature_rows(checks_json, results.scenarios, tags_of, profiles), "feature"))
+    out.append(_matrix("By RFC section", section_rows(checks_json), "section"))
+    out.append(
+        '</div><p class="note">A check with several tags counts in each of its features; IdP rows count '
+        "the IdP-specific checks and the scenarios that replay that IdP.</p>"
+    )
+
+    def doc_of(result: CheckResult) -> str:
+        found = catalogue.get(result.id)
+        return " ".join(str(getattr(found, "doc", "") or "").split())
+
+    failing = [r for r in results.checks if r.outcome in (Outcome.FAILED, Outcome.ERROR)]
+    warned = [r for r in results.checks if r.outcome is Outcome.WARNING]
+    out.append(f'<h2 id="failures">Failures: {len(failing)} check(s)</h2>')
+    if failing:
+        ordered = sorted(failing, key=lambda r: (section_sort_key(section_group(r.section)), r.id))
+        out += [_check_details(r, doc_of(r)) for r in ordered]
+    else:
+        out.append('<p class="muted">No MUST requirement failed and no check errored.</p>')
+    if warned:
+        out.append(f'<h2 id="warnings">Warnings (SHOULD not met): {len(warned)}</h2>')
+        out += [_check_details(r, doc_of(r)) for r in warned]
+
+    if results.scenarios:
+        bad = sum(1 for s in results.scenarios if s.get("outcome") in ("failed", "error"))
+        out.append(
+            f'<h2 id="scenarios">IdP scenarios: {len(results.scenarios)} replayed, {bad} failing</h2>'
+            '<p class="note">Each scenario replays what an identity provider really sends, step by step; '
+            "open one to read its timeline.</p>"
+        )
+        order = {"error": 0, "failed": 1, "warning": 2, "passed": 3, "skipped": 4}
+        entries = sorted(results.scenarios, key=lambda s: (order.get(str(s.get("outcome")), 5), str(s.get("id"))))
+        out += [_scenario(s, results.scenario_details.get(str(s.get("id")))) for s in entries]
+
+    out.append(f'<h2 id="checks">All {len(results.checks)} checks by RFC section</h2>')
+    groups: dict[str, list[CheckResult]] = {}
+    for result in results.checks:
+        groups.setdefault(section_group(result.section), []).append(result)
+    for group in sorted(groups, key=section_sort_key):
+        members = groups[group]
+        counts = Counter(r.outcome.value for r in members)
+        tally = ", ".join(f"{n} {k}" for k, n in sorted(counts.items()))
+        status = next((o for o in ("error", "failed", "warning", "passed", "skipped") if counts.get(o)), "passed")
+        rows = "".join(
+            f'<tr><td><span class="badge o-{r.outcome.value}">{LABELS[r.outcome.value]}</span></td>'
+            f'<td><span class="lvl">{_e(r.requirement)}</span></td><td class="mono">'
+            + (f'<a href="#check-{_e(r.id)}">{_e(r.id)}</a>' if r in failing or r in warned else _e(r.id))
+            + f"</td><td>{_e(r.section)}</td><td>{_e(r.title)}"
+            + (f'<div class="note">{_e(r.message)}</div>' if r.outcome is not Outcome.PASSED and r.message else "")
+            + "</td></tr>"
+            for r in members
+        )
+        title = SECTION_TITLES.get(group, "")
+        out.append(
+            f'<details class="{status}"><summary><b>{_e(group)}</b> {_e(title)} '
+            f'<span class="note">({_e(tally)})</span></summary><div class="body"><table>'
+            f"<thead><tr><th>outcome</th><th>level</th><th>check</th><th>section</th><th>title</th></tr></thead>"
+            f"<tbody>{rows}</tbody></table></div></details>"
+        )
+    out.append(
+        '<p class="note">Generated by scimitar. Secrets are masked (****); curl lines read credentials from '
+        "$SCIM_TOKEN or $SCIM_USERNAME/$SCIM_PASSWORD.</p>"
+    )
+    out.append(f"</main><script>{SCRIPT}</script></body></html>")
+    return "\n".join(out)

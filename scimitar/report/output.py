@@ -1,0 +1,104 @@
+"""Where a run's files go: `reports/<run-id>/` (results.json, report.html) and `reports/latest`.
+
+Every run gets its own folder, so comparing two runs or attaching one to a ticket never means
+guessing which file was overwritten; `reports/latest` points at the newest so a newcomer (and
+`make run`'s last line) has one fixed path to open. It is a relative symlink, so the folder can
+be moved or archived as a whole; where symlinks are refused (some Windows and CI file systems) it
+is a copy.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from scimitar.report.baseline import Comparison, compare, load_baseline
+from scimitar.results import Results
+
+LATEST = "latest"
+
+
+@dataclass
+class Written:
+    """Paths of the files a run wrote, for the terminal summary."""
+
+    run_dir: Path | None = None
+    json: list[Path] = field(default_factory=list)
+    junit: Path | None = None
+    html: Path | None = None
+    latest: Path | None = None
+    comparison: Comparison | None = None
+
+
+def write_html(results: Results, path: str | Path, comparison: Comparison | None = None) -> Path:
+    from scimitar.report.html import render
+
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(results._scrub(render(results, comparison)), encoding="utf-8")
+    return out
+
+
+def point_latest(reports_dir: Path, run_dir: Path) -> Path:
+    """Make `reports_dir/latest` the newest run folder: a relative symlink, or a copy."""
+    link = reports_dir / LATEST
+    if link.is_symlink() or link.is_file():
+        link.unlink()
+    elif link.is_dir():
+        shutil.rmtree(link)
+    try:
+        tmp = reports_dir / f".{LATEST}.{os.getpid()}"
+        if tmp.is_symlink():
+            tmp.unlink()
+        tmp.symlink_to(os.path.relpath(run_dir, reports_dir), target_is_directory=True)
+        os.replace(tmp, link)
+    except OSError:
+        shutil.copytree(run_dir, link)
+    return link
+
+
+def write_outputs(
+    results: Results,
+    *,
+    reports_dir: str | Path | None,
+    json_path: str | Path | None = None,
+    junit_path: str | Path | None = None,
+    html_path: str | Path | None = None,
+    baseline: str | Path | None = None,
+) -> Written:
+    """Write everything a run produces. With `reports_dir`, results.json always goes to
+    `<reports_dir>/<run-id>/` and the HTML report defaults to `report.html` there."""
+    written = Written()
+    if baseline is not None:
+        current = results.to_json()
+        current.pop("baseline", None)
+        written.comparison = compare(current, load_baseline(baseline), str(baseline))
+        results.extra["baseline"] = written.comparison.to_json()
+    if reports_dir is not None:
+        written.run_dir = Path(reports_dir) / (results.run_id or "run")
+        written.run_dir.mkdir(parents=True, exist_ok=True)
+        default_json = written.run_dir / "results.json"
+        results.write_json(default_json)
+        written.json.append(default_json)
+        if html_path is None:
+            html_path = written.run_dir / "report.html"
+    if json_path is not None:
+        results.write_json(json_path)
+        written.json.append(Path(json_path))
+    if junit_path is not None:
+        results.write_junit(junit_path)
+        written.junit = Path(junit_path)
+    if html_path is not None:
+        written.html = write_html(results, html_path, written.comparison)
+    if written.run_dir is not None:
+        written.latest = point_latest(Path(reports_dir or "."), written.run_dir)
+    return written
+
+
+def read_results(path: str | Path) -> dict[str, object]:
+    """A results file as written by `write_outputs` (for tests and tools)."""
+    data: dict[str, object] = json.loads(Path(path).read_text(encoding="utf-8"))
+    return data
