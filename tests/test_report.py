@@ -8,6 +8,7 @@ riskiest place for a credential to leak and the richest page for the browser tes
 from __future__ import annotations
 
 import base64
+import html
 import json
 import os
 import shutil
@@ -277,7 +278,11 @@ def chromium() -> str:
 
 PROBE = """<script>
 (function(){
-  function shown(el){ return !!el && el.getBoundingClientRect().height > 0; }
+  function shown(el){
+    if (!el) return false;
+    var visible = el.checkVisibility ? el.checkVisibility({visibilityProperty: true}) : true;
+    return visible && el.getBoundingClientRect().height > 0;
+  }
   var out = {};
   var tiles = document.getElementById('summary');
   out.summaryVisible = shown(tiles) && tiles.innerText.indexOf('failed (MUST)') >= 0;
@@ -320,7 +325,7 @@ def test_report_in_a_real_browser(
     start = dom.stdout.find('<pre id="probe">')
     assert start >= 0, dom.stderr[-2000:]
     raw = dom.stdout[start + len('<pre id="probe">') : dom.stdout.index("</pre>", start)]
-    result = json.loads(raw.replace("&quot;", '"').replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">"))
+    result = json.loads(html.unescape(raw))
     assert result["summaryVisible"], result
     assert result["matrixRows"] >= 13
     assert result["closedBefore"] and result["openAfter"], result
