@@ -86,6 +86,18 @@ outputs: reports/<run-id>/results.json and report.html, reports/latest -> the ne
 exit codes: 0 no MUST failure (or none new with --baseline), 1 MUST failures or errors,
 2 usage or configuration error, 3 target unreachable or credential refused.
 """
+MAIN_EPILOG = """examples:
+  scimitar test                                   # everything against the embedded reference server
+  SCIM_TOKEN=... scimitar test --target-url https://staging.example.com/scim/v2
+  scimitar replay scenarios/okta/deactivate.yaml --quirk patch-active-ignored
+  scimitar serve --quirk filter-ignored
+  scimitar checks --tag patch
+  scimitar cleanup --target-url https://staging.example.com/scim/v2 --dry-run
+  scimitar load --workload okta-burst --duration 30s
+
+`scimitar COMMAND --help` shows each command's options and examples.
+exit codes: 0 ok, 1 MUST failures, 2 usage/configuration error, 3 target unreachable or credential refused.
+"""
 REPLAY_EPILOG = """examples:
   scimitar replay scenarios/okta/deactivate.yaml                     # embedded reference server
   scimitar replay scenarios/okta/deactivate.yaml --quirk patch-active-ignored   # reproduce a bug
@@ -115,12 +127,20 @@ LOAD_EPILOG = """examples:
 """
 
 
-def build_parser(*, with_serve_arguments: bool = False, command: str | None = None) -> argparse.ArgumentParser:
+def build_parser(
+    *, with_serve_arguments: bool = False, command: str | None = None
+) -> argparse.ArgumentParser:
     """The parser; the arguments of `serve`, `replay` and `load` are only added when that
     subcommand runs, so `scimitar test` does not import the server, scenario or locust code."""
     if with_serve_arguments:
         command = "serve"
-    parser = _Parser(prog="scimitar", description="SCIM 2.0 compliance test harness.", allow_abbrev=False)
+    parser = _Parser(
+        prog="scimitar",
+        description="SCIM 2.0 compliance test harness.",
+        epilog=MAIN_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        allow_abbrev=False,
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     fmt = argparse.RawDescriptionHelpFormatter
 
@@ -155,7 +175,9 @@ def build_parser(*, with_serve_arguments: bool = False, command: str | None = No
         help="run this IdP's scenarios and its okta-/entra-/clickhouse- checks, repeatable",
     )
     select.add_argument("--no-scenarios", action="store_true", help="run the suites only")
-    test.add_argument("-k", dest="keyword", metavar="EXPR", help="pytest -k expression over check ids and scenario files")
+    test.add_argument(
+        "-k", dest="keyword", metavar="EXPR", help="pytest -k expression over check ids and scenario files"
+    )
     test.add_argument("-v", "--verbose", action="count", default=0, help="more pytest output")
     test.add_argument("-q", "--quiet", action="store_true", help="less pytest output")
 

@@ -154,13 +154,9 @@ def build_resource_schema(
     §3.9), e.g. in a ListResponse: then only `id` (returned "always") is required.
     `require_id=False` is for discovery resources, where `id` is not a common attribute (§5).
     """
+    # meta.location is a "reference" (RFC 7643 §2.3.7: "The value MUST be the absolute or relative
+    # URI of the target resource"), so `_type_schema` already checks it as a URI reference.
     common_props = _object_schema(common, partial=partial)["properties"]
-    if "meta" in common_props and "properties" in common_props["meta"]:
-        meta = copy.deepcopy(common_props["meta"])
-        if "location" in meta["properties"]:
-            # §3.1: meta.location is the resource's URI, equal to Content-Location: absolute.
-            meta["properties"]["location"] = {**meta["properties"]["location"], "format": "uri"}
-        common_props["meta"] = meta
     core_obj = _object_schema(core.get("attributes", ()), partial=partial)
 
     properties: dict[str, JsonSchema] = {
@@ -279,7 +275,11 @@ def discovery_definition(name: str) -> Definition:
 def build_discovery_schema(name: str) -> JsonSchema:
     """JSON Schema of a discovery resource; only `meta` is common there, `id` is not required (§5)."""
     meta = [a for a in _fixture_common() if a["name"] == "meta"]
-    return build_resource_schema(discovery_definition(name), [], meta, require_id=False)
+    built = build_resource_schema(discovery_definition(name), [], meta, require_id=False)
+    if name in ("Schema", SCHEMA):
+        # RFC 7643 §8.7.1's own Schema representations carry no "schemas": not a violation.
+        built["required"] = [r for r in built.get("required", []) if r != "schemas"]
+    return built
 
 
 @functools.cache
@@ -330,6 +330,11 @@ def _apply_keymap(value: Any, keymap: KeyMap | None, urns: Mapping[str, str]) ->
         entry = keymap.get(key.lower()) if isinstance(key, str) else None
         if entry is None:
             out.setdefault(key, item)
+            continue
+        if item is None:
+            # RFC 7643 §2.5: "Unassigned attributes, the null value, or empty array (in the case of
+            # a multi-valued attribute) SHALL be considered to be equivalent in "state"." A null
+            # is an unassigned attribute (still missing if the attribute is required).
             continue
         name, child = entry
         target = name if name not in value or name == key else key

@@ -315,7 +315,9 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         for entry in warned_scenarios:
             steps = [st for st in entry.get("steps", []) if st.get("outcome") == "warning"]
             for st in steps:
-                terminalreporter.write_line(f"WARNING {entry.get('id')}: {st.get('name')}: {st.get('message')}")
+                terminalreporter.write_line(
+                    f"WARNING {entry.get('id')}: {st.get('name')}: {st.get('message')}"
+                )
     terminalreporter.write_line(f"warnings: {len(warned) + len(warned_scenarios)}")
     report = scim_session.cleanup_report
     if report is not None and (report.deleted or report.failed):
@@ -337,7 +339,9 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         for item in comparison.fixed:
             terminalreporter.write_line(f"  fixed {item.id}", green=True)
     if scim_session.output_error:
-        terminalreporter.write_line(f"scimitar: could not write the results: {scim_session.output_error}", red=True)
+        terminalreporter.write_line(
+            f"scimitar: could not write the results: {scim_session.output_error}", red=True
+        )
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

@@ -55,7 +55,11 @@ class CheckResult:
             "requirement": self.requirement,
             "outcome": self.outcome.value,
             "message": self.message,
-            "exchanges": [e.to_json() for e in self.exchanges],
+            "requests": len(self.exchanges),
+            # Transcripts only where someone will read them: a clean run's file stays small.
+            "exchanges": [e.to_json() for e in self.exchanges]
+            if self.outcome in (Outcome.FAILED, Outcome.WARNING, Outcome.ERROR)
+            else [],
         }
 
     def headline(self) -> str:
@@ -328,7 +332,9 @@ class Results:
                 steps = detail.steps
             else:
                 steps = [
-                    StepDetail(str(st.get("name", "")), str(st.get("outcome", "")), str(st.get("message", "")))
+                    StepDetail(
+                        str(st.get("name", "")), str(st.get("outcome", "")), str(st.get("message", ""))
+                    )
                     for st in entry.get("steps", [])
                 ]
             if not steps:  # a scenario that could not start still gets one case, carrying its reason
@@ -347,7 +353,9 @@ class Results:
             time=f"{sum(e.elapsed_ms for e in step.exchanges) / 1000:.3f}",
         )
         message = _xml_text(f"{step.level}: {step.message}" if step.message else step.level)
-        transcripts = "\n\n".join(e.transcript() + "\n\nreproduce with:\n  " + e.curl() for e in step.exchanges[-3:])
+        transcripts = "\n\n".join(
+            e.transcript() + "\n\nreproduce with:\n  " + e.curl() for e in step.exchanges[-3:]
+        )
         if step.outcome == "failed":
             ET.SubElement(case, "failure", message=message, type=step.level).text = _xml_text(transcripts)
         elif step.outcome == "error":

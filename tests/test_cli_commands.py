@@ -17,7 +17,12 @@ REPO = Path(__file__).resolve().parent.parent
 def scimitar(*argv: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SCIM")}
     return subprocess.run(
-        [sys.executable, "-m", "scimitar.cli", *argv], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
+        [sys.executable, "-m", "scimitar.cli", *argv],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
 
 
@@ -70,13 +75,28 @@ def test_baseline_gate(tmp_path: Path) -> None:
     first = scimitar("test", *select, "--quirk", "sort-order-ignored", "--json", "base.json", cwd=tmp_path)
     assert first.returncode == 1, first.stdout[-2000:]
     known = scimitar(
-        "test", *select, "--quirk", "sort-order-ignored", "--baseline", "base.json", "--json", "k.json", cwd=tmp_path
+        "test",
+        *select,
+        "--quirk",
+        "sort-order-ignored",
+        "--baseline",
+        "base.json",
+        "--json",
+        "k.json",
+        cwd=tmp_path,
     )
     assert known.returncode == 0, known.stdout[-2000:]
     assert "0 new failure(s)" in known.stdout and "known" in known.stdout
     assert json.loads((tmp_path / "k.json").read_text(encoding="utf-8"))["baseline"]["ok"] is True
     worse = scimitar(
-        "test", *select, "--quirk", "sort-order-ignored", "--quirk", "sort-ignored", "--baseline", "base.json",
+        "test",
+        *select,
+        "--quirk",
+        "sort-order-ignored",
+        "--quirk",
+        "sort-ignored",
+        "--baseline",
+        "base.json",
         cwd=tmp_path,
     )
     assert worse.returncode == 1 and "NEW" in worse.stdout

@@ -246,10 +246,24 @@ def test_bad_date_time_in_meta_created() -> None:
     assert "date-time" in found[0].message
 
 
-def test_relative_meta_location_is_a_violation() -> None:
+def test_relative_meta_location_is_allowed() -> None:
+    # meta.location is a reference: RFC 7643 §2.3.7 allows "the absolute or relative URI".
     body = full_user()
-    body["meta"]["location"] = f"/Users/{USER_ID}"
+    body["meta"]["location"] = f"Users/{USER_ID}"
+    assert validate_resource(body, "User") == []
+    body["meta"]["location"] = "http://exa mple.com/Users/1"
     assert pointers(validate_resource(body, "User")) == ["/meta/location"]
+
+
+def test_null_is_unassigned() -> None:
+    # RFC 7643 §2.5: null and unassigned are equivalent; a null required attribute is missing.
+    body = full_user()
+    body["externalId"] = None
+    body["nickName"] = None
+    body["emails"] = None
+    assert validate_resource(body, "User") == []
+    body["userName"] = None
+    assert pointers(validate_resource(body, "User")) == ["/userName"]
 
 
 def test_missing_id_and_user_name() -> None:
@@ -520,7 +534,7 @@ def test_built_schema_shape() -> None:
     assert props["emails"]["type"] == "array"
     assert props["emails"]["items"]["properties"]["primary"]["type"] == "boolean"
     assert props["meta"]["properties"]["created"]["format"] == "date-time"
-    assert props["meta"]["properties"]["location"]["format"] == "uri"
+    assert props["meta"]["properties"]["location"]["format"] == "uri-reference"
     assert props["password"]["not"] == {}
     assert ENTERPRISE_USER in props
     assert "additionalProperties" not in schema

@@ -98,9 +98,7 @@ def small_results() -> Results:
             evidence=[evidence],
         )
     )
-    results.add(
-        CheckResult("rfc7644-4-spc", "spc", "RFC 7644 §4", "MUST", Outcome.PASSED, "", [], 1.0)
-    )
+    results.add(CheckResult("rfc7644-4-spc", "spc", "RFC 7644 §4", "MUST", Outcome.PASSED, "", [], 1.0))
     results.scenarios.append(
         {
             "id": "scenarios/okta/deactivate.yaml",
@@ -122,12 +120,12 @@ def small_results() -> Results:
 def test_html_is_self_contained_and_shows_failures() -> None:
     page = render(small_results())
     assert page.startswith("<!DOCTYPE html>")
-    for needle in ("<link", "src=\"http", "@import", "url(http", "fonts.googleapis"):
+    for needle in ("<link", 'src="http', "@import", "url(http", "fonts.googleapis"):
         assert needle not in page
     assert "default-src 'none'" in page  # the browser itself refuses any network request
     assert 'id="summary"' in page and "By feature" in page and "By RFC section" in page
     assert "RFC 7644 §3.3" in page and "creating resources" in page
-    assert "<details class=\"failed\" id=\"check-rfc7644-3.3-create-201\">" in page
+    assert '<details class="failed" id="check-rfc7644-3.3-create-201">' in page
     assert "Bearer $SCIM_TOKEN" in page and "Bearer ****" in page
     assert "active is still true" in page and 'class="timeline"' in page
     assert TOKEN not in page and "hunter2-pass" not in page
@@ -180,8 +178,10 @@ def test_outputs_scrub_base64_and_latest(tmp_path: Path) -> None:
     junit = ET.parse(tmp_path / "j.xml").getroot()
     names = [case.get("name") for case in junit.iter("testcase")]
     assert "01 create" in names and "02 deactivate" in names
-    failing = [c for c in junit.iter("testcase") if c.get("name") == "02 deactivate"][0]
-    assert failing.get("classname") == "scenarios/okta/deactivate.yaml" and failing.find("failure") is not None
+    failing = next(c for c in junit.iter("testcase") if c.get("name") == "02 deactivate")
+    assert (
+        failing.get("classname") == "scenarios/okta/deactivate.yaml" and failing.find("failure") is not None
+    )
     # a second run moves latest; a plain folder in its place (a copy) is replaced too
     results.run_id = "def456"
     write_outputs(results, reports_dir=tmp_path / "reports")
@@ -228,8 +228,21 @@ def test_no_secret_in_any_output(quirky_run: tuple[Path, subprocess.CompletedPro
 def test_basic_credentials_never_leak(tmp_path: Path) -> None:
     """The ClickHouse profile with a Basic key and secret: the pair, its base64 and the secret."""
     out = scimitar(
-        "test", "--profile", "clickhouse", "--basic", ":".join(BASIC), "--quirk", "filter-ignored",
-        "--tag", "filter", "--tag", "auth", "--junit", "j.xml", "-v", cwd=tmp_path,
+        "test",
+        "--profile",
+        "clickhouse",
+        "--basic",
+        ":".join(BASIC),
+        "--quirk",
+        "filter-ignored",
+        "--tag",
+        "filter",
+        "--tag",
+        "auth",
+        "--junit",
+        "j.xml",
+        "-v",
+        cwd=tmp_path,
     )
     assert out.returncode in (0, 1), out.stdout[-2000:] + out.stderr
     forms = secret_forms(BASIC[1], ":".join(BASIC))
@@ -334,8 +347,14 @@ def test_report_in_a_real_browser(
 
     shot = tmp_path / "report.png"
     subprocess.run(
-        [browser, *flags[:-1], f"--user-data-dir={tempfile.mkdtemp(dir=tmp_path)}", "--window-size=1280,1600",
-         f"--screenshot={shot}", probe.as_uri() + "#shot"],
+        [
+            browser,
+            *flags[:-1],
+            f"--user-data-dir={tempfile.mkdtemp(dir=tmp_path)}",
+            "--window-size=1280,1600",
+            f"--screenshot={shot}",
+            probe.as_uri() + "#shot",
+        ],
         capture_output=True,
         timeout=120,
     )

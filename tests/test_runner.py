@@ -129,6 +129,7 @@ def test_results_json_junit_and_exit_code(tmp_path: Path) -> None:
         "requirement",
         "outcome",
         "message",
+        "requests",
         "exchanges",
     }
     assert {"transcript", "curl"} <= set(data["checks"][0]["exchanges"][0])

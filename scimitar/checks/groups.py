@@ -91,15 +91,16 @@ def member_value_and_ref(ctx: CheckContext) -> None:
     "rfc7643-4.1.2-user-groups-reflect-membership",
     title="User.groups lists a Group once the User is a member, and not after removal",
     section="RFC 7643 §4.1.2",
-    level=Level.SHOULD,
+    level=Level.MAY,
     tags=("groups",),
     needs=("groups",),
     broken_by=(Quirk.USER_GROUPS_MISSING,),
 )
 def user_groups_reflect_membership(ctx: CheckContext) -> None:
     """RFC 7643 §4.1.2: "groups: A list of groups to which the user belongs, either through direct
-    membership, through nested groups, or dynamically calculated." The RFC defines the meaning
-    without a keyword, and some providers do not compute it: reported as SHOULD.
+    membership, through nested groups, or dynamically calculated." `groups` is an optional
+    (`"required": false`), readOnly attribute, and no keyword requires a provider to compute it: a
+    provider that does not is reported as an optional (MAY) behaviour not present, not a warning.
     """
     user = ctx.create_user()
     group = ctx.create_group(members=[_member(user)])

@@ -107,30 +107,61 @@ def duplicate_leaves_original(ctx: CheckContext) -> None:
     )
 
 
+def _expect_refused(ctx: CheckContext, response: ScimResponse, what: str) -> None:
+    ctx.expect(
+        not 200 <= response.status < 300,
+        f"{what} answered {response.status}: the duplicate userName was accepted",
+        expected="an error (409 uniqueness)",
+        actual=response.status,
+        response=response,
+    )
+
+
 @check(
-    "rfc7644-3.5.1-put-rename-to-taken-409",
-    title="PUT renaming a User to a taken userName answers 409 and changes nothing",
-    section="RFC 7644 §3.12",
+    "rfc7643-4.1.1-put-rename-to-taken-refused",
+    title="PUT renaming a User to a taken userName is refused and changes nothing",
+    section="RFC 7643 §4.1.1",
     level=Level.MUST,
     tags=("uniqueness", "put"),
     broken_by=(Quirk.DUPLICATE_USERNAME,),
 )
+def put_rename_to_taken_refused(ctx: CheckContext) -> None:
+    """RFC 7643 §4.1.1: "This identifier MUST be unique across the service provider's entire set of
+    Users." A PUT that gives a User another User's userName must fail. Which error answers it is a
+    SHOULD (RFC 7644 §3.12), checked by rfc7644-3.5.1-put-rename-to-taken-409.
+    """
+    first = ctx.create_user()
+    second = ctx.create_user()
+    response = ctx.client.put(path_of("/Users", second), json=full_user(second, userName=first["userName"]))
+    _expect_refused(ctx, response, "PUT renaming into a taken userName")
+    _expect_unchanged(ctx, second)
+
+
+@check(
+    "rfc7644-3.5.1-put-rename-to-taken-409",
+    title="PUT renaming a User to a taken userName answers 409 uniqueness",
+    section="RFC 7644 §3.12",
+    level=Level.SHOULD,
+    tags=("uniqueness", "put"),
+    broken_by=(Quirk.DUPLICATE_USERNAME,),
+)
 def put_rename_to_taken(ctx: CheckContext) -> None:
-    """RFC 7644 §3.12, Table 9: "uniqueness: One or more of the attribute values are already in use
-    or are reserved." (applicability "POST (Create), PUT (Modify), PATCH (Modify)"), with status 409
-    (Table 8: "Service provider refused to create a new, duplicate resource"); RFC 7643 §4.1.1:
-    userName "MUST be unique".
+    """RFC 7644 §3.12: "Implementers SHOULD handle the identified HTTP status codes as described
+    below." Table 8, 409 Conflict: "The specified version number does not match the resource's
+    latest version number, or a service provider refused to create a new, duplicate resource."
+    Table 9: "uniqueness: One or more of the attribute values are already in use or are
+    reserved." (applicability POST, PUT, PATCH). Unlike a create (§3.3), no MUST fixes the answer
+    to a PUT, so this is a SHOULD; the refusal itself is rfc7643-4.1.1-put-rename-to-taken-refused.
     """
     first = ctx.create_user()
     second = ctx.create_user()
     response = ctx.client.put(path_of("/Users", second), json=full_user(second, userName=first["userName"]))
     _expect_conflict(ctx, response, "PUT renaming into a taken userName")
-    _expect_unchanged(ctx, second)
 
 
 @check(
-    "rfc7643-4.1.1-put-rename-to-case-variant-409",
-    title="PUT renaming a User to a case variant of a taken userName answers 409",
+    "rfc7643-4.1.1-put-rename-to-case-variant-refused",
+    title="PUT renaming a User to a case variant of a taken userName is refused",
     section="RFC 7643 §4.1.1",
     level=Level.MUST,
     tags=("uniqueness", "put"),
@@ -138,29 +169,31 @@ def put_rename_to_taken(ctx: CheckContext) -> None:
 )
 def put_rename_to_case_variant(ctx: CheckContext) -> None:
     """RFC 7643 §4.1.1: userName "MUST be unique across the service provider's entire set of
-    Users", compared with "caseExact": false; RFC 7644 §3.12 Table 9: "uniqueness" applies to PUT.
+    Users", compared with "caseExact": false (§8.7.1), so a case variant is the same value. The
+    status of the refusal is a SHOULD (RFC 7644 §3.12) and is not judged here.
     """
     first = ctx.create_user()
     second = ctx.create_user()
     body = full_user(second, userName=first["userName"].upper())
     response = ctx.client.put(path_of("/Users", second), json=body)
-    _expect_conflict(ctx, response, "PUT renaming into a case variant of a taken userName")
+    _expect_refused(ctx, response, "PUT renaming into a case variant of a taken userName")
     _expect_unchanged(ctx, second)
 
 
 @check(
-    "rfc7644-3.5.2-patch-rename-to-taken-409",
-    title="PATCH replacing userName with a taken one answers 409 and changes nothing",
-    section="RFC 7644 §3.12",
+    "rfc7644-3.5.2-patch-rename-to-taken-refused",
+    title="PATCH replacing userName with a taken one is refused and changes nothing",
+    section="RFC 7644 §3.5.2",
     level=Level.MUST,
     tags=("uniqueness", "patch"),
     needs=("patch",),
     broken_by=(Quirk.DUPLICATE_USERNAME,),
 )
 def patch_rename_to_taken(ctx: CheckContext) -> None:
-    """RFC 7644 §3.12, Table 9: "uniqueness: One or more of the attribute values are already in use
-    or are reserved." (applicability includes "PATCH (Modify)"); RFC 7644 §3.5.2: "If a single
-    operation encounters an error condition, the original SCIM resource MUST be restored".
+    """RFC 7643 §4.1.1: userName "MUST be unique across the service provider's entire set of
+    Users"; RFC 7644 §3.5.2: "If a single operation encounters an error condition, the original
+    SCIM resource MUST be restored, and a failure status SHALL be returned." The status itself
+    (409 uniqueness, RFC 7644 §3.12 Table 9) is a SHOULD and is not judged here.
     """
     first = ctx.create_user()
     second = ctx.create_user()
@@ -169,7 +202,7 @@ def patch_rename_to_taken(ctx: CheckContext) -> None:
         "Operations": [{"op": "replace", "path": "userName", "value": first["userName"]}],
     }
     response = ctx.client.patch(path_of("/Users", second), json=patch)
-    _expect_conflict(ctx, response, "PATCH renaming into a taken userName")
+    _expect_refused(ctx, response, "PATCH renaming into a taken userName")
     _expect_unchanged(ctx, second)
 
 

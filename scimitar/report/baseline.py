@@ -79,7 +79,10 @@ def load_baseline(path: str | Path) -> dict[str, Any]:
 
 def _entries(document: dict[str, Any]) -> dict[tuple[str, str], Entry]:
     out: dict[tuple[str, str], Entry] = {}
-    for kind, items in (("check", document.get("checks") or []), ("scenario", document.get("scenarios") or [])):
+    for kind, items in (
+        ("check", document.get("checks") or []),
+        ("scenario", document.get("scenarios") or []),
+    ):
         for item in items:
             if isinstance(item, dict) and item.get("id"):
                 message = str(item.get("message", ""))

@@ -133,7 +133,9 @@ class Row:
 
 
 def feature_rows(
-    checks: list[dict[str, Any]], scenarios: list[dict[str, Any]], tags_of: dict[str, tuple[str, ...]],
+    checks: list[dict[str, Any]],
+    scenarios: list[dict[str, Any]],
+    tags_of: dict[str, tuple[str, ...]],
     profiles: dict[str, str | None],
 ) -> list[Row]:
     """Rows for every feature, in `FEATURES` order; IdP rows count their checks and scenarios."""

@@ -154,7 +154,9 @@ def _exchange(exchange: Exchange, label: str = "") -> str:
     parts = ['<div class="exchange">']
     if label:
         parts.append(f'<div class="note">{_e(label)}</div>')
-    parts.append(f'<div class="note">request</div><div class="reqline mono">{_e(exchange.method)} {_e(exchange.url)}</div>')
+    parts.append(
+        f'<div class="note">request</div><div class="reqline mono">{_e(exchange.method)} {_e(exchange.url)}</div>'
+    )
     headers = "\n".join(f"{n}: {v}" for n, v in exchange.request_headers)
     if headers:
         parts.append(f"<pre>{_e(headers)}</pre>")
@@ -177,7 +179,9 @@ def _exchange(exchange: Exchange, label: str = "") -> str:
             parts.append(f"<pre>{_e(rheaders)}</pre>")
         if exchange.response_body:
             parts.append(f"<pre>{_e(_pretty_body(exchange.response_body))}</pre>")
-    parts.append('<div class="note">reproduce (credentials from $SCIM_TOKEN or $SCIM_USERNAME/$SCIM_PASSWORD):</div>')
+    parts.append(
+        '<div class="note">reproduce (credentials from $SCIM_TOKEN or $SCIM_USERNAME/$SCIM_PASSWORD):</div>'
+    )
     parts.append(f'<pre class="curl">{_e(exchange.curl())}</pre>')
     parts.append("</div>")
     return "".join(parts)
@@ -185,7 +189,9 @@ def _exchange(exchange: Exchange, label: str = "") -> str:
 
 def _exchanges(evidence: list[Exchange], all_exchanges: list[Exchange]) -> str:
     shown = evidence[:MAX_EXCHANGES] if evidence else all_exchanges[-MAX_EXCHANGES:]
-    out = [_exchange(x, f"request {i} of {len(shown)}" if len(shown) > 1 else "") for i, x in enumerate(shown, 1)]
+    out = [
+        _exchange(x, f"request {i} of {len(shown)}" if len(shown) > 1 else "") for i, x in enumerate(shown, 1)
+    ]
     hidden = len(all_exchanges) - len(shown)
     if hidden > 0:
         out.append(f'<div class="note">{hidden} more exchange(s) of this check are in results.json.</div>')
@@ -202,7 +208,7 @@ def _check_details(result: CheckResult, doc: str) -> str:
     head = (
         f'<span class="badge o-{result.outcome.value}">{LABELS[result.outcome.value]}</span> '
         f'<span class="lvl">{_e(result.requirement)}</span> '
-        f'<b>{_e(result.section)}</b> <code>{_e(result.id)}</code> — {_e(result.title)}'
+        f"<b>{_e(result.section)}</b> <code>{_e(result.id)}</code> — {_e(result.title)}"
         f'<div class="msg">{_e(result.message)}</div>'
     )
     body = ['<dl class="kv">']
@@ -233,7 +239,9 @@ def _bar(counts: dict[str, int]) -> str:
 
 def _matrix(title: str, rows: Iterable[Row], first: str) -> str:
     out = [f"<div><h3>{_e(title)}</h3><table><thead><tr><th>{_e(first)}</th>"]
-    out.append("<th>passed</th><th>failed<br>(MUST)</th><th>warnings<br>(SHOULD)</th><th>skipped</th><th>errors</th></tr></thead><tbody>")
+    out.append(
+        "<th>passed</th><th>failed<br>(MUST)</th><th>warnings<br>(SHOULD)</th><th>skipped</th><th>errors</th></tr></thead><tbody>"
+    )
     for row in rows:
         label = f"{_e(row.label)}"
         if row.note:
@@ -357,10 +365,10 @@ def render(results: Results, comparison: Comparison | None = None) -> str:
         "a failed <b>SHOULD</b> is a warning; MAY and unsupported features are skipped. Click a row to see "
         "the request, the response and a curl line that reproduces it.</p>",
         '<dl class="meta" id="run-meta">',
-        f"<dt>target</dt><dd class=\"mono\">{_e(target_url)}</dd>",
+        f'<dt>target</dt><dd class="mono">{_e(target_url)}</dd>',
         f"<dt>profile</dt><dd>{_e(_profile(results))}</dd>",
         f"<dt>IdP scenarios</dt><dd>{_e(idp_text)}</dd>",
-        f"<dt>run id</dt><dd class=\"mono\">{_e(results.run_id)} <span class=\"note\">(resources named "
+        f'<dt>run id</dt><dd class="mono">{_e(results.run_id)} <span class="note">(resources named '
         f"scimitar-{_e(results.run_id)}-…; seed {results.seed})</span></dd>",
         f"<dt>started</dt><dd>{_e(run['started'])}</dd>",
         f"<dt>duration</dt><dd>{results.duration_s:.2f} s</dd>",
@@ -384,17 +392,23 @@ def render(results: Results, comparison: Comparison | None = None) -> str:
             f"<p>{len(comparison.new)} new failure(s) (these fail the run), {len(comparison.known)} known, "
             f"{len(comparison.fixed)} fixed since the baseline.</p>"
         )
-        for name, found in (("new", comparison.new), ("known", comparison.known), ("fixed", comparison.fixed)):
+        for name, found in (
+            ("new", comparison.new),
+            ("known", comparison.known),
+            ("fixed", comparison.fixed),
+        ):
             if found:
                 items = "".join(
-                    f"<li><code>{_e(e.id)}</code> <span class=\"badge o-{_e(e.outcome)}\">"
+                    f'<li><code>{_e(e.id)}</code> <span class="badge o-{_e(e.outcome)}">'
                     f"{LABELS.get(e.outcome, _e(e.outcome))}</span> {_e(e.message)}</li>"
                     for e in found
                 )
                 out.append(f"<h3>{name}</h3><ul>{items}</ul>")
 
     out.append('<h2 id="matrix">Where the endpoint stands</h2><div class="matrices">')
-    out.append(_matrix("By feature", feature_rows(checks_json, results.scenarios, tags_of, profiles), "feature"))
+    out.append(
+        _matrix("By feature", feature_rows(checks_json, results.scenarios, tags_of, profiles), "feature")
+    )
     out.append(_matrix("By RFC section", section_rows(checks_json), "section"))
     out.append(
         '</div><p class="note">A check with several tags counts in each of its features; IdP rows count '
@@ -425,7 +439,9 @@ def render(results: Results, comparison: Comparison | None = None) -> str:
             "open one to read its timeline.</p>"
         )
         order = {"error": 0, "failed": 1, "warning": 2, "passed": 3, "skipped": 4}
-        entries = sorted(results.scenarios, key=lambda s: (order.get(str(s.get("outcome")), 5), str(s.get("id"))))
+        entries = sorted(
+            results.scenarios, key=lambda s: (order.get(str(s.get("outcome")), 5), str(s.get("id")))
+        )
         out += [_scenario(s, results.scenario_details.get(str(s.get("id")))) for s in entries]
 
     out.append(f'<h2 id="checks">All {len(results.checks)} checks by RFC section</h2>')
@@ -436,13 +452,19 @@ def render(results: Results, comparison: Comparison | None = None) -> str:
         members = groups[group]
         counts = Counter(r.outcome.value for r in members)
         tally = ", ".join(f"{n} {k}" for k, n in sorted(counts.items()))
-        status = next((o for o in ("error", "failed", "warning", "passed", "skipped") if counts.get(o)), "passed")
+        status = next(
+            (o for o in ("error", "failed", "warning", "passed", "skipped") if counts.get(o)), "passed"
+        )
         rows = "".join(
             f'<tr><td><span class="badge o-{r.outcome.value}">{LABELS[r.outcome.value]}</span></td>'
             f'<td><span class="lvl">{_e(r.requirement)}</span></td><td class="mono">'
             + (f'<a href="#check-{_e(r.id)}">{_e(r.id)}</a>' if r in failing or r in warned else _e(r.id))
             + f"</td><td>{_e(r.section)}</td><td>{_e(r.title)}"
-            + (f'<div class="note">{_e(r.message)}</div>' if r.outcome is not Outcome.PASSED and r.message else "")
+            + (
+                f'<div class="note">{_e(r.message)}</div>'
+                if r.outcome is not Outcome.PASSED and r.message
+                else ""
+            )
             + "</td></tr>"
             for r in members
         )

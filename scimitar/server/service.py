@@ -693,11 +693,11 @@ class ScimService:
         if Quirk.COUNT_ZERO_IGNORED in self.quirks and count == 0:
             count = self.config.max_results
         start = 1 if Quirk.STARTINDEX_IGNORED in self.quirks else p.start_index
-        page = items[start - 1 : start - 1 + count]
+        page: list[Any] = list(items[start - 1 : start - 1 + count])
         if single is not None:
             resources = [self.render(single, r, base, p.attributes, p.excluded) for r in page]
         else:
-            resources = [self.render(rt, r, base, p.attributes, p.excluded) for rt, r in page]
+            resources = [self.render(each, r, base, p.attributes, p.excluded) for each, r in page]
         body: dict[str, Any] = {
             "schemas": [LIST_RESPONSE],
             "totalResults": len(page) if Quirk.TOTAL_RESULTS_PAGE_LENGTH in self.quirks else total,

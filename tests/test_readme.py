@@ -1,0 +1,190 @@
+"""Every command in README.md runs, so the README cannot rot.
+
+The fenced `sh` blocks are read as a shell session: `export`/`unset` change the environment of
+later commands, `make X` is checked for a target X in the Makefile (running it would reinstall the
+venv), `scimitar serve` is started on a free port and stopped once it answers, and commands aimed at
+the staging URL go to a local `scimitar serve` on 127.0.0.1 that accepts the README's placeholder
+credentials as real ones. Load runs are shortened to a few seconds. The `yaml` CI jobs are parsed
+and their scimitar command lines checked by the real argument parser.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from scimitar.cli import build_parser
+
+REPO = Path(__file__).resolve().parent.parent
+README = REPO / "README.md"
+STAGING = "https://staging.example.com/scim/v2"
+TOKEN = "readme-token-5c1d"
+BASIC = ("scim_readmekey", "readme-secret-77a")
+
+
+def blocks(language: str) -> list[str]:
+    text = README.read_text(encoding="utf-8")
+    return re.findall(rf"^```{language}\n(.*?)^```", text, flags=re.S | re.M)
+
+
+def commands() -> list[list[str]]:
+    """Each sh line as argv (continuations joined, comments dropped by shlex)."""
+    out: list[list[str]] = []
+    for block in blocks("sh"):
+        for line in block.replace("\\\n", " ").splitlines():
+            argv = shlex.split(line, comments=True)
+            if argv:
+                out.append(argv)
+    return out
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for(port: int, proc: subprocess.Popen[str], timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"server exited with {proc.returncode}: {proc.communicate()[1][-2000:]}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise AssertionError(f"nothing listens on {port} after {timeout} s")
+
+
+def scimitar_argv(argv: list[str]) -> list[str]:
+    assert argv[0] in (".venv/bin/scimitar", "scimitar"), argv
+    return [sys.executable, "-m", "scimitar.cli", *argv[1:]]
+
+
+@pytest.fixture(scope="module")
+def staging() -> Iterator[str]:
+    """A local reference server standing in for staging, accepting the README's credentials."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "scimitar.cli",
+            "serve",
+            "--port",
+            str(port),
+            "--token",
+            TOKEN,
+            "--basic",
+            ":".join(BASIC),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_for(port, proc)
+        yield f"http://127.0.0.1:{port}/scim/v2"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def placeholder(name: str, value: str) -> str:
+    """README credentials are placeholders (`...`, `scim_...`); give them the stand-in's values."""
+    if "..." not in value:
+        return value
+    return {"SCIM_TOKEN": TOKEN, "SCIM_USERNAME": BASIC[0], "SCIM_PASSWORD": BASIC[1]}.get(name, value)
+
+
+def shorten_load(argv: list[str]) -> list[str]:
+    out = list(argv)
+    if "--duration" in out:
+        out[out.index("--duration") + 1] = "3s"
+    if "--users" in out:
+        out[out.index("--users") + 1] = "5"
+    return out
+
+
+def run_serve(argv: list[str], cwd: Path, env: dict[str, str]) -> None:
+    if "--list-quirks" in argv:
+        out = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=60)
+        assert out.returncode == 0 and "filter-ignored" in out.stdout, out.stderr
+        return
+    port = free_port()
+    proc = subprocess.Popen(
+        [*argv, "--port", str(port)],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_for(port, proc)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_readme_commands_run(staging: str, tmp_path: Path) -> None:
+    make_targets = set(re.findall(r"^([a-z][\w-]*):", (REPO / "Makefile").read_text(encoding="utf-8"), re.M))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SCIM")}
+    seen: set[str] = set()
+    for argv in commands():
+        if argv[0] == "make":
+            assert argv[1] in make_targets, f"README runs `make {argv[1]}`, the Makefile has no such target"
+            continue
+        if argv[0] == "export":
+            for pair in argv[1:]:
+                name, _, value = pair.partition("=")
+                env[name] = placeholder(name, value)
+            continue
+        if argv[0] == "unset":
+            for name in argv[1:]:
+                env.pop(name, None)
+            continue
+        full = scimitar_argv([staging if a == STAGING else a for a in argv])
+        command = argv[1]
+        seen.add(command)
+        # scenario paths are relative to the checkout; everything else writes into a scratch folder
+        full = [str(REPO / a) if a.startswith("scenarios/") else a for a in full]
+        if command == "serve":
+            run_serve(full, tmp_path, env)
+            continue
+        if command == "load":
+            full = shorten_load(full)
+        out = subprocess.run(full, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+        allowed = {0, 1} if "--quirk" in argv and command in ("test", "replay") else {0}
+        assert out.returncode in allowed, (
+            f"{shlex.join(argv)} exited {out.returncode}:\n{out.stdout[-2000:]}{out.stderr}"
+        )
+    assert {"test", "serve", "replay", "checks", "cleanup", "load"} <= seen
+
+
+def test_ci_jobs_parse_and_their_commands_are_valid() -> None:
+    jobs = [yaml.safe_load(block) for block in blocks("yaml")]
+    assert len(jobs) == 2
+    lines: list[str] = []
+    github = jobs[0]["jobs"]["scimitar"]["steps"]
+    lines += [step["run"] for step in github if "run" in step]
+    assert any(step.get("uses", "").startswith("actions/upload-artifact") for step in github)
+    gitlab = jobs[1]["scim-conformance"]
+    lines += gitlab["script"]
+    assert gitlab["artifacts"]["when"] == "always"
+    scimitar_lines = [line for line in lines if ".venv/bin/scimitar" in line]
+    assert scimitar_lines
+    for line in scimitar_lines:
+        argv = shlex.split(re.sub(r"\$\{\{[^}]*\}\}|\"?\$\w+\"?", "https://x.example/scim/v2", line))
+        build_parser().parse_args(argv[1:])  # exits (and fails the test) on an unknown flag
