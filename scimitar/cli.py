@@ -7,7 +7,8 @@ the suites *and* the IdP scenarios against one target; it always writes `reports
 `serve` to `scimitar.server.cli`, so each lives with the code it drives.
 
 Exit codes: 0 all MUSTs met (with `--baseline`: no new MUST failure), 1 a MUST failed or a check
-errored, 2 usage or configuration error, 3 the target is unreachable or rejects the credential.
+errored, 2 usage or configuration error, 3 the target is unreachable or rejects the credential, 130 Ctrl-C
+(after deleting what the run created; a second Ctrl-C aborts that cleanup and says how to finish it).
 Usage, configuration and target errors are printed as one line on stderr, never as a traceback.
 """
 
@@ -30,6 +31,7 @@ from scimitar.options import (
 from scimitar.target import Target, TargetError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_TARGET = 0, 1, 2, 3
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports Ctrl-C
 
 
 class _Parser(argparse.ArgumentParser):
@@ -315,7 +317,7 @@ def run_test(ns: argparse.Namespace, pytest_extra: Sequence[str]) -> int:
     if code == int(pytest.ExitCode.NO_TESTS_COLLECTED):
         return _fail("no checks matched the selection", EXIT_USAGE)
     if code == int(pytest.ExitCode.INTERRUPTED):
-        return 130
+        return EXIT_INTERRUPTED
     return code
 
 
@@ -419,6 +421,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         ns = parser.parse_args(args)
     except SystemExit as exc:
         return int(exc.code) if isinstance(exc.code, int) else EXIT_USAGE
+    try:
+        return _dispatch(parser, ns, pytest_extra)
+    except KeyboardInterrupt:
+        # The commands clean up on Ctrl-C themselves; this only keeps a late one from a traceback.
+        return _fail("interrupted", EXIT_INTERRUPTED)
+
+
+def _dispatch(parser: argparse.ArgumentParser, ns: argparse.Namespace, pytest_extra: Sequence[str]) -> int:
     if ns.command == "test":
         return run_test(ns, pytest_extra)
     if pytest_extra:

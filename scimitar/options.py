@@ -134,7 +134,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("seed", "seed for generated test data (same seed, same data)", kind="int", default=0, group="run"),
     Option(
         "run-id",
-        "run id used in the name prefix scimitar-<run-id>- (default: random)",
+        "run id used in the name prefix scimitar-<run-id>- (default: random); keep it unique per "
+        "concurrent run: the final cleanup deletes whatever carries the prefix",
         group="run",
         metavar="ID",
     ),

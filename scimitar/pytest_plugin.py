@@ -7,8 +7,10 @@ and exit code 3 instead of a screenful of identical failures.
 
 Outcomes: a MUST failure fails the test; a SHOULD failure passes it but shows `W`/`WARNING` and is
 counted on a "warnings: N" line; a MAY failure and an unmet `needs` skip it. At session end (also
-after Ctrl-C, and from `atexit` as a last resort) the ledger deletes what the run created and the
-JSON / JUnit / HTML results are written (`scimitar.report.output`).
+after Ctrl-C, and from `atexit` as a last resort) the ledger deletes what the run created, a sweep
+by the run's prefix deletes what it created unrecorded (`Run.cleanup`), and the JSON / JUnit / HTML
+results are written (`scimitar.report.output`). A second Ctrl-C aborts the cleanup, not the reports,
+and prints the `scimitar cleanup` line that finishes it.
 
 Scenario items (collected by `scimitar.scenario.collect`) share the session; their full results,
 step exchanges included, are kept for the HTML timeline and the JUnit step cases. Selection:
@@ -67,6 +69,8 @@ class ScimSession:
         self.report = ReportOptions()
         self.written: Written | None = None
         self.output_error: str | None = None
+        self.cleanup_interrupted = False
+        self.interrupted = False
         self._finished = False
         self._lock = threading.Lock()
 
@@ -112,22 +116,33 @@ class ScimSession:
             self._finished = True
         atexit.unregister(self.finish)
         try:
-            self.cleanup_report = self.run.ledger.cleanup(self.client.with_recorder(Recorder()))
-        finally:
+            self.cleanup_report = self.run.cleanup(self.client.with_recorder(Recorder()))
+        except KeyboardInterrupt:
+            # A second Ctrl-C (the first one ended the tests) aborts the cleanup, not the reports.
+            self.cleanup_interrupted = True
+        try:
             self.results.finish()
-            try:
-                self.written = write_outputs(
-                    self.results,
-                    reports_dir=self.report.reports_dir,
-                    json_path=self.run_options.json,
-                    junit_path=self.run_options.junit,
-                    html_path=self.report.html,
-                    baseline=self.report.baseline,
-                )
-            except (OSError, BaselineError) as exc:
-                self.output_error = str(exc)
-            finally:
-                self.target.close()
+            self.written = write_outputs(
+                self.results,
+                reports_dir=self.report.reports_dir,
+                json_path=self.run_options.json,
+                junit_path=self.run_options.junit,
+                html_path=self.report.html,
+                baseline=self.report.baseline,
+            )
+        except (OSError, BaselineError) as exc:
+            self.output_error = str(exc)
+        except KeyboardInterrupt:
+            self.output_error = "interrupted"
+        finally:
+            self.target.close()
+
+    def leftovers_hint(self) -> str:
+        """The one line that says how to delete what an aborted cleanup left behind."""
+        return (
+            f"scimitar: cleanup interrupted; resources named {self.run.prefix}* may be left, delete them "
+            f"with: scimitar cleanup --target-url {self.target.base_url} --prefix {self.run.prefix}"
+        )
 
 
 class ReportOptions:
@@ -292,6 +307,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     scim_session = session.config.stash.get(_SESSION, None)
     if scim_session is None:
         return
+    scim_session.interrupted = int(exitstatus) == int(pytest.ExitCode.INTERRUPTED)
     scim_session.finish()
     comparison = scim_session.written.comparison if scim_session.written else None
     if comparison is not None and int(session.exitstatus) in (0, int(pytest.ExitCode.TESTS_FAILED)):
@@ -320,6 +336,8 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
                 )
     terminalreporter.write_line(f"warnings: {len(warned) + len(warned_scenarios)}")
     report = scim_session.cleanup_report
+    if scim_session.cleanup_interrupted and not scim_session.target.embedded:
+        terminalreporter.write_line(scim_session.leftovers_hint(), red=True)
     if report is not None and (report.deleted or report.failed):
         terminalreporter.write_line(f"scimitar cleanup: deleted {len(report.deleted)} resource(s)")
         for path, why in report.failed:
@@ -352,6 +370,14 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     if scim_session is None or reporter is None:
         return
     reporter.write_line(scim_session.results.summary_line(), bold=True)
+    if scim_session.interrupted:
+        report = scim_session.cleanup_report
+        cleaned = report is not None and not report.failed and not scim_session.cleanup_interrupted
+        reporter.write_line(
+            "scimitar: interrupted: the results cover only what ran"
+            + ("; what the run created was deleted" if cleaned else ""),
+            yellow=True,
+        )
     written = scim_session.written
     if written is not None:
         if written.html is not None:

@@ -246,3 +246,24 @@ class Run:
     @property
     def faker(self) -> Faker:
         return self.data.faker
+
+    def cleanup(self, client: DeletingClient) -> CleanupReport:
+        """Delete what the ledger recorded, then sweep anything else named with this run's prefix.
+
+        The sweep catches creates the ledger never saw: a Ctrl-C while the POST's response was on
+        its way, or a check that failed between its create and `ledger.add`. It matches the whole
+        prefix `scimitar-<run_id>-`, so it only finds this run's resources (give concurrent runs
+        distinct `--run-id`s). An unreachable target during the sweep is reported, not raised;
+        KeyboardInterrupt is left to the caller.
+        """
+        report = self.ledger.cleanup(client)
+        failed = {path for path, _ in report.failed}
+        try:
+            found = [item for item in Ledger.leftovers(client, self.prefix) if item.path not in failed]
+        except Exception as exc:  # the target went away: the ledger's report says what is left
+            report.failed.append(("*", str(exc).splitlines()[0] if str(exc) else type(exc).__name__))
+            return report
+        swept = Ledger.purge(client, found)
+        report.deleted += swept.deleted
+        report.failed += swept.failed
+        return report

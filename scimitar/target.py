@@ -359,7 +359,10 @@ def classify(exc: httpx.HTTPError, base_url: str, timeout: float) -> TargetError
                 f"TLS error talking to {base_url}: {reason} (use --ca-bundle or --insecure)"
             )
         if isinstance(cause, ssl.SSLError):
-            return TargetTLSError(f"TLS error talking to {base_url}: {cause.reason or cause}")
+            reason = cause.reason or str(cause)
+            if reason in ("WRONG_VERSION_NUMBER", "HTTP_REQUEST", "RECORD_LAYER_FAILURE"):
+                reason += " (the TLS handshake failed: does the server speak plain HTTP on this port?)"
+            return TargetTLSError(f"TLS error talking to {base_url}: {reason}")
         if isinstance(cause, ConnectionRefusedError):
             return TargetUnreachable(f"cannot reach {base_url}: connection refused")
         if isinstance(cause, socket.gaierror):

@@ -104,3 +104,65 @@ def test_baseline_gate(tmp_path: Path) -> None:
     assert fixed.returncode == 0 and "fixed" in fixed.stdout
     bad = scimitar("test", "--baseline", "missing.json", cwd=tmp_path)
     assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
+
+
+def test_serve_reads_the_token_from_the_environment_and_binds_port_0() -> None:
+    """`scimitar serve --port 0` prints the bound port; the token comes from $SCIMITAR_SERVE_TOKEN
+    (so it is not in `ps`); `--allow-duplicate-group-names` lifts displayName uniqueness."""
+    import httpx
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SCIM")}
+    env["SCIMITAR_SERVE_TOKEN"] = "env-token-0123456789"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "scimitar.cli", "serve", "--port", "0", "--allow-duplicate-group-names"],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        first = proc.stdout.readline()
+        assert "scimitar reference server" in first, first + (proc.stderr.read() if proc.poll() is not None else "")
+        url = first.split(" at ", 1)[1].strip()
+        port = int(url.split(":")[2].split("/")[0])
+        assert port not in (0, 8880)
+        lines = [proc.stdout.readline() for _ in range(3)]
+        assert any("$SCIMITAR_SERVE_TOKEN" in line for line in lines), lines
+        assert not any("env-token" in line for line in lines)
+        headers = {"Authorization": "Bearer env-token-0123456789"}
+        with httpx.Client(base_url=url, headers=headers, timeout=10) as c:
+            for _ in range(100):  # the socket is bound before uvicorn has started serving
+                try:
+                    r = c.get("/ServiceProviderConfig")
+                    break
+                except httpx.TransportError:
+                    import time
+
+                    time.sleep(0.05)
+            assert r.status_code == 200
+            group = {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Twins"}
+            assert [c.post("/Groups", json=group).status_code for _ in range(2)] == [201, 201]
+            assert c.get("/Users", headers={"Authorization": "Bearer wrong"}).status_code == 401
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def test_serve_token_sources() -> None:
+    import argparse
+
+    from scimitar.server.cli import add_arguments, build_config
+
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    config, notes = build_config(parser.parse_args([]), {"SCIM_TOKEN": "from-scim-token"})
+    assert config.tokens == ["from-scim-token"] and notes == ["  Bearer token: from $SCIM_TOKEN"]
+    env = {"SCIM_TOKEN": "b", "SCIMITAR_SERVE_TOKEN": "a"}
+    assert build_config(parser.parse_args([]), env)[0].tokens == ["a"]
+    assert build_config(parser.parse_args(["--token", "flag"]), env)[0].tokens == ["flag"]
+    config, notes = build_config(parser.parse_args([]), {})
+    assert len(config.tokens) == 1 and "shown once" in notes[0]
+    assert config.group_display_name_unique
+    assert not build_config(parser.parse_args(["--allow-duplicate-group-names"]), {})[0].group_display_name_unique

@@ -110,6 +110,78 @@ def test_distributed_master_and_two_workers(tmp_path: Path) -> None:
     _assert_no_secret(folder)
 
 
+def test_split_master_and_two_worker_processes(tmp_path: Path) -> None:
+    """`scimitar load --master --expect-workers 2` and two `scimitar load --worker` processes, each a
+    separate command as on separate terminals (all on 127.0.0.1), against one server: the master
+    writes the same summary as a local run, from both workers' records, and the audit is clean."""
+    import os
+    import subprocess
+    import time
+
+    run_id = "split1"
+    port = runner.free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SCIM_", "SCIMITAR_"))}
+    env["SCIM_TOKEN"] = TOKEN
+    common = ["--run-id", run_id, "--reports-dir", str(tmp_path), "--workload", "okta-burst",
+              "--duration", "4s", "--master-port", str(port)]
+    started = time.monotonic()
+    with runner.embedded_server(TOKEN, seed_users=0) as url:
+        base = [sys.executable, "-m", "scimitar.cli", "load", "--target-url", url, *common]
+        master = subprocess.Popen(
+            [*base, "--master", "--expect-workers", "2", "--users", "4", "--max-requests", "200",
+             "--max-error-rate", "0.01"],
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )
+        workers = [
+            subprocess.Popen([*base, "--worker", "--max-requests", "100"], env=env, stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, text=True)
+            for _ in range(2)
+        ]
+        procs = [master, *workers]
+        try:
+            outputs = [p.communicate(timeout=90)[0] for p in procs]
+        finally:
+            for proc in procs:
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait(5)
+    elapsed = time.monotonic() - started
+    assert master.returncode == 0, outputs[0]
+    assert all(w.returncode == 0 for w in workers), outputs[1:]
+    assert all("worker finished" in out for out in outputs[1:]), outputs[1:]
+    folder = tmp_path / run_id / "load"
+    summary = json.loads((folder / "summary.json").read_text())
+    assert summary["schema"] == cli.SUMMARY_SCHEMA and summary["mode"] == "master"
+    assert summary["run_id"] == run_id and summary["generator_processes"] == 2
+    assert 0 < summary["requests"] <= 200
+    assert len(list(folder.glob("records-*.jsonl"))) == 2
+    assert summary["audit"]["passed"] and summary["audit"]["users_expected"] > 0
+    assert summary["cleanup"]["leftovers_after"] == 0
+    assert "audit:" in outputs[0] and "PASS: results in" in outputs[0]  # the local run's summary lines
+    _assert_no_secret(folder)
+    assert all(TOKEN not in out for out in outputs)
+    print(f"\nsplit load (master + 2 worker commands, 4 s): {elapsed:.1f} s, {summary['requests']} requests")
+
+
+def test_readme_split_mode_commands_parse() -> None:
+    """The README's master/worker commands (not run by test_readme: they need three processes at once)
+    are valid command lines, and name the same run, workload and port, as the test above runs them."""
+    import re
+    import shlex
+
+    from scimitar.cli import build_parser
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    block = re.findall(r"^```console\n(.*?)^```", readme, flags=re.S | re.M)
+    lines = [shlex.split(line, comments=True) for line in "\n".join(block).replace("\\\n", " ").splitlines()]
+    loads = [argv[2:] for argv in lines if argv[:3] == ["$", "scimitar", "load"]]
+    assert len(loads) == 3
+    parsed = [build_parser(command="load").parse_args(argv) for argv in loads]
+    assert [bool(ns.master) for ns in parsed] == [True, False, False]
+    assert all(ns.worker for ns in parsed[1:]) and parsed[0].expect_workers == 2
+    assert len({(ns.run_id, ns.workload, ns.master_port, ns.target_url) for ns in parsed}) == 1
+
+
 def test_usage_and_unreachable_exit_codes(tmp_path: Path) -> None:
     assert cli.run(_args(tmp_path, "--duration", "soon")) == 2
     assert cli.run(_args(tmp_path, "--users", "0")) == 2

@@ -196,3 +196,36 @@ def test_assertions() -> None:
     assert holds("body.totalResults exists") and holds("body.missing not exists")
     assert subset_mismatch({"Resources": [{"id": "1"}]}, BODY) is None
     assert "expected" in (subset_mismatch({"totalResults": 2}, BODY) or "")
+
+
+# -- expect.checks: the shared response assertions -------------------------------------------------
+
+
+def test_unknown_response_assertion_fails_at_load(write) -> None:  # type: ignore[no-untyped-def]
+    text = GOOD.replace("      status: 200", "      status: 200\n      checks: [list-response, scim-eror-body]")
+    err = _error(write(text))
+    assert (err.file, err.line, err.step, err.field) == ("scenarios/s.yaml", 13, (0, "list users"), "expect.checks[1]")
+    assert "unknown response assertion 'scim-eror-body'" in str(err) and "scim-error-body" in str(err)
+    assert str(err).startswith("scenarios/s.yaml:13: step 1 (list users), field expect.checks[1]: ")
+
+
+def test_catalogue_check_id_is_not_a_response_assertion(write) -> None:  # type: ignore[no-untyped-def]
+    text = GOOD.replace("      status: 200", "      status: 200\n      checks: [rfc7644-3.12-error-404-unknown-id]")
+    err = _error(write(text))
+    assert err.field == "expect.checks[0]" and "catalogue check ids run in the suites" in str(err)
+
+
+def test_known_response_assertions_load(write) -> None:  # type: ignore[no-untyped-def]
+    text = GOOD.replace("      status: 200", "      status: 200\n      checks: [list-response, content-type-scim]")
+    assert load_scenario(write(text)).steps[0].expect.checks == ("list-response", "content-type-scim")
+
+
+def test_id_is_scenarios_relative_wherever_the_files_are(tmp_path: Path) -> None:
+    """An installed wheel holds the files in `scimitar/_scenarios/`; ids stay `scenarios/<idp>/<file>`."""
+    packaged = tmp_path / "site-packages" / "scimitar" / "_scenarios"
+    (packaged / "okta").mkdir(parents=True)
+    repo = Path(__file__).resolve().parents[1] / "scenarios"
+    (packaged / "scenario.schema.json").write_text((repo / "scenario.schema.json").read_text())
+    (packaged / "okta" / "deactivate.yaml").write_text((repo / "okta" / "deactivate.yaml").read_text())
+    assert load_scenario(packaged / "okta" / "deactivate.yaml").id == "scenarios/okta/deactivate.yaml"
+    assert load_scenario(repo / "okta" / "deactivate.yaml").id == "scenarios/okta/deactivate.yaml"

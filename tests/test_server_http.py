@@ -295,3 +295,56 @@ def test_huge_start_index_is_a_client_error() -> None:
     r = c.get("/Users", params={"startIndex": "9" * 30, "count": "9" * 30})
     assert r.status_code == 400 and r.json()["scimType"] == "invalidValue"
     assert c.get("/Users", params={"startIndex": "1", "count": "9" * 30}).status_code == 200
+
+
+def test_password_is_write_only(c: httpx.Client) -> None:
+    """changePassword is unsupported, yet `password` (mutability writeOnly, returned never, RFC 7643
+    §4.1.1) is accepted on POST, PUT and PATCH, never returned, and cannot be probed by filter/sort."""
+    store = c.app.state.server.service.store  # type: ignore[attr-defined]
+    r = c.post("/Users", json=user_body(password="Secret-1"))
+    assert r.status_code == 201 and "password" not in r.json()
+    uid = r.json()["id"]
+    writes = [
+        ("PATCH", patch_body({"op": "replace", "path": "password", "value": "Secret-2"}), "Secret-2"),
+        ("PATCH", patch_body({"op": "replace", "value": {"password": "Secret-3"}}), "Secret-3"),
+        ("PUT", user_body(password="Secret-4"), "Secret-4"),
+        ("PUT", user_body(), "Secret-4"),  # a PUT without password keeps it: it was never readable
+    ]
+    for method, body, stored in writes:
+        r = c.request(method, f"/Users/{uid}", json=body)
+        assert r.status_code == 200 and "password" not in r.text, r.text
+        assert store.get("User", uid)["password"] == stored
+    for params in ({}, {"attributes": "password"}, {"attributes": "password,userName"}):
+        assert "Secret" not in c.get(f"/Users/{uid}", params=params).text
+        assert "Secret" not in c.get("/Users", params=params).text
+    probe = c.get("/Users", params={"filter": 'password eq "Secret-4"'})
+    assert probe.status_code == 400 and probe.json()["scimType"] == "invalidFilter"
+    assert c.get("/Users", params={"sortBy": "password"}).status_code == 400
+
+
+def test_root_search_sorts_users_and_groups_together(c: httpx.Client) -> None:
+    search = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
+    import time
+
+    create(c, name="m@example.com", displayName="Mid", externalId="2")
+    time.sleep(0.002)  # meta.created has millisecond precision
+    c.post("/Groups", json={"schemas": [GROUP], "displayName": "alpha", "externalId": "3"})
+    time.sleep(0.002)
+    create(c, name="z@example.com", displayName="Zed", externalId="1")
+    time.sleep(0.002)
+    c.post("/Groups", json={"schemas": [GROUP], "displayName": "beta"})
+
+    def names(sort_by: str, order: str = "ascending") -> list[str]:
+        r = c.post("/.search", json={"schemas": [search], "sortBy": sort_by, "sortOrder": order})
+        assert r.status_code == 200, r.text
+        return [x["displayName"] for x in r.json()["Resources"]]
+
+    assert names("displayName") == ["alpha", "beta", "Mid", "Zed"]
+    assert names("DISPLAYNAME", "descending") == ["Zed", "Mid", "beta", "alpha"]
+    assert names("externalId") == ["Zed", "Mid", "alpha", "beta"]  # no value: last when ascending
+    assert names("meta.created") == ["Mid", "alpha", "Zed", "beta"]
+    # an attribute only one type has sorts that type; the other has no value (RFC 7644 §3.4.2.3)
+    assert names("userName") == ["Mid", "Zed", "alpha", "beta"]
+    assert names("members.value", "descending")[:2] == ["Mid", "Zed"]  # no value: first when descending
+    bad = c.post("/.search", json={"schemas": [search], "sortBy": "nope"})
+    assert bad.status_code == 400 and bad.json()["scimType"] == "invalidValue"

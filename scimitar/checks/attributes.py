@@ -1,4 +1,4 @@
-"""Which attributes a response carries (RFC 7644 §3.4.2.5, §3.9, §3.10; RFC 7643 §2.2 "returned").
+"""Which attributes a response carries (RFC 7644 §3.4.2.5, §3.9, §3.10; RFC 7643 §7 "returned").
 
 `attributes` replaces the default set (the `returned: always` attributes stay); `excludedAttributes`
 removes from it (never an `always` one); `returned: never` attributes such as `password` never
@@ -93,7 +93,7 @@ def attributes_get_by_id(ctx: CheckContext) -> None:
     """RFC 7644 §3.9: "attributes: When specified, the default list of attributes SHALL be
     overridden, and each resource returned MUST contain the minimum set of resource attributes and
     any attributes or sub-attributes explicitly requested by the "attributes" parameter." The
-    minimum set are the "returned" "always" attributes, such as `id` (RFC 7643 §2.2).
+    minimum set are the "returned" "always" attributes, such as `id` (RFC 7643 §7).
     """
     user = _user(ctx, "aget")
     response = ctx.client.get(f"/Users/{user['id']}", params={"attributes": "userName"})
@@ -299,13 +299,13 @@ def excluded_sub_attribute(ctx: CheckContext) -> None:
 @check(
     "rfc7643-2.2-password-not-returned-when-requested",
     title="`password` (returned: never) stays out even when `attributes` asks for it",
-    section="RFC 7643 §2.2",
+    section="RFC 7643 §4.1.1, §7",
     level=Level.MUST,
     tags=("attributes", "schema"),
     broken_by=(Quirk.PASSWORD_RETURNED,),
 )
 def password_not_returned_when_requested(ctx: CheckContext) -> None:
-    """RFC 7643 §2.2 (returned): "never: The attribute is never returned." and §4.1.1 (password):
+    """RFC 7643 §7 (returned): "never: The attribute is never returned." and §4.1.1 (password):
     "The cleartext value or the hashed value of a password SHALL NOT be returnable by a service
     provider." Asking for it by name (`attributes=password`) changes nothing.
     """

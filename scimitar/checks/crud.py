@@ -12,6 +12,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+from scimitar.checks.assertions import require
 from scimitar.checks.context import CheckContext
 from scimitar.checks.registry import Level, check
 from scimitar.schema import CORE_GROUP, ENTERPRISE_USER
@@ -137,15 +138,7 @@ def create_location_header(ctx: CheckContext) -> None:
     """
     response = post_user(ctx, ctx.data.user())
     ctx.expect_status(response, 201, 200)
-    ctx.expect(response.location, "the create response has no Location header", response=response)
-    location = attr(response.json(), "meta", "location")
-    ctx.expect(
-        isinstance(location, str) and location.rstrip("/") == str(response.location).rstrip("/"),
-        "the Location header differs from meta.location in the body",
-        expected=response.location,
-        actual=location,
-        response=response,
-    )
+    require(ctx, "location-matches-meta", response, "the create response")
 
 
 @check(
@@ -178,15 +171,17 @@ def create_returns_representation(ctx: CheckContext) -> None:
     "rfc7643-3.1-create-meta",
     title="A created resource carries meta.resourceType, created, lastModified and location",
     section="RFC 7643 §3.1",
-    level=Level.MUST,
+    level=Level.SHOULD,
     tags=("crud",),
     broken_by=(Quirk.META_MISSING,),
 )
 def create_meta(ctx: CheckContext) -> None:
     """RFC 7643 §3.1: "meta: A complex attribute containing resource metadata. All "meta"
     sub-attributes are assigned by the service provider (have a "mutability" of "readOnly"), and all
-    of these sub-attributes have a "returned" characteristic of "default"." RFC 7644 §3.3 requires
-    "meta.location" in the create response.
+    of these sub-attributes have a "returned" characteristic of "default"." No keyword makes
+    "resourceType", "created" or "lastModified" REQUIRED, so their absence is reported at SHOULD;
+    the one MUST here, "meta.location" in the create response (RFC 7644 §3.3), is held by
+    rfc7644-3.3-create-location-header.
     """
     response = post_user(ctx, ctx.data.user())
     ctx.expect_status(response, 201, 200)
@@ -215,10 +210,13 @@ def create_meta(ctx: CheckContext) -> None:
 )
 def new_lastmodified_equals_created(ctx: CheckContext) -> None:
     """RFC 7643 §3.1, lastModified: "If this resource has never been modified since its initial
-    creation, the value MUST be the same as the value of "created"." Compared as instants.
+    creation, the value MUST be the same as the value of "created"." Compared as instants. A
+    resource that carries neither value is not judged (rfc7643-3.1-create-meta reports that).
     """
     user = ctx.create_user()
     body = read(ctx, path_of("/Users", user))
+    if attr(body, "meta", "created") is None or attr(body, "meta", "lastModified") is None:
+        ctx.skip("the User carries no meta.created or meta.lastModified to compare")
     created = parse_datetime(attr(body, "meta", "created"))
     modified = parse_datetime(attr(body, "meta", "lastModified"))
     ctx.expect(
@@ -359,23 +357,24 @@ def deleted_omitted_from_queries(ctx: CheckContext) -> None:
 
 @check(
     "rfc7644-3.6-delete-again-404",
-    title="DELETE of an already deleted or unknown id answers 404",
+    title="DELETE of an already deleted id answers 404",
     section="RFC 7644 §3.6",
     level=Level.MUST,
     tags=("crud",),
     broken_by=(Quirk.DELETE_IDEMPOTENT_204,),
 )
 def delete_again_404(ctx: CheckContext) -> None:
-    """RFC 7644 §3.6: the service provider "MUST return a 404 (Not Found) error code for all
-    operations associated with the previously deleted resource"; RFC 7644 §3.12 Table 8 gives 404
-    for DELETE of a resource that "does not exist".
+    """RFC 7644 §3.6: "Service providers MAY choose not to permanently delete the resource but MUST
+    return a 404 (Not Found) error code for all operations associated with the previously deleted
+    resource." A DELETE of an id that never existed is only Table 8's "Specified resource (e.g.,
+    User) or endpoint does not exist." under "Implementers SHOULD handle the identified HTTP status
+    codes as described below", so it is not judged at this MUST.
     """
     user = ctx.create_user()
     path = path_of("/Users", user)
     first = ctx.client.delete(path)
     ctx.expect_status(first, 204, 200, message=f"setup failed: DELETE answered {first.status}")
     ctx.expect_status(ctx.client.delete(path), 404, message="a second DELETE did not answer 404")
-    ctx.expect_status(ctx.client.delete(f"/Users/{unknown_id()}"), 404)
 
 
 # -- update metadata ------------------------------------------------------------------------------

@@ -393,7 +393,7 @@ def _attribute_problems(where: str, attribute: Any) -> list[str]:
 def schema_attribute_characteristics(ctx: CheckContext) -> None:
     """RFC 7643 §7: "name: The attribute's name.", "type: The attribute's data type. Valid values are
     "string", "boolean", "decimal", "integer", "dateTime", "reference", and "complex"" (and "binary",
-    §2.3.6), "multiValued: A Boolean value indicating an attribute's plurality." (all three
+    §2.3.6), "multiValued: A Boolean value indicating the attribute's plurality." (all three
     "required": true in the §8.7.2 definition of the Schema resource); "mutability", "returned" and
     "uniqueness" take only the values §7 lists. Sub-attributes are held to the same.
     """

@@ -12,6 +12,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from scimitar.checks.assertions import require
 from scimitar.checks.context import CheckContext
 from scimitar.checks.registry import Level, check
 from scimitar.schema import CORE_USER, ERROR
@@ -61,8 +62,8 @@ def expect_error(
 ) -> None:
     """`status`, a SCIM Error body, and (when given) that scimType."""
     ctx.expect_status(response, status, message=f"{what} answered {response.status}, expected {status}")
+    require(ctx, "scim-error-body", response, what)
     body = response.json()
-    ctx.validate_error(body, response=response)
     if scim_type is not None:
         ctx.expect(
             ci(body, "scimType") == scim_type,

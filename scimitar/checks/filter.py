@@ -596,17 +596,18 @@ def filter_gt_boolean_invalid(ctx: CheckContext) -> None:
 @check(
     "rfc7644-3.4.2.2-filter-invalid-syntax",
     title='A malformed filter answers 400 "invalidFilter"',
-    section=SECTION,
-    level=Level.MUST,
+    section="RFC 7644 §3.12",
+    level=Level.SHOULD,
     tags=("filter", "errors"),
     needs=("filter",),
     broken_by=(Quirk.UNKNOWN_FILTER_ATTR_500, Quirk.ERROR_NO_SCIMTYPE, Quirk.SCIMTYPE_UNKNOWN),
 )
 def filter_invalid_syntax(ctx: CheckContext) -> None:
     """RFC 7644 §3.12 (Table 9): "invalidFilter: The specified filter syntax was invalid (does not
-    comply with Figure 1) [...]" for GET queries, with §3.4.2.2: "Providers MUST decline to filter
-    results if the specified filter operation is not recognized and return an HTTP 400 error with a
-    "scimType" error of "invalidFilter"".
+    comply with Figure 1) [...]" for GET queries, and "Implementers SHOULD handle the identified
+    HTTP status codes as described below." The MUST of §3.4.2.2 ("Providers MUST decline to filter
+    results if the specified filter operation is not recognized") covers unknown operators
+    (rfc7644-3.4.2.2-filter-unknown-operator), not a filter that fails to parse, so this is a SHOULD.
     """
     for flt, why in (
         ("userName eq", "a comparison without a value"),
@@ -636,7 +637,7 @@ def filter_unknown_operator(ctx: CheckContext) -> None:
 
 @check(
     "rfc7644-3.4.2.2-filter-unknown-attribute",
-    title='A filter on an undefined attribute matches nothing or answers 400 "invalidFilter"',
+    title="A filter on an undefined attribute matches nothing or answers 400",
     section="RFC 7644 §3.4.2.1",
     level=Level.MUST,
     tags=("filter", "errors"),
@@ -648,7 +649,8 @@ def filter_unknown_attribute(ctx: CheckContext) -> None:
     the service provider SHALL treat the attribute as if there is no attribute value. For example, a
     presence or equality filter for an undefined attribute evaluates to false." Table 9 (§3.12) also
     allows 400 "invalidFilter" when "the specified attribute and filter comparison combination is
-    not supported". Either answer conforms; a 5xx, or a match, does not.
+    not supported". Either answer conforms; a 5xx, or a match, does not. The scimType of a 400 is
+    not judged here (Table 9 carries no keyword; rfc7644-3.12-invalid-filter-400 holds it).
     """
     tok = q.token(ctx, "funk")
     a = q.make_user(ctx, tok, "alpha")
@@ -656,18 +658,11 @@ def filter_unknown_attribute(ctx: CheckContext) -> None:
     response = ctx.client.get("/Users", params={"filter": flt})
     if response.status == 400:
         ctx.validate_error(response.json(), response=response)
-        ctx.expect(
-            q.scim_type(response) == "invalidFilter",
-            'the 400 for a filter on an undefined attribute lacks scimType "invalidFilter"',
-            expected="invalidFilter",
-            actual=q.scim_type(response),
-            response=response,
-        )
         return
     ctx.expect(
         response.status == 200,
-        "a filter on an undefined attribute answered neither 200 (no match) nor 400 invalidFilter",
-        expected="200 with no match, or 400 invalidFilter",
+        "a filter on an undefined attribute answered neither 200 (no match) nor 400",
+        expected="200 with no match, or 400 (invalidFilter)",
         actual=response.status,
         response=response,
     )

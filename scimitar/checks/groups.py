@@ -62,7 +62,7 @@ def group_members_returned(ctx: CheckContext) -> None:
     "rfc7643-4.2-member-value-and-ref",
     title="A Group member's value is the User's id and its $ref the User's URI",
     section="RFC 7643 §4.2",
-    level=Level.MUST,
+    level=Level.SHOULD,
     tags=("groups",),
     needs=("groups",),
     broken_by=(Quirk.REF_WRONG_ENDPOINT,),
@@ -70,7 +70,9 @@ def group_members_returned(ctx: CheckContext) -> None:
 def member_value_and_ref(ctx: CheckContext) -> None:
     """RFC 7643 §4.2: "The "value" sub-attribute contains the value of an "id" attribute of a SCIM
     resource, and the "$ref" sub-attribute must be the URI of a SCIM resource such as a "User", or
-    a "Group"." A `$ref` the server returns must therefore name the member's own URI.
+    a "Group"." A `$ref` the server returns should therefore name the member's own URI. Neither
+    sentence uses a capitalised keyword (RFC 7643 §1.1: "When these words are not capitalized,
+    they are meant in their natural-language sense"), so this is reported at SHOULD.
     """
     user = ctx.create_user()
     group = ctx.create_group(members=[_member(user)])
@@ -122,7 +124,7 @@ def user_groups_reflect_membership(ctx: CheckContext) -> None:
     "rfc7643-4.1.2-user-groups-value-and-ref",
     title="User.groups values are Group ids and their $ref the Groups' URIs",
     section="RFC 7643 §4.1.2",
-    level=Level.MUST,
+    level=Level.SHOULD,
     tags=("groups",),
     needs=("groups",),
     broken_by=(Quirk.REF_WRONG_ENDPOINT,),
@@ -130,7 +132,10 @@ def user_groups_reflect_membership(ctx: CheckContext) -> None:
 def user_groups_value_and_ref(ctx: CheckContext) -> None:
     """RFC 7643 §4.1.2: "If the SCIM service provider exposes a "Group" resource, the "value"
     sub-attribute MUST be the "id", and the "$ref" sub-attribute must be the URI of the
-    corresponding "Group" resources to which the user belongs."
+    corresponding "Group" resources to which the user belongs." The "value" part is a MUST, but the
+    "$ref" part is a lowercase "must" (RFC 7643 §1.1: "When these words are not capitalized, they
+    are meant in their natural-language sense"), and the check judges both at once, so it reports
+    at SHOULD.
     """
     user = ctx.create_user()
     group = ctx.create_group(members=[_member(user)])

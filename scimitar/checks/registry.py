@@ -1,9 +1,10 @@
 """The one list of conformance checks, and the two exceptions a check ends with.
 
 A check is a function taking a `CheckContext`, registered with `@check(...)` under an id such as
-`rfc7644-3.4.2.2-filter-eq`. Suites, scenarios (`expect: checks: [...]`), the honesty test and
-`scimitar checks` all read `REGISTRY`; there is no second list to keep in step (the lesson of
-schemathesis's registry and of scim2-tester's hand-written run order).
+`rfc7644-3.4.2.2-filter-eq`. Suites, the honesty test and `scimitar checks` all read `REGISTRY`;
+there is no second list to keep in step (the lesson of schemathesis's registry and of
+scim2-tester's hand-written run order). What checks and scenario steps (`expect: checks: [...]`)
+both assert about one response lives in `scimitar.checks.assertions`.
 """
 
 from __future__ import annotations

@@ -123,7 +123,7 @@ def sort_case_insensitive(ctx: CheckContext) -> None:
     "rfc7644-3.4.2.3-sort-multivalued-primary",
     title="`sortBy=emails.value` sorts by the primary email",
     section=SECTION,
-    level=Level.MUST,
+    level=Level.SHOULD,
     tags=("sort",),
     needs=("sort", "filter"),
     broken_by=(Quirk.SORT_FIRST_VALUE, Quirk.SORT_IGNORED),
@@ -131,7 +131,9 @@ def sort_case_insensitive(ctx: CheckContext) -> None:
 def sort_multivalued_primary(ctx: CheckContext) -> None:
     """RFC 7644 §3.4.2.3: "if it's a multi-valued attribute, resources are sorted by the value of the
     primary attribute (see Section 2.4 of [RFC7643]), if any, or else the first value in the list,
-    if any." Each user here lists a non-primary email first, in the opposite order.
+    if any." Each user here lists a non-primary email first, in the opposite order. The sentence
+    carries no RFC 2119 keyword (the "SHALL" of "sortBy" only says the attribute's value is used),
+    so a provider that picks another value is reported at SHOULD.
     """
     tok = q.token(ctx, "smv")
 
@@ -151,7 +153,7 @@ def sort_multivalued_primary(ctx: CheckContext) -> None:
     "rfc7644-3.4.2.3-sort-missing-values",
     title="Resources without the `sortBy` value come last ascending, first descending",
     section=SECTION,
-    level=Level.MUST,
+    level=Level.SHOULD,
     tags=("sort",),
     needs=("sort", "filter"),
     broken_by=(Quirk.SORT_IGNORED,),
@@ -159,7 +161,7 @@ def sort_multivalued_primary(ctx: CheckContext) -> None:
 def sort_missing_values(ctx: CheckContext) -> None:
     """RFC 7644 §3.4.2.3: "For all attribute types, if there is no data for the specified "sortBy"
     value, they are sorted via the "sortOrder" parameter, i.e., they are ordered last if ascending
-    and first if descending."
+    and first if descending." The sentence carries no RFC 2119 keyword: reported at SHOULD.
     """
     tok = q.token(ctx, "smiss")
     none = q.make_user(ctx, tok, "u1")

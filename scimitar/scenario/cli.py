@@ -3,8 +3,9 @@
 For support engineers reproducing one IdP flow against one endpoint: it prints each step's
 outcome (and the exchanges of a failing step, with curl lines whose credentials come from the
 environment), writes `--json` results with the same `scenarios` entries as `scimitar test`, and
-deletes what it created. Exit codes follow the rest of the CLI: 0 passed, 1 a scenario failed,
-2 bad options or a malformed scenario file, 3 the target cannot be tested.
+deletes what it created, also after Ctrl-C. Exit codes follow the rest of the CLI: 0 passed,
+1 a scenario failed, 2 bad options or a malformed scenario file, 3 the target cannot be tested,
+130 interrupted.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from scimitar.scenario.loader import ScenarioLoadError, discover, load_scenario
 from scimitar.scenario.observer import OBSERVER_ENV, factory_from_env, load_factory
 from scimitar.target import Target, TargetError
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_TARGET = 0, 1, 2, 3
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_TARGET, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -84,10 +85,23 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
                 print(file=stream)
             if failed:
                 worst = EXIT_FAILED
+    except KeyboardInterrupt:
+        print("scimitar: interrupted; deleting what the run created (Ctrl-C again to abort)", file=sys.stderr)
+        worst = EXIT_INTERRUPTED
     finally:
-        report = runs.ledger.cleanup(target.client(masker, Recorder()))
-        for path, why in report.failed:
-            print(f"scimitar: cleanup could not delete {path}: {why}", file=sys.stderr)
+        try:
+            # The ledger, then a sweep by the run's prefix: a create whose response Ctrl-C cut off.
+            report = runs.cleanup(target.client(masker, Recorder()))
+            for path, why in report.failed:
+                print(f"scimitar: cleanup could not delete {path}: {why}", file=sys.stderr)
+        except KeyboardInterrupt:
+            worst = EXIT_INTERRUPTED
+            if not target.embedded:
+                print(
+                    f"scimitar: cleanup interrupted; resources named {runs.prefix}* may be left, delete "
+                    f"them with: scimitar cleanup --target-url {target.base_url} --prefix {runs.prefix}",
+                    file=sys.stderr,
+                )
         results.finish()
         if run_options.json:
             results.write_json(run_options.json)

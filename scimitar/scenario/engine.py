@@ -35,6 +35,7 @@ from scimitar.scenario.assertions import MISSING, subset_mismatch
 from scimitar.scenario.format import IDP_BODY_CONTENT_TYPE, Scenario, Step
 from scimitar.scenario.observer import Console, EmbeddedConsole, Observer, ObserverFactory
 from scimitar.scenario.templating import Scope, TemplateError
+from scimitar.server.quirks import Quirk
 from scimitar.target import AuthOverride, ScimClient, Target, TargetError, TargetOptions
 
 if TYPE_CHECKING:
@@ -274,22 +275,25 @@ def _judge(step: Step, scenario: Scenario, out: _Outcome, path: str) -> list[str
             problems.append(f"header {name} is {actual!r}, expected {wanted_header!r}")
     if exp.max_ms is not None and out.elapsed_ms > exp.max_ms:
         problems.append(f"answered in {out.elapsed_ms:.0f} ms, expected under {exp.max_ms:g} ms")
-    if exp.schema:
-        problems += _schema_problems(exp.schema, out.body, path)
+    named = ((SCHEMA_ASSERTIONS[exp.schema],) if exp.schema else ()) + exp.checks
+    problems += _assertion_problems(tuple(dict.fromkeys(named)), out, path)
     return problems
 
 
-def _schema_problems(schema: str, body: Any, path: str) -> list[str]:
-    from scimitar import jsonschemas
+#: `expect.schema` is shorthand for one of the shared response assertions.
+SCHEMA_ASSERTIONS = {"Error": "scim-error-body", "ListResponse": "list-response",
+                     "User": "resource-schema-User", "Group": "resource-schema-Group"}
 
-    if schema == "Error":
-        violations = jsonschemas.validate_error(body)
-    elif schema == "ListResponse":
-        rt = "Group" if path.lstrip("/").startswith("Groups") else "User"
-        violations = jsonschemas.validate_list_response(body, rt)
-    else:
-        violations = jsonschemas.validate_resource(body, schema)
-    return [f"not a valid {schema}: {v.pointer or '/'}: {v.message}" for v in violations[:5]]
+
+def _assertion_problems(names: tuple[str, ...], out: _Outcome, path: str) -> list[str]:
+    """The shared response assertions (`scimitar.checks.assertions`) applied to the step's response."""
+    from scimitar.checks import assertions
+
+    reply = assertions.Reply(out.status, out.headers, out.body, path)
+    problems: list[str] = []
+    for name in names:
+        problems += [f"{name}: {p}" for p in assertions.problems(name, reply)]
+    return problems
 
 
 class ScenarioRunner:
@@ -350,9 +354,11 @@ class ScenarioRunner:
         result.outcome = ERROR if ERROR in outcomes else FAILED if FAILED in outcomes else PASSED
 
     def _run_step(self, scenario: Scenario, step: Step, bound: _Bound, scope: Scope) -> StepResult:
-        # The embedded reference server applies every change before it answers: polling it would
-        # only delay a failure by `within`, so `eventually` is honoured for remote targets only.
-        polling = step.eventually if not bound.target.embedded else None
+        # The embedded reference server applies every change before it answers (unless its reads
+        # lag on purpose, the eventual-consistency quirk): polling it would only delay a failure by
+        # `within`, so otherwise `eventually` is honoured for remote targets only.
+        lagging = Quirk.EVENTUAL_CONSISTENCY in bound.target.options.quirks
+        polling = step.eventually if not bound.target.embedded or lagging else None
         within, every = polling or (0.0, 0.5)
         deadline = time.monotonic() + within
         exchanges: list[Exchange] = []
@@ -413,8 +419,6 @@ class ScenarioRunner:
             problem = assertion.check(actual, scope.render(assertion.expected))
             if problem:
                 problems.append(problem)
-        if not problems and step.expect.checks:
-            problems += self._checks(step, bound, recorder)
         captured: dict[str, Any] = {}
         for name, cpath in step.capture.items():
             value = cpath.evaluate(out.status, out.headers, out.body)
@@ -511,27 +515,6 @@ class ScenarioRunner:
             if isinstance(body.get("key"), str) and isinstance(body.get("secret"), str):
                 bound.masker.add_basic(body["key"], body["secret"])
         return _Outcome(status, {}, body)
-
-    def _checks(self, step: Step, bound: _Bound, recorder: Recorder) -> list[str]:
-        from scimitar.checks.context import CheckContext
-        from scimitar.checks.registry import CheckFailed, CheckSkipped, get_check, load_catalogue
-
-        load_catalogue()
-        problems = []
-        for check_id in step.expect.checks:
-            try:
-                check = get_check(check_id)
-            except KeyError as exc:
-                raise _StepError(str(exc)) from None
-            ctx = CheckContext(client=bound.client(recorder), run=bound.run, discovery=bound.discovery(),
-                               recorder=recorder, check=check, target=bound.target)
-            try:
-                check.func(ctx)
-            except CheckFailed as exc:
-                problems.append(f"check {check_id}: {exc}")
-            except CheckSkipped:
-                continue
-        return problems
 
 
 def run_scenario(scenario: Scenario, env: Environment) -> ScenarioResult:

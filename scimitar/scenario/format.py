@@ -58,7 +58,7 @@ class Expect:
     json: Any = MISSING
     asserts: tuple[Assertion, ...] = ()
     schema: str | None = None
-    checks: tuple[str, ...] = ()
+    checks: tuple[str, ...] = ()  # names of `scimitar.checks.assertions.ASSERTIONS`
     max_ms: float | None = None
 
 

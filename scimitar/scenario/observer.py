@@ -8,6 +8,17 @@ for a remote product a team plugs in their own with `--observer module:factory` 
 `SCIMITAR_OBSERVER=module:factory` environment variable (pytest): `factory(target)` returns an
 object implementing `Observer`, and optionally `Console`. Without one, scenarios that need them
 are skipped with the reason, never failed.
+
+The example plug-in is `admin_api_observer` below: it drives a *remote* `scimitar serve` through
+its admin API, so the ClickHouse scenarios run against a reference server in another process:
+
+    SCIMITAR_ADMIN_URL=http://127.0.0.1:8880/_admin SCIMITAR_ADMIN_TOKEN=... \\
+    SCIM_USERNAME=scim_... SCIM_PASSWORD=... \\
+    scimitar replay scenarios/clickhouse --target-url http://127.0.0.1:8880/scim/v2 \\
+        --declare-profile clickhouse --observer scimitar.scenario.observer:admin_api_observer
+
+A product's own observer has the same shape: a factory taking the target and returning an object
+with `member`, `can_sign_in` and `roles` (plus `admin` for the console) that asks the product.
 """
 
 from __future__ import annotations
@@ -49,16 +60,16 @@ class Console(Protocol):
     def admin(self, action: str, params: Mapping[str, Any]) -> tuple[int, Any]: ...
 
 
-class EmbeddedConsole:
-    """Observer and console of the embedded reference server, through its admin API.
+class AdminApiConsole:
+    """Observer and console of a reference server, through its admin API (`/_admin/...`).
 
-    Requests go through the target's own client (absolute URLs, the admin token as the
-    credential), so they are recorded and masked like every other exchange of the step.
+    Requests go through a scimitar client (absolute URLs, the admin token as the credential), so
+    they are recorded and masked like every other exchange.
     """
 
-    def __init__(self, client: ScimClient, admin_token: str, admin_path: str = "/_admin") -> None:
+    def __init__(self, client: ScimClient, admin_url: str, admin_token: str) -> None:
         self.client = client
-        self.base = EMBEDDED_ORIGIN + admin_path
+        self.base = admin_url.rstrip("/")
         self.auth = AuthOverride(token=admin_token)
 
     def _call(self, method: str, path: str, body: Mapping[str, Any] | None = None) -> tuple[int, Any]:
@@ -92,6 +103,40 @@ class EmbeddedConsole:
         if action == "add-role":
             return self._call("POST", "/roles", {"name": params["name"], "scimGroup": params.get("scimGroup")})
         raise ValueError(f"unknown admin action {action!r}")
+
+
+class EmbeddedConsole(AdminApiConsole):
+    """The admin API of the embedded (in-process) reference server."""
+
+    def __init__(self, client: ScimClient, admin_token: str, admin_path: str = "/_admin") -> None:
+        super().__init__(client, EMBEDDED_ORIGIN + admin_path, admin_token)
+
+
+ADMIN_URL_ENV = "SCIMITAR_ADMIN_URL"
+ADMIN_TOKEN_ENV = "SCIMITAR_ADMIN_TOKEN"
+
+
+def admin_api_observer(target: Target, environ: Mapping[str, str] | None = None) -> AdminApiConsole:
+    """The example observer factory: a remote `scimitar serve`'s admin API as observer and console.
+
+    `SCIMITAR_ADMIN_TOKEN` is the admin token the server printed (or its `--admin-token`);
+    `SCIMITAR_ADMIN_URL` defaults to the target's origin + `/_admin`.
+    """
+    from urllib.parse import urlsplit
+
+    from scimitar.exchange import Recorder
+
+    env = environ if environ is not None else os.environ
+    token = env.get(ADMIN_TOKEN_ENV)
+    if not token:
+        raise ValueError(f"admin_api_observer needs the admin token in ${ADMIN_TOKEN_ENV}")
+    url = env.get(ADMIN_URL_ENV)
+    if not url:
+        parts = urlsplit(target.base_url)
+        url = f"{parts.scheme}://{parts.netloc}/_admin"
+    masker = target.masker()
+    masker.add(token)
+    return AdminApiConsole(target.client(masker, Recorder()), url, token)
 
 
 ObserverFactory = Callable[["Target"], object]

@@ -299,6 +299,10 @@ def create_app(config: ServerConfig | None = None) -> Starlette:
     )
     app.state.server = server
     app.add_middleware(_Gate, server=server)  # type: ignore[arg-type]
+    if Quirk.EVENTUAL_CONSISTENCY in config.quirks:  # the quirk: reads come from a lagging replica
+        from scimitar.server.eventual import LaggingReads
+
+        return LaggingReads(app, create_app)
     return app
 
 

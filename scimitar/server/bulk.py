@@ -1,17 +1,25 @@
 """Bulk operations (RFC 7644 §3.7) on top of the service's ordinary operations.
 
 "The service provider MUST try to resolve circular cross-references between resources in a single
-bulk job" and a `bulkId` "MUST be unique within the bulk request" (§3.7.1, §3.7.2). Operations run
-in order; one whose data references a `bulkId:` not yet created waits until it is, and one that
-never resolves fails with 409 as the RFC's example shows.
+bulk job but MAY stop after a failed attempt and instead return HTTP status code 409 (Conflict)",
+and a `bulkId` "MUST be unique within the bulk request" (§3.7.1, §3.7.2). Operations run in
+order; one whose data references a `bulkId:` of an operation not yet run waits until that one has
+run. When every waiting operation waits on another (a cycle, e.g. the §3.7.1 example of two Groups
+each a member of the other), the first waiting POST is created without the values that hold the
+unresolved references, and once the job has run those values are added to it with a PATCH. If
+that cannot be done (a referenced operation failed), the partly created resource is deleted again
+and the operation answers 409: the one failed attempt the RFC allows.
+
+The whole job runs under the store's lock, so no other request sees a cycle half resolved.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any
 
-from scimitar.schema import BULK_REQUEST, BULK_RESPONSE
+from scimitar.schema import BULK_REQUEST, BULK_RESPONSE, PATCH_OP, ResourceType
 from scimitar.server.errors import ScimError, bad_request
 from scimitar.server.quirks import Quirk
 from scimitar.server.service import Result, ScimService
@@ -39,6 +47,43 @@ def _resolve(value: Any, ids: dict[str, str]) -> Any:
     return value
 
 
+def _bulk_id(op: Any) -> str | None:
+    value = op.get("bulkId") if isinstance(op, dict) else None
+    return value if isinstance(value, str) and value else None
+
+
+def _defer(data: dict[str, Any], waiting: set[str], prefix: str = "") -> tuple[dict[str, Any], list[Any]]:
+    """`data` without the values that reference `waiting` bulkIds, and the PATCH operations that
+    add those values back once the references resolve."""
+    kept: dict[str, Any] = {}
+    later: list[Any] = []
+    for key, value in data.items():
+        if not _refs(value) & waiting or key.lower() == "schemas":
+            kept[key] = value
+        elif isinstance(value, list):
+            keep = [v for v in value if not _refs(v) & waiting]
+            if keep:
+                kept[key] = keep
+            later.append(
+                {"op": "add", "path": prefix + key, "value": [v for v in value if _refs(v) & waiting]}
+            )
+        elif isinstance(value, dict) and not prefix and key.lower().startswith("urn:"):
+            inner, inner_later = _defer(value, waiting, key + ":")
+            kept[key] = inner
+            later.extend(inner_later)
+        else:
+            later.append({"op": "add", "path": prefix + key, "value": value})
+    return kept, later
+
+
+@dataclass
+class _Fixup:
+    index: int
+    rt: ResourceType
+    rid: str
+    operations: list[Any]
+
+
 def run_bulk(service: ScimService, body: Any, base: str, actor: str | None, body_size: int) -> Result:
     cfg = service.config
     limits = Quirk.BULK_LIMITS_IGNORED not in service.quirks
@@ -48,7 +93,8 @@ def run_bulk(service: ScimService, body: Any, base: str, actor: str | None, body
         )
     if not isinstance(body, dict):
         raise bad_request("the request body must be a BulkRequest object", "invalidSyntax")
-    if BULK_REQUEST not in (body.get("schemas") or []):
+    schemas = body.get("schemas")
+    if not isinstance(schemas, list) or BULK_REQUEST not in schemas:
         raise bad_request(f"'schemas' must contain {BULK_REQUEST}", "invalidSyntax")
     ops = body.get("Operations")
     if not isinstance(ops, list) or not ops:
@@ -62,38 +108,91 @@ def run_bulk(service: ScimService, body: Any, base: str, actor: str | None, body
         raise bad_request("'failOnErrors' must be a positive integer", "invalidValue")
     if Quirk.BULK_FAIL_ON_ERRORS_IGNORED in service.quirks:
         fail_on = None  # the quirk: every operation runs
-    bulk_ids = [op.get("bulkId") for op in ops if isinstance(op, dict) and op.get("bulkId")]
+    bulk_ids = [b for b in map(_bulk_id, ops) if b is not None]
     if len(bulk_ids) != len(set(bulk_ids)):
         raise bad_request("bulkId values must be unique within the request", "invalidValue")
+    with service.store.lock:
+        out_ops = _run(service, ops, fail_on, base, actor)
+    return Result(200, {"schemas": [BULK_RESPONSE], "Operations": out_ops})
 
+
+def _run(
+    service: ScimService, ops: list[Any], fail_on: int | None, base: str, actor: str | None
+) -> list[dict[str, Any]]:
     resolve = Quirk.BULK_ID_UNRESOLVED not in service.quirks
     ids: dict[str, str] = {}
     results: dict[int, dict[str, Any]] = {}
+    fixups: list[_Fixup] = []
     pending = list(range(len(ops)))
     errors = 0
-    progress = True
-    while pending and progress:
+
+    def waiting_of(index: int) -> set[str]:
+        op = ops[index]
+        if not resolve or not isinstance(op, dict):
+            return set()
+        return {r for r in _refs(op) if r not in ids} - {_bulk_id(op)}
+
+    def finish(index: int, outcome: dict[str, Any]) -> bool:
+        """Record one outcome; True when failOnErrors says to stop."""
+        nonlocal errors
+        results[index] = outcome
+        if int(outcome["status"]) >= 400:
+            errors += 1
+            return bool(fail_on and errors >= fail_on)
+        bid = _bulk_id(ops[index])
+        if bid and outcome.get("_id"):
+            ids[bid] = outcome["_id"]
+        return False
+
+    stopped = False
+    while pending and not stopped:
         progress = False
         for index in list(pending):
-            op = ops[index]
-            refs = _refs(op) if isinstance(op, dict) and resolve else set()
-            waiting = {r for r in refs if r not in ids} - {op.get("bulkId")}
-            if waiting and any(ops[i].get("bulkId") in waiting for i in pending if i != index):
-                continue
+            waiting = waiting_of(index)
+            others = {_bulk_id(ops[i]) for i in pending if i != index}
+            if waiting & others:
+                continue  # a reference to an operation that has not run yet
             pending.remove(index)
             progress = True
-            outcome = _one(service, op, ids if resolve else {}, base, actor, waiting)
-            results[index] = outcome
-            if int(outcome["status"]) >= 400:
-                errors += 1
-                if fail_on and errors >= fail_on:
-                    pending.clear()
-                    break
-            elif isinstance(op, dict) and op.get("bulkId") and outcome.get("_id"):
-                ids[op["bulkId"]] = outcome["_id"]
-    for index in pending:  # unresolvable (circular through failures)
+            if finish(index, _one(service, ops[index], ids if resolve else {}, base, actor, waiting)):
+                stopped = True
+                break
+        if progress or stopped:
+            continue
+        # every pending operation waits on another: a cycle. Break it at the first POST whose
+        # unresolved references are all in its data.
+        index = next((i for i in pending if _breakable(ops[i], waiting_of(i))), -1)
+        if index < 0:
+            break
+        pending.remove(index)
         op = ops[index]
-        results[index] = _error(op, ScimError(409, "bulkId reference could not be resolved", "invalidValue"))
+        waiting = waiting_of(index)
+        data, later = _defer(op["data"], waiting)
+        outcome = _one(service, {**op, "data": data}, ids, base, actor, set())
+        if int(outcome["status"]) >= 400:
+            err = outcome.get("response", {}).get("detail", "")
+            outcome = _error(
+                op,
+                ScimError(
+                    409,
+                    f"the circular bulkId reference(s) {', '.join(sorted(waiting))} could not be "
+                    f"resolved: creating the resource without them failed ({err})",
+                ),
+            )
+        else:
+            rt = service.registry.by_endpoint("/" + op["path"].strip("/"))
+            assert rt is not None
+            fixups.append(_Fixup(index, rt, outcome["_id"], later))
+        stopped = finish(index, outcome)
+    for index in pending if not stopped else ():  # never resolvable
+        results[index] = _error(
+            ops[index],
+            ScimError(
+                409, f"bulkId reference(s) {', '.join(sorted(waiting_of(index)))} could not be resolved"
+            ),
+        )
+    for fix in fixups:
+        _apply_fixup(service, ops, results, fix, ids, base, actor)
     out_ops = []
     for index in sorted(results):
         entry = results[index]
@@ -103,7 +202,53 @@ def run_bulk(service: ScimService, body: Any, base: str, actor: str | None, body
         if Quirk.BULK_ERROR_NO_RESPONSE in service.quirks:
             entry.pop("response", None)  # the quirk
         out_ops.append(entry)
-    return Result(200, {"schemas": [BULK_RESPONSE], "Operations": out_ops})
+    return out_ops
+
+
+def _breakable(op: Any, waiting: set[str]) -> bool:
+    """A POST whose unresolved references sit in its data (not its path), so it can be created
+    without them first."""
+    return (
+        isinstance(op, dict)
+        and bool(waiting)
+        and str(op.get("method", "")).upper() == "POST"
+        and _bulk_id(op) is not None
+        and isinstance(op.get("path"), str)
+        and not _refs(op["path"])
+        and isinstance(op.get("data"), dict)
+        and waiting <= _refs(op["data"])
+    )
+
+
+def _apply_fixup(
+    service: ScimService,
+    ops: list[Any],
+    results: dict[int, dict[str, Any]],
+    fix: _Fixup,
+    ids: dict[str, str],
+    base: str,
+    actor: str | None,
+) -> None:
+    """Add the deferred values to the resource created to break a cycle, or undo its creation."""
+    operations = _resolve(fix.operations, ids)
+    left = _refs(operations)
+    try:
+        if left:
+            raise ScimError(
+                409,
+                f"the circular bulkId reference(s) {', '.join(sorted(left))} could not be resolved "
+                "(the referenced operations failed)",
+            )
+        done = service.patch(fix.rt, fix.rid, {"schemas": [PATCH_OP], "Operations": operations}, base, actor)
+    except ScimError as exc:
+        try:
+            service.delete(fix.rt, fix.rid, base, actor)  # a failed operation leaves nothing behind
+        except ScimError:
+            pass
+        results[fix.index] = _error(ops[fix.index], exc)
+        return
+    if done.headers.get("ETag"):
+        results[fix.index]["version"] = done.headers["ETag"]
 
 
 def _error(op: Any, exc: ScimError) -> dict[str, Any]:
@@ -112,7 +257,7 @@ def _error(op: Any, exc: ScimError) -> dict[str, Any]:
         "status": str(exc.status),
         "response": exc.body(),
     }
-    if isinstance(op, dict) and op.get("bulkId"):
+    if isinstance(op, dict) and op.get("bulkId") is not None:
         entry["bulkId"] = op["bulkId"]
     return entry
 
@@ -123,13 +268,15 @@ def _one(
     try:
         if not isinstance(op, dict):
             raise bad_request("each operation must be an object", "invalidSyntax")
+        if op.get("bulkId") is not None and _bulk_id(op) is None:
+            raise bad_request("'bulkId' must be a non-empty string", "invalidValue")
         if unresolved:
-            raise ScimError(
-                409,
-                f"bulkId reference(s) {', '.join(sorted(unresolved))} could not be resolved",
-                "invalidValue",
-            )
-        method = str(op.get("method", "")).upper()
+            # §3.7.1: "... MAY stop after a failed attempt and instead return HTTP status code 409"
+            raise ScimError(409, f"bulkId reference(s) {', '.join(sorted(unresolved))} could not be resolved")
+        method = op.get("method")
+        if not isinstance(method, str):
+            raise bad_request("'method' must be one of POST, PUT, PATCH, DELETE", "invalidValue")
+        method = method.upper()
         path = _resolve(op.get("path"), ids)
         data = _resolve(op.get("data"), ids)
         if not isinstance(path, str) or not path.startswith("/"):
@@ -140,8 +287,10 @@ def _one(
             raise bad_request(f"unknown bulk path {path!r}", "invalidPath")
         rid = parts[1] if len(parts) == 2 else None
         version = op.get("version")
+        if version is not None and not isinstance(version, str):
+            raise bad_request("'version' must be an ETag string", "invalidValue")
         if method == "POST" and rid is None:
-            if not op.get("bulkId"):
+            if _bulk_id(op) is None:
                 raise bad_request("POST operations require a bulkId", "invalidValue")
             result = service.create(rt, data, base, actor)
         elif method == "PUT" and rid:
@@ -155,7 +304,7 @@ def _one(
     except ScimError as exc:
         return _error(op, exc)
     entry: dict[str, Any] = {"method": method, "status": str(result.status)}
-    if op.get("bulkId"):
+    if _bulk_id(op):
         entry["bulkId"] = op["bulkId"]
     body = result.body if isinstance(result.body, dict) else {}
     rid = rid or body.get("id")

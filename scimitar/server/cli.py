@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import os
+import socket
 import sys
 
 from scimitar.server.config import PROFILES, ServerConfig
@@ -13,6 +15,8 @@ examples:
   scimitar serve                                   # strict RFC server, prints a fresh token
   scimitar serve --profile clickhouse              # ClickHouse-style: Basic key + secret
   scimitar serve --token dev-token --seed-users 500
+  SCIMITAR_SERVE_TOKEN=dev-token scimitar serve    # the token stays out of `ps`
+  scimitar serve --port 0                          # an ephemeral port, printed once bound
   scimitar serve --quirk create-200 --quirk startindex-ignored   # reproduce a customer's bug
   scimitar serve --list-quirks
 """
@@ -22,7 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.epilog = EXAMPLES
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback)")
-    parser.add_argument("--port", type=int, default=8880)
+    parser.add_argument("--port", type=int, default=8880, help="port to bind; 0 picks a free one (printed)")
     parser.add_argument("--base-path", default="/scim/v2")
     parser.add_argument("--profile", choices=PROFILES, default="rfc")
     parser.add_argument(
@@ -33,7 +37,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="switch on a named server bug (repeatable); see --list-quirks",
     )
     parser.add_argument("--list-quirks", action="store_true", help="list the quirks and exit")
-    parser.add_argument("--token", action="append", default=[], help="accept this Bearer token")
+    parser.add_argument(
+        "--token",
+        action="append",
+        default=[],
+        help=f"accept this Bearer token (or set {' or '.join(TOKEN_ENV)}, which `ps` does not show)",
+    )
     parser.add_argument(
         "--basic",
         action="append",
@@ -42,6 +51,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="accept this Basic credential (clickhouse: a scim_ key and secret)",
     )
     parser.add_argument("--no-auth", action="store_true", help="serve without authentication")
+    parser.add_argument(
+        "--allow-duplicate-group-names",
+        action="store_true",
+        help="let two Groups share a displayName (default: 409 uniqueness, as most IdPs expect)",
+    )
     parser.add_argument("--admin-token", help="credential for the admin API (default: generated)")
     parser.add_argument(
         "--strict-role-mapping", action="store_true", help="clickhouse: refuse groups that map to no role"
@@ -54,8 +68,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--log-level", default="warning")
 
 
-def build_config(args: argparse.Namespace) -> tuple[ServerConfig, list[str]]:
+#: Environment variables read for a Bearer token when no --token is given, first set wins.
+TOKEN_ENV = ("SCIMITAR_SERVE_TOKEN", "SCIM_TOKEN")
+
+
+def build_config(
+    args: argparse.Namespace, environ: dict[str, str] | None = None
+) -> tuple[ServerConfig, list[str]]:
     """The server config and the lines to print so a newcomer knows how to connect."""
+    env = os.environ if environ is None else environ
+    tokens = list(args.token)
+    notes: list[str] = []
+    if not tokens:
+        for name in TOKEN_ENV:
+            if env.get(name, "").strip():
+                tokens.append(env[name].strip())
+                notes.append(f"  Bearer token: from ${name}")
+                break
     basic = []
     for pair in args.basic:
         key, sep, secret = pair.partition(":")
@@ -66,9 +95,10 @@ def build_config(args: argparse.Namespace) -> tuple[ServerConfig, list[str]]:
         base_path=args.base_path,
         profile=args.profile,
         quirks=parse_quirks(args.quirk),
-        tokens=list(args.token),
+        tokens=tokens,
         basic=basic,
         no_auth=args.no_auth,
+        group_display_name_unique=not getattr(args, "allow_duplicate_group_names", False),
         strict_role_mapping=args.strict_role_mapping,
         default_role=args.default_role,
         latency_ms=args.latency_ms,
@@ -78,7 +108,6 @@ def build_config(args: argparse.Namespace) -> tuple[ServerConfig, list[str]]:
     )
     if args.admin_token:
         config.admin_token = args.admin_token
-    notes: list[str] = []
     if not (config.tokens or config.basic or config.no_auth):
         import secrets
 
@@ -110,12 +139,21 @@ def run(args: argparse.Namespace) -> int:
     from scimitar.server.app import create_app
 
     app = create_app(config)
+    # Bind first, so `--port 0` can print the port the system picked before serving.
+    try:
+        sock = _bind(args.host, args.port)
+    except OSError as exc:
+        print(f"scimitar serve: cannot bind {args.host}:{args.port}: {exc}", file=sys.stderr)
+        return 2
+    port = sock.getsockname()[1]
     host = f"[{args.host}]" if ":" in args.host else args.host
-    url = f"http://{host}:{args.port}{config.base_path}"
+    url = f"http://{host}:{port}{config.base_path}"
     print(f"scimitar reference server ({config.profile} profile) at {url}")
     print(*notes, sep="\n") if notes else print("  credentials: as given on the command line")
     if config.no_auth:
         print("  authentication: off (--no-auth)")
+    if not config.group_display_name_unique:
+        print("  group displayName uniqueness: off (--allow-duplicate-group-names)")
     print(
         f"  admin API: {url.rsplit(config.base_path, 1)[0]}{config.admin_path} "
         f"(Authorization: Bearer {config.admin_token if not args.admin_token else '<--admin-token>'})"
@@ -124,5 +162,19 @@ def run(args: argparse.Namespace) -> int:
         print(f"  quirks on: {', '.join(sorted(q.value for q in config.quirks))}")
     print(f"  try: curl -H 'Authorization: Bearer <token>' {url}/ServiceProviderConfig")
     sys.stdout.flush()
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
+    server = uvicorn.Server(uvicorn.Config(app, host=args.host, port=port, log_level=args.log_level))
+    server.run(sockets=[sock])
     return 0
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    sock.set_inheritable(True)
+    return sock

@@ -605,6 +605,10 @@ class _Scope:
                 raise FilterError(
                     f"unknown attribute {shown!r}: {attr.name} has no sub-attribute {path.sub!r}"
                 )
+        if "never" in (attr.returned, sub.returned if sub is not None else None):
+            # RFC 7643 §2.2 returned "never" (`password`): a filter or sort on it would be an oracle
+            # for a value the server must never disclose
+            raise FilterError(f"{shown!r} is never returned and cannot be used to filter or sort")
         name = attr.name
         if resolved.in_extension:
             urn = resolved.schema

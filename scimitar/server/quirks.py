@@ -134,6 +134,7 @@ class Quirk(StrEnum):
     SLOW = "slow"
     THROTTLE_429 = "throttle-429"
     FLAKY_503 = "flaky-503"
+    EVENTUAL_CONSISTENCY = "eventual-consistency"
     # ClickHouse profile
     EMAIL_CASE_KEPT = "email-case-kept"
     DEACTIVATE_KEEPS_MEMBER = "deactivate-keeps-member"
@@ -379,6 +380,9 @@ QUIRKS: dict[Quirk, QuirkInfo] = {
     Quirk.SLOW: QuirkInfo("Okta: 60 s timeout", "Every response is delayed (`latency_ms`, default 200)."),
     Quirk.THROTTLE_429: QuirkInfo("RFC 6585 §4", "Every 5th request answers 429 with `Retry-After: 1`."),
     Quirk.FLAKY_503: QuirkInfo("RFC 7231 §6.6.4", "Every 7th request answers 503."),
+    Quirk.EVENTUAL_CONSISTENCY: QuirkInfo(
+        "RFC 7644 §3.4.1", "Reads see writes only ~300 ms later (a lagging replica; `scimitar/server/eventual.py`)."
+    ),
     Quirk.EMAIL_CASE_KEPT: QuirkInfo("ClickHouse profile", "Emails keep their case instead of lowercase."),
     Quirk.DEACTIVATE_KEEPS_MEMBER: QuirkInfo(
         "ClickHouse profile", "`active: false` leaves the user a member of the organisation."

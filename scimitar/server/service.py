@@ -94,7 +94,7 @@ def parse_list_params(get: Callable[[str], Any], *, clamp: bool = True) -> ListP
     `clamp=False` is the PAGING_NOT_CLAMPED quirk: out-of-range values answer 400.
     """
     p = ListParams()
-    p.filter = get("filter")
+    p.filter = _str_param(get("filter"), "filter")
     raw_start = get("startIndex")
     if raw_start is not None:
         # "A value less than 1 SHALL be interpreted as 1." (RFC 7644 §3.4.2.4)
@@ -111,15 +111,31 @@ def parse_list_params(get: Callable[[str], Any], *, clamp: bool = True) -> ListP
         if p.count < 0 and not clamp:
             raise bad_request(f"count must not be negative, got {raw_count!r}", "invalidValue")
         p.count = min(max(0, p.count), 2**63 - 1)
-    p.sort_by = get("sortBy")
+    p.sort_by = _str_param(get("sortBy"), "sortBy")
     order = get("sortOrder")
     if order is not None:
-        if str(order).lower() not in ("ascending", "descending"):
+        if not isinstance(order, str) or order.lower() not in ("ascending", "descending"):
             raise bad_request(f"sortOrder must be 'ascending' or 'descending', got {order!r}", "invalidValue")
         p.sort_order = str(order).lower()
-    p.attributes = split_attr_list(get("attributes"))
-    p.excluded = split_attr_list(get("excludedAttributes"))
+    p.attributes = split_attr_list(_attr_list_param(get("attributes"), "attributes"))
+    p.excluded = split_attr_list(_attr_list_param(get("excludedAttributes"), "excludedAttributes"))
     return p
+
+
+def _str_param(raw: Any, name: str) -> str | None:
+    """A string parameter; a SearchRequest body (RFC 7644 §3.4.3) can carry any JSON type."""
+    if raw is None or isinstance(raw, str):
+        return raw
+    raise bad_request(f"{name} must be a string, got {raw!r}", "invalidValue")
+
+
+def _attr_list_param(raw: Any, name: str) -> str | list[str] | None:
+    """`attributes`: a comma-separated string (query) or "A multi-valued list of strings" (§3.4.3)."""
+    if raw is None or isinstance(raw, str):
+        return raw
+    if isinstance(raw, list) and all(isinstance(i, str) for i in raw):
+        return raw
+    raise bad_request(f"{name} must be a string or a list of strings, got {raw!r}", "invalidValue")
 
 
 class ScimService:
@@ -404,6 +420,14 @@ class ScimService:
     def get(
         self, rt: ResourceType, rid: str, base: str, params: ListParams, if_none_match: str | None = None
     ) -> Result:
+        # Reads hold the lock too: rendering iterates the membership index and listing iterates a
+        # table, which a writer in another thread (the in-process transport) may be changing.
+        with self.store.lock:
+            return self._get(rt, rid, base, params, if_none_match)
+
+    def _get(
+        self, rt: ResourceType, rid: str, base: str, params: ListParams, if_none_match: str | None
+    ) -> Result:
         res = self.store.get(rt.name, rid)
         if res is None:
             if Quirk.NOT_FOUND_200 in self.quirks:
@@ -447,11 +471,10 @@ class ScimService:
             res["id"] = client_id if isinstance(client_id, str) else str(uuid.uuid4())
             self._check_members(rt, res, base)
             if self.config.clickhouse and rt is self.groups:
-                self.org.check_group_name(res["displayName"])
+                # linked before it is stored: a name the organisation refuses stores nothing
+                self.org.link_group(res["id"], res["displayName"])
             res["meta"] = self._meta(rt)
             self.store.put(rt.name, res)
-            if self.config.clickhouse and rt is self.groups:
-                self.org.link_group(res["id"], res["displayName"])
             if rt is self.users:
                 self.org.user_created(res["id"])
         self.record("create", rt.name, res["id"], actor)
@@ -472,6 +495,9 @@ class ScimService:
         self._apply_profile(rt, new)
         self._check_unique(rt, new, current["id"])
         self._check_members(rt, new, base)
+        if self.config.clickhouse and rt is self.groups and new.get("displayName") != current.get("displayName"):
+            # groups bind to roles by name: a renamed group binds to the role of its new name
+            self.org.link_group(current["id"], new["displayName"])
         new["id"] = current["id"]
         meta = dict(current["meta"])
         if Quirk.READONLY_WRITABLE in self.quirks and isinstance(new.get("meta"), dict):
@@ -645,6 +671,10 @@ class ScimService:
         return [r for r in candidates if fn(r)]
 
     def list_resources(self, rt: ResourceType, p: ListParams, base: str) -> Result:
+        with self.store.lock:
+            return self._list_resources(rt, p, base)
+
+    def _list_resources(self, rt: ResourceType, p: ListParams, base: str) -> Result:
         # The matches go to `_page` as they are: pairing each with its type would allocate one
         # tuple per stored resource, which at 100k users costs more than rendering the page.
         items: list[Resource] | _TableWindow
@@ -657,6 +687,18 @@ class ScimService:
             items = self._matches(rt, p.filter, base)
         return self._page(items, p, base, sort_rt=rt, single=rt)
 
+    def _sort_key(self, rt: ResourceType, sort_by: str) -> Callable[[Resource], tuple[Any, ...]]:
+        try:
+            return filters.sort_key(
+                rt,
+                self.registry,
+                sort_by,
+                case_sensitive=Quirk.SORT_CASE_SENSITIVE in self.quirks,
+                first_value=Quirk.SORT_FIRST_VALUE in self.quirks,
+            )
+        except filters.FilterError as exc:
+            raise bad_request(f"invalid sortBy {sort_by!r}: {exc}", "invalidValue") from None
+
     def _page(
         self,
         items: list[Any] | _TableWindow,
@@ -667,22 +709,32 @@ class ScimService:
     ) -> Result:
         """One page of `items`: (type, resource) pairs, or resources of the type `single`."""
         if p.sort_by and Quirk.SORT_IGNORED not in self.quirks and sort_rt is not None:
-            try:
-                key = filters.sort_key(
-                    sort_rt,
-                    self.registry,
-                    p.sort_by,
-                    case_sensitive=Quirk.SORT_CASE_SENSITIVE in self.quirks,
-                    first_value=Quirk.SORT_FIRST_VALUE in self.quirks,
-                )
-            except filters.FilterError as exc:
-                raise bad_request(f"invalid sortBy {p.sort_by!r}: {exc}", "invalidValue") from None
             descending = p.sort_order == "descending" and Quirk.SORT_ORDER_IGNORED not in self.quirks
             assert isinstance(items, list)  # a `_TableWindow` is never sorted
             if single is not None:
-                items.sort(key=key, reverse=descending)
+                items.sort(key=self._sort_key(single, p.sort_by), reverse=descending)
             else:
-                items.sort(key=lambda pair: key(pair[1]), reverse=descending)
+                # the root .search: each type sorts by the attribute where its schema has it
+                # (`meta.created`, `id`, `externalId`, `displayName`); a type whose schema lacks it
+                # counts as having no value (last when ascending, RFC 7644 §3.4.2.3).
+                keys: dict[str, Callable[[Resource], tuple[Any, ...]]] = {}
+                error: ScimError | None = None
+                for each in (self.users, self.groups):
+                    try:
+                        keys[each.name] = self._sort_key(each, p.sort_by)
+                    except ScimError as exc:
+                        error = error or exc
+                if not keys and error is not None:
+                    raise error
+                try:
+                    items.sort(
+                        key=lambda pair: keys[pair[0].name](pair[1]) if pair[0].name in keys else (1, ""),
+                        reverse=descending,
+                    )
+                except TypeError:
+                    raise bad_request(
+                        f"sortBy {p.sort_by!r} has values of different types in Users and Groups", "invalidValue"
+                    ) from None
         total = len(items)
         if not items and p.filter and Quirk.FILTER_EMPTY_404 in self.quirks:
             raise not_found("no resources match the filter")
@@ -720,6 +772,10 @@ class ScimService:
         p = parse_list_params(lambda name: lowered.get(name.lower()))
         if rt is not None:
             return self.list_resources(rt, p, base)
+        with self.store.lock:
+            return self._search_all(p, base)
+
+    def _search_all(self, p: ListParams, base: str) -> Result:
         items: list[tuple[ResourceType, Resource]] = []
         errors: list[ScimError] = []
         for each in (self.users, self.groups):
@@ -729,7 +785,7 @@ class ScimService:
                 errors.append(exc)
         if len(errors) == 2:
             raise errors[0]
-        return self._page(items, p, base, sort_rt=None if not p.sort_by else self.users)
+        return self._page(items, p, base, sort_rt=None if not p.sort_by else self.users)  # both types
 
     # -- discovery --------------------------------------------------------------------------
     def service_provider_config(self, base: str) -> dict[str, Any]:
