@@ -504,6 +504,17 @@ def test_bulk(server: Any, data: st.DataObject) -> None:
                 b"null",
                 b"1" * 5000,
                 b"{" * 10000,
+                # valid JSON nested past Python's recursion limit (orjson accepts 1024 levels)
+                b'{"schemas":["' + BULK.encode() + b'"],"Operations":[{"method":"POST","path":"/Users",'
+                b'"bulkId":"x","data":{"a":' + b"[" * 900 + b'"bulkId:q"' + b"]" * 900 + b"}}]}",
+                b'{"schemas":["' + SEARCH.encode() + b'"],"attributes":' + b"[" * 990 + b"]" * 990 + b"}",
+                b'{"schemas":["'
+                + PATCH.encode()
+                + b'"],"Operations":[{"op":"add","value":'
+                + b'{"a":' * 900
+                + b"1"
+                + b"}" * 900
+                + b"}]}",
             ]
         ),
     ),
@@ -554,3 +565,43 @@ def test_huge_paging_values_are_200_or_400(server: Any) -> None:
             )
             assert r.status_code in (200, 400), (name, value, r.status_code, r.text)
     assert not [rec for rec in logs.records if "unhandled" in rec]
+
+
+@pytest.mark.parametrize("depth", [33, 500, 1000, 2000])
+@pytest.mark.parametrize("target", ["/Bulk", "/.search", "/Users", "/Groups/{group}"])
+def test_deep_nesting_is_400(server: Any, depth: int, target: str) -> None:
+    c, ids, logs = server
+    before = _snapshot(c)
+    nested = b"[" * depth + b'"bulkId:q"' + b"]" * depth
+    schemas = {"/Bulk": BULK, "/.search": SEARCH, "/Users": USER, "/Groups/{group}": PATCH}[target]
+    raw = b'{"schemas":["' + schemas.encode() + b'"],"Operations":[{"op":"add","data":' + nested + b"}]}"
+    method = "PATCH" if "{" in target else "POST"
+    r = c.request(
+        method, target.format(**ids), content=raw, headers={"Content-Type": "application/scim+json"}
+    )
+    _check(r, before, c, logs)
+    assert r.status_code == 400 and r.json()["scimType"] == "invalidSyntax"
+
+
+@pytest.mark.parametrize(
+    ("text", "status"),
+    [
+        ("(" * 3000 + "x", 400),
+        ("(" * 64 + "userName pr" + ")" * 64, 200),
+        ("(" * 65 + "userName pr" + ")" * 65, 400),
+        ("not(" * 600 + 'userName eq "x"' + ")" * 600, 400),
+        (" or ".join(f'userName eq "u{i}"' for i in range(5000)), 200),
+        (" and ".join(["userName pr"] * 5000), 200),
+        (" or ".join(['userName eq "a" and not(userName eq "b")'] * 2000), 200),
+    ],
+)
+def test_filter_size_and_nesting(server: Any, text: str, status: int) -> None:
+    """Long `or`/`and` chains compile and run without one stack frame per term; nesting of
+    parentheses is bounded (400 invalidFilter), never a RecursionError (500)."""
+    c, _, logs = server
+    before = _snapshot(c)
+    r = c.post("/Users/.search", json={"schemas": [SEARCH], "filter": text, "count": 1})
+    _check(r, before, c, logs)
+    assert r.status_code == status, r.text[:300]
+    if status == 400:
+        assert r.json()["scimType"] == "invalidFilter"

@@ -348,3 +348,22 @@ def test_root_search_sorts_users_and_groups_together(c: httpx.Client) -> None:
     assert names("members.value", "descending")[:2] == ["Mid", "Zed"]  # no value: first when descending
     bad = c.post("/.search", json={"schemas": [search], "sortBy": "nope"})
     assert bad.status_code == 400 and bad.json()["scimType"] == "invalidValue"
+
+
+def test_clickhouse_group_rename_relinks_and_refusals_store_nothing() -> None:
+    c = make_client(profile="clickhouse", strict_role_mapping=True)
+    org = c.app.state.server.service.org  # type: ignore[attr-defined]
+    r = c.post("/Groups", json={"schemas": [GROUP], "displayName": "ClickHouse-Admins"})
+    assert r.status_code == 201, r.text
+    gid = r.json()["id"]
+    assert org.group_role[gid] == "Admin"
+    rename = patch_body({"op": "replace", "path": "displayName", "value": "Developer"})
+    assert c.patch(f"/Groups/{gid}", json=rename).status_code == 200
+    assert org.group_role[gid] == "Developer"
+    for name in ("Unmapped", "Member"):  # strict: unknown; a system role: never
+        r = c.patch(f"/Groups/{gid}", json=patch_body({"op": "replace", "path": "displayName", "value": name}))
+        assert r.status_code == 400, r.text
+        assert c.get(f"/Groups/{gid}").json()["displayName"] == "Developer" and org.group_role[gid] == "Developer"
+        r = c.post("/Groups", json={"schemas": [GROUP], "displayName": name})
+        assert r.status_code == 400
+    assert c.get("/Groups").json()["totalResults"] == 1 and len(org.group_role) == 1

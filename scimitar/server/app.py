@@ -110,11 +110,33 @@ async def _body(request: Request, server: ScimServer) -> tuple[Any, int]:
     if not raw.strip():
         raise bad_request("the request body is empty; a JSON object is required", "invalidSyntax")
     try:
-        return orjson.loads(raw), len(raw)
+        body = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         if Quirk.BAD_JSON_500 in server.config.quirks:
             raise ScimError(500, "internal server error") from None  # the quirk
         raise bad_request(f"the request body is not valid JSON: {exc}", "invalidSyntax") from None
+    if len(raw) > 2 * MAX_DEPTH and _too_deep(body):
+        raise bad_request(f"the request body nests deeper than {MAX_DEPTH} levels", "invalidSyntax")
+    return body, len(raw)
+
+
+#: The deepest JSON nesting a request may have. The deepest SCIM message is a PatchOp inside a Bulk
+#: operation reaching a complex extension attribute (about 10 levels); orjson accepts 1024, which
+#: is past Python's recursion limit for the code that walks request values.
+MAX_DEPTH = 32
+
+
+def _too_deep(value: Any) -> bool:
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return True
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for v in item.values() if isinstance(v, dict | list))
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item if isinstance(v, dict | list))
+    return False
 
 
 def _params(request: Request) -> ListParams:

@@ -157,6 +157,10 @@ def _parse_path_text(text: str, err: type[ValueError], where: str) -> AttrPath:
     return AttrPath(urn, name, sub or None)
 
 
+#: How deep `(` and `[` may nest in a filter; the RFC grammar has no limit, Python's stack has.
+MAX_NESTING = 64
+
+
 class _Parser:
     """Recursive descent over the filter text; positions in messages are 1-based characters."""
 
@@ -164,6 +168,7 @@ class _Parser:
         self.text = text
         self.pos = 0
         self.err = err
+        self.depth = 0
 
     # -- helpers
     def fail(self, expected: str, pos: int | None = None) -> ValueError:
@@ -243,8 +248,13 @@ class _Parser:
         return self.attr_exp(inside_value_path)
 
     def group(self, inside_value_path: bool) -> Filter:
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            # the parser recurses once per "(": bound it far below Python's recursion limit
+            raise self.err(f"the filter nests '(' deeper than {MAX_NESTING} levels")
         self.pos += 1  # "("
         node = self.or_expr(inside_value_path)
+        self.depth -= 1
         self.skip_ws()
         if self.peek() != ")":
             raise self.fail("')' or 'and'/'or'")
@@ -657,13 +667,33 @@ def _leaf_getter(
     return attr, top
 
 
+def _operands(node: And | Or) -> list[Filter]:
+    """The operands of a chain `a or b or c` (parsed left-deep), without recursion: a chain of
+    thousands of terms must compile and evaluate without nesting one call per term."""
+    kind = type(node)
+    out: list[Filter] = []
+    stack: list[Filter] = [node]
+    while stack:
+        item = stack.pop()
+        if type(item) is kind:
+            assert isinstance(item, And | Or)
+            stack.extend((item.right, item.left))
+        else:
+            out.append(item)
+    return out
+
+
 def _compile(node: Filter, scope: _Scope, flags: _Flags) -> Predicate:
-    if isinstance(node, And):
-        left, right = _compile(node.left, scope, flags), _compile(node.right, scope, flags)
-        return lambda r: left(r) and right(r)
-    if isinstance(node, Or):
-        left, right = _compile(node.left, scope, flags), _compile(node.right, scope, flags)
-        return lambda r: left(r) or right(r)
+    if isinstance(node, And | Or):
+        preds = [_compile(each, scope, flags) for each in _operands(node)]
+        if len(preds) == 2:  # the common case, without a generator per evaluation
+            left, right = preds
+            if isinstance(node, And):
+                return lambda r: left(r) and right(r)
+            return lambda r: left(r) or right(r)
+        if isinstance(node, And):
+            return lambda r: all(p(r) for p in preds)
+        return lambda r: any(p(r) for p in preds)
     if isinstance(node, Not):
         inner = _compile(node.inner, scope, flags)
         return lambda r: not inner(r)
