@@ -27,6 +27,20 @@ SERVICE_PROVIDER_CONFIG = "urn:ietf:params:scim:schemas:core:2.0:ServiceProvider
 RESOURCE_TYPE = "urn:ietf:params:scim:schemas:core:2.0:ResourceType"
 SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Schema"
 
+#: scimType values of RFC 7644 §3.12, Table 9.
+SCIM_TYPES = (
+    "invalidFilter",
+    "tooMany",
+    "uniqueness",
+    "mutability",
+    "invalidSyntax",
+    "invalidPath",
+    "noTarget",
+    "invalidValue",
+    "invalidVers",
+    "sensitive",
+)
+
 #: Attribute types of RFC 7643 §2.3.
 TYPES = ("string", "boolean", "decimal", "integer", "dateTime", "binary", "reference", "complex")
 

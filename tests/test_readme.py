@@ -155,17 +155,21 @@ def test_readme_commands_run(staging: str, tmp_path: Path) -> None:
             for name in argv[1:]:
                 env.pop(name, None)
             continue
+        command_env = dict(env)
+        while argv and re.match(r"^[A-Z_][A-Z0-9_]*=", argv[0]):  # `NAME=value command ...`
+            name, _, value = argv.pop(0).partition("=")
+            command_env[name] = placeholder(name, value)
         full = scimitar_argv([staging if a == STAGING else a for a in argv])
         command = argv[1]
         seen.add(command)
         # scenario paths are relative to the checkout; everything else writes into a scratch folder
         full = [str(REPO / a) if a.startswith("scenarios/") else a for a in full]
         if command == "serve":
-            run_serve(full, tmp_path, env)
+            run_serve(full, tmp_path, command_env)
             continue
         if command == "load":
             full = shorten_load(full)
-        out = subprocess.run(full, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+        out = subprocess.run(full, cwd=tmp_path, env=command_env, capture_output=True, text=True, timeout=120)
         allowed = {0, 1} if "--quirk" in argv and command in ("test", "replay") else {0}
         assert out.returncode in allowed, (
             f"{shlex.join(argv)} exited {out.returncode}:\n{out.stdout[-2000:]}{out.stderr}"

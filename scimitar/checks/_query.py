@@ -50,6 +50,11 @@ def get_ci(obj: Any, key: str) -> Any:
     return None
 
 
+def user_path(user: dict[str, Any]) -> str:
+    """Where a created User lives, relative to the base URL."""
+    return f"/Users/{user['id']}"
+
+
 def has_ci(obj: Any, key: str) -> bool:
     return isinstance(obj, dict) and any(isinstance(k, str) and k.lower() == key.lower() for k in obj)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from scimitar.checks._query import get_ci as ci
 from scimitar.checks.context import CheckContext
 from scimitar.checks.registry import Level, check
 from scimitar.schema import BULK_REQUEST, BULK_RESPONSE, PATCH_OP
@@ -21,15 +22,6 @@ MAX_OPERATIONS_PROBED = 1000
 MAX_PAYLOAD_PROBED = 2_000_000
 
 
-def ci(obj: Any, name: str) -> Any:
-    """`obj[name]` by case-insensitive name (RFC 7643 §2.1), or None."""
-    if not isinstance(obj, dict):
-        return None
-    lowered = name.lower()
-    for key, value in obj.items():
-        if isinstance(key, str) and key.lower() == lowered:
-            return value
-    return None
 
 
 def bulk(ctx: CheckContext, operations: list[dict[str, Any]], **extra: Any) -> ScimResponse:

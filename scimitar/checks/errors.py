@@ -10,39 +10,14 @@ keyword is a SHOULD unless another section makes it a MUST (e.g. §3.3 for uniqu
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
+from scimitar.checks._query import get_ci as ci
 from scimitar.checks.assertions import require
 from scimitar.checks.context import CheckContext
 from scimitar.checks.registry import Level, check
-from scimitar.schema import CORE_USER, ERROR
+from scimitar.schema import CORE_USER, ERROR, SCIM_TYPES
 from scimitar.server.quirks import Quirk
 from scimitar.target import ScimResponse
-
-#: RFC 7644 §3.12, Table 9.
-SCIM_TYPES = (
-    "invalidFilter",
-    "tooMany",
-    "uniqueness",
-    "mutability",
-    "invalidSyntax",
-    "invalidPath",
-    "noTarget",
-    "invalidValue",
-    "invalidVers",
-    "sensitive",
-)
-
-
-def ci(obj: Any, name: str) -> Any:
-    """`obj[name]` by case-insensitive name (RFC 7643 §2.1), or None."""
-    if not isinstance(obj, dict):
-        return None
-    lowered = name.lower()
-    for key, value in obj.items():
-        if isinstance(key, str) and key.lower() == lowered:
-            return value
-    return None
 
 
 def unknown_user(ctx: CheckContext) -> ScimResponse:

@@ -7,23 +7,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from scimitar.checks._query import get_ci as ci
+from scimitar.checks._query import user_path
 from scimitar.checks.assertions import require
 from scimitar.checks.context import CheckContext
 from scimitar.checks.registry import Level, check
 from scimitar.schema import PATCH_OP
 from scimitar.server.quirks import Quirk
 from scimitar.target import ScimResponse
-
-
-def ci(obj: Any, name: str) -> Any:
-    """`obj[name]` by case-insensitive name (RFC 7643 §2.1), or None."""
-    if not isinstance(obj, dict):
-        return None
-    lowered = name.lower()
-    for key, value in obj.items():
-        if isinstance(key, str) and key.lower() == lowered:
-            return value
-    return None
 
 
 def version_of(body: Any) -> Any:
@@ -67,9 +58,6 @@ def stale_etag(ctx: CheckContext, path: str) -> tuple[str, str]:
         ctx.skip("the ETag did not change after an update, so no stale ETag is available")
     return stale, current
 
-
-def user_path(user: dict[str, Any]) -> str:
-    return f"/Users/{user['id']}"
 
 
 @check(

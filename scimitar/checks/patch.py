@@ -11,6 +11,8 @@ import itertools
 import time
 from typing import Any
 
+from scimitar.checks._query import get_ci as ci
+from scimitar.checks._query import user_path
 from scimitar.checks.context import CheckContext
 from scimitar.checks.registry import Level, check
 from scimitar.schema import CORE_GROUP, ENTERPRISE_USER, PATCH_OP
@@ -18,19 +20,6 @@ from scimitar.server.quirks import Quirk
 from scimitar.target import ScimResponse
 
 _SEQ = itertools.count(1)
-
-
-def ci(obj: Any, name: str) -> Any:
-    """`obj[name]` by case-insensitive name (RFC 7643 §2.1), or None."""
-    if not isinstance(obj, dict):
-        return None
-    if name in obj:
-        return obj[name]
-    lowered = name.lower()
-    for key, value in obj.items():
-        if isinstance(key, str) and key.lower() == lowered:
-            return value
-    return None
 
 
 def patch(ctx: CheckContext, path: str, *ops: dict[str, Any], **kwargs: Any) -> ScimResponse:
@@ -83,9 +72,6 @@ def declared_mutability(ctx: CheckContext, schema_id: str, attr: str, sub: str) 
                         return value if isinstance(value, str) else None
     return None
 
-
-def user_path(user: dict[str, Any]) -> str:
-    return f"/Users/{user['id']}"
 
 
 def group_path(group: dict[str, Any]) -> str:

@@ -6,20 +6,6 @@ from typing import Any
 
 from scimitar.schema import ERROR
 
-#: scimType values of RFC 7644 §3.12, Table 9.
-SCIM_TYPES = (
-    "invalidFilter",
-    "tooMany",
-    "uniqueness",
-    "mutability",
-    "invalidSyntax",
-    "invalidPath",
-    "noTarget",
-    "invalidValue",
-    "invalidVers",
-    "sensitive",
-)
-
 
 class ScimError(Exception):
     """An error answered as a SCIM Error body.
