@@ -27,7 +27,7 @@ hypothesis = pytest.importorskip("hypothesis")
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from scimitar.server.errors import SCIM_TYPES  # noqa: E402
+from scimitar.schema import SCIM_TYPES  # noqa: E402
 from tests.server_client import ENTERPRISE, GROUP, PATCH, USER, make_client, user_body  # noqa: E402
 
 ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
