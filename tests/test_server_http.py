@@ -123,6 +123,22 @@ def test_patch_okta_and_entra_forms(c: httpx.Client) -> None:
     assert r.status_code == 400 and r.json()["scimType"] == "invalidSyntax"
 
 
+def test_patch_extension_urn_path_remove_matches_add(c: httpx.Client) -> None:
+    # found by scim2-tester: "add"/"replace" accept the extension URN as "path", "remove" answered
+    # 400 "unknown attribute" for the same URN. Removing it unassigns every extension attribute.
+    uid = create(c)["id"]
+    r = c.patch(f"/Users/{uid}", json=patch_body(
+        {"op": "add", "path": ENTERPRISE, "value": {"department": "D", "costCenter": "C"}}))
+    assert r.status_code == 200, r.text
+    assert r.json()[ENTERPRISE] == {"department": "D", "costCenter": "C"}
+    assert ENTERPRISE in r.json()["schemas"]
+    r = c.patch(f"/Users/{uid}", json=patch_body({"op": "remove", "path": ENTERPRISE.upper()}))
+    assert r.status_code == 200, r.text
+    assert ENTERPRISE not in r.json() and ENTERPRISE not in r.json()["schemas"]
+    r = c.patch(f"/Users/{uid}", json=patch_body({"op": "remove", "path": ENTERPRISE}))
+    assert r.status_code == 200, r.text  # removing what is unassigned changes nothing
+
+
 def test_groups_membership_and_user_groups(c: httpx.Client) -> None:
     a, b = create(c)["id"], create(c, name="x@example.com")["id"]
     g = c.post("/Groups", json={"schemas": [GROUP], "displayName": "Admins", "members": [{"value": a}]})

@@ -450,3 +450,30 @@ def entra_group_lookup_excluded_members(ctx: CheckContext) -> None:
     ctx.expect(len(found) == 1, "the displayName filter did not return the one group", actual=len(found))
     _expect_present(ctx, response, found[0], ("id", "displayName"), "excludedAttributes=members")
     _expect_absent(ctx, response, found[0], ("members",), "excludedAttributes=members", schema=CORE_GROUP)
+
+
+@check(
+    "rfc7643-3-attributes-keeps-schemas",
+    title="Resources returned with `attributes=` still carry `schemas`",
+    section="RFC 7643 §3; RFC 7644 §3.9",
+    level=Level.MUST,
+    tags=("attributes",),
+    broken_by=(Quirk.PROJECTION_DROPS_SCHEMAS, Quirk.RESOURCE_NO_SCHEMAS),
+)
+def attributes_keeps_schemas(ctx: CheckContext) -> None:
+    """RFC 7643 §3: "schemas: The "schemas" attribute is a REQUIRED attribute and is an array of
+    Strings containing URIs that are used to indicate the namespaces of the SCIM schemas that
+    define the attributes present in the current JSON structure." `attributes` only overrides
+    "the default list of attributes" (RFC 7644 §3.9); the representation stays a SCIM resource.
+    """
+    user = _user(ctx, "asch")
+    response = ctx.client.get(f"/Users/{user['id']}", params={"attributes": "userName"})
+    body = _body(ctx, response, "GET ?attributes=userName")
+    schemas = q.get_ci(body, "schemas")
+    ctx.expect(
+        isinstance(schemas, list) and any(isinstance(s, str) and s.lower() == CORE_USER.lower() for s in schemas),
+        "GET ?attributes=userName: the resource lacks `schemas` with the core User schema URI",
+        expected=[CORE_USER],
+        actual=schemas,
+        response=response,
+    )

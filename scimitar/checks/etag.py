@@ -354,3 +354,48 @@ def current_succeeds(ctx: CheckContext) -> None:
     ctx.expect_status(
         patched, 200, 204, message=f"PATCH with the current ETag {etag} in If-Match answered {patched.status}"
     )
+
+
+@check(
+    "rfc7232-3.1-if-match-star",
+    title="PATCH with `If-Match: *` on an existing resource succeeds",
+    section="RFC 7644 §3.14; RFC 7232 §3.1",
+    level=Level.MUST,
+    tags=("etag",),
+    needs=("etag", "users", "patch"),
+    broken_by=(Quirk.IF_MATCH_STAR_REJECTED,),
+)
+def if_match_star(ctx: CheckContext) -> None:
+    """RFC 7232 §3.1: "An origin server that receives an If-Match header field MUST evaluate the
+    condition prior to performing the method" and "If the field-value is "*", the condition is false
+    if the origin server does not have a current representation for the target resource": on a
+    resource that exists, `*` is true and the request proceeds (RFC 7644 §3.14 uses If-Match "for
+    PUT and PATCH operations").
+    """
+    user = ctx.create_user()
+    patched = ctx.client.patch(
+        user_path(user),
+        json={"schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": "nickName", "value": "star"}]},
+        headers={"If-Match": "*"},
+    )
+    ctx.expect_status(patched, 200, 204, message=f"PATCH with If-Match: * answered {patched.status}")
+
+
+@check(
+    "rfc7232-3.2-if-none-match-star",
+    title="GET with `If-None-Match: *` on an existing resource answers 304 Not Modified",
+    section="RFC 7644 §3.14; RFC 7232 §3.2",
+    level=Level.MUST,
+    tags=("etag",),
+    needs=("etag", "users"),
+    broken_by=(Quirk.IF_NONE_MATCH_STAR_IGNORED, Quirk.IF_NONE_MATCH_IGNORED),
+)
+def if_none_match_star(ctx: CheckContext) -> None:
+    """RFC 7232 §3.2: "If the field-value is "*", the condition is false if the origin server has a
+    current representation for the target resource." and when it is false "the origin server MUST
+    respond with either a) the 304 (Not Modified) status code if the request method is GET or HEAD
+    or b) the 412 (Precondition Failed) status code for all other request methods".
+    """
+    user = ctx.create_user()
+    response = ctx.client.get(user_path(user), headers={"If-None-Match": "*"})
+    ctx.expect_status(response, 304, message=f"If-None-Match: * on an existing resource answered {response.status}")

@@ -741,3 +741,121 @@ def filter_group_members_value(ctx: CheckContext) -> None:
     q.expect_ids(ctx, response, body, [g1], "members.value eq <user id>", among=[g1, g2])
     response, body = _filtered(ctx, f'members[value eq "{u["id"]}"]', "/Groups", declinable=False)
     q.expect_ids(ctx, response, body, [g1], "members[value eq <user id>]", among=[g1, g2])
+
+
+# -- found by mutation sampling of the reference server ------------------------------------------------
+
+
+@check(
+    "rfc7644-3.4.2.2-filter-ne-case-insensitive",
+    title="`ne` on a caseExact-false attribute ignores case",
+    section=SECTION,
+    level=Level.MUST,
+    tags=("filter",),
+    needs=("filter",),
+    broken_by=(Quirk.FILTER_CASE_SENSITIVE,),
+)
+def filter_ne_case_insensitive(ctx: CheckContext) -> None:
+    """RFC 7644 §3.4.2.2: "When comparing attributes of type String, the case sensitivity for String
+    type attributes SHALL be determined by the attribute's "caseExact" characteristic";
+    `displayName` has "caseExact" false (RFC 7643 §8.7.1), so `ne` with the stored value in another
+    case excludes it.
+    """
+    tok, (a, b, c) = _three(
+        ctx,
+        "fnci",
+        alpha={"displayName": "Mixed Case Person"},
+        bravo={"displayName": "Other Person"},
+        charlie={"displayName": "Third Person"},  # every value assigned: `ne` on unassigned is debatable
+    )
+    response, body = _filtered(ctx, _scoped(tok, 'displayName ne "mIXED cASE pERSON"'))
+    q.expect_ids(ctx, response, body, [b, c], 'displayName ne "mIXED cASE pERSON"', among=[a, b, c])
+
+
+@check(
+    "rfc7644-3.4.2.2-filter-ew-case-insensitive",
+    title="`ew` on a caseExact-false attribute ignores case",
+    section=SECTION,
+    level=Level.MUST,
+    tags=("filter",),
+    needs=("filter",),
+    broken_by=(Quirk.FILTER_CASE_SENSITIVE,),
+)
+def filter_ew_case_insensitive(ctx: CheckContext) -> None:
+    """RFC 7644 §3.4.2.2: "When comparing attributes of type String, the case sensitivity for String
+    type attributes SHALL be determined by the attribute's "caseExact" characteristic";
+    `displayName` has "caseExact" false (RFC 7643 §8.7.1).
+    """
+    tok, (a, b, c) = _three(
+        ctx, "feci", alpha={"displayName": "Mixed Case Person"}, bravo={"displayName": "Mixed Case People"}
+    )
+    response, body = _filtered(ctx, _scoped(tok, 'displayName ew "cASE pERSON"'))
+    q.expect_ids(ctx, response, body, [a], 'displayName ew "cASE pERSON"', among=[a, b, c])
+
+
+@check(
+    "rfc7644-3.4.2.2-filter-sw-case-exact",
+    title="`sw` on `externalId` (caseExact true) respects case",
+    section=SECTION,
+    level=Level.MUST,
+    tags=("filter",),
+    needs=("filter",),
+    broken_by=(Quirk.FILTER_IGNORES_CASE_EXACT,),
+)
+def filter_sw_case_exact(ctx: CheckContext) -> None:
+    """RFC 7644 §3.4.2.2: "the case sensitivity for String type attributes SHALL be determined by
+    the attribute's "caseExact" characteristic"; RFC 7643 §3.1 gives `externalId` "caseExact" as
+    "true". Unlike `eq`, `sw` cannot be answered from an exact-match index, so the comparison itself
+    must respect case.
+    """
+    tok = q.token(ctx, "fsx")
+    stem = f"{tok}MiXeD"
+    a = q.make_user(ctx, tok, "alpha", externalId=f"{stem}-1")
+    b = q.make_user(ctx, tok, "bravo", externalId=f"{stem.lower()}-2")
+    response, body = _filtered(ctx, _scoped(tok, f'externalId sw "{stem}"'))
+    q.expect_ids(ctx, response, body, [a], "externalId sw <exact-case prefix>", among=[a, b])
+
+
+@check(
+    "rfc7644-3.4.2.2-filter-boolean-ne",
+    title="`ne` on a boolean (`active ne true`) returns the resources whose value differs",
+    section=SECTION,
+    level=Level.MUST,
+    tags=("filter",),
+    needs=("filter",),
+    broken_by=(Quirk.FILTER_BOOLEAN_NE_AS_EQ,),
+)
+def filter_boolean_ne(ctx: CheckContext) -> None:
+    """RFC 7644 §3.4.2.2: "ne: not equal. The attribute and operator values are not identical." and
+    "When specified, only those resources matching the filter expression SHALL be returned."
+    """
+    tok = q.token(ctx, "fbne")
+    a = q.make_user(ctx, tok, "alpha", active=True)
+    b = q.make_user(ctx, tok, "bravo", active=False)
+    response, body = _filtered(ctx, _scoped(tok, "active ne true"))
+    q.expect_ids(ctx, response, body, [b], "active ne true", among=[a, b])
+
+
+@check(
+    "rfc7644-3.4.2.2-filter-user-groups-value",
+    title="Users filter by group (`groups.value eq`) finds the group's members",
+    section=SECTION,
+    level=Level.MUST,
+    tags=("filter", "groups"),
+    needs=("filter", "groups"),
+    broken_by=(Quirk.FILTER_GROUPS_NOT_COMPUTED, Quirk.USER_GROUPS_MISSING),
+)
+def filter_user_groups_value(ctx: CheckContext) -> None:
+    """RFC 7644 §3.4.2.2: "If the specified attribute in a filter expression is a multi-valued
+    attribute, the filter matches if any of the values of the specified attribute match the
+    specified criterion" and "only those resources matching the filter expression SHALL be
+    returned". `User.groups` is readOnly and derived from Group `members` (RFC 7643 §4.1.2), but it
+    is still an attribute of the User: a provider may decline the filter (400 invalidFilter, which
+    skips), not answer it wrongly.
+    """
+    tok = q.token(ctx, "fugv")
+    a = q.make_user(ctx, tok, "alpha")
+    b = q.make_user(ctx, tok, "bravo")
+    group = ctx.create_group(members=[{"value": a["id"]}])
+    response, body = _filtered(ctx, _scoped(tok, f'groups.value eq "{group["id"]}"'))
+    q.expect_ids(ctx, response, body, [a], "groups.value eq <group id>", among=[a, b])

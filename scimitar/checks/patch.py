@@ -1132,3 +1132,66 @@ def entra_remove_members_list(ctx: CheckContext) -> None:
         expected=[u2["id"]],
         actual=sorted(members),
     )
+
+
+@check(
+    "rfc7644-3.5.2.3-patch-replace-multivalued-all",
+    title="PATCH replace of a multi-valued attribute without filter replaces all its values",
+    section="RFC 7644 §3.5.2.3",
+    level=Level.MUST,
+    tags=("patch",),
+    needs=("patch", "users"),
+    broken_by=(Quirk.PATCH_REPLACE_MULTI_MERGES,),
+)
+def replace_multivalued_all(ctx: CheckContext) -> None:
+    """RFC 7644 §3.5.2.3: "If the target location is a multi-valued attribute and no filter is
+    specified, the attribute and all values are replaced."
+    """
+    payload = ctx.data.user()
+    payload["emails"] = payload["emails"] + [{"value": f"{marker(ctx, 'home')}@example.org", "type": "home"}]
+    user = ctx.create("/Users", payload)
+    address = f"{marker(ctx, 'only')}@example.net"
+    response = patch(
+        ctx, user_path(user), {"op": "replace", "path": "emails", "value": [{"value": address, "type": "other"}]}
+    )
+    succeeded(ctx, response, "replace emails")
+    values = [str(ci(e, "value")).lower() for e in emails_of(reread(ctx, user_path(user)))]
+    ctx.expect(
+        values == [address.lower()],
+        "after replacing emails with one value the resource still has other emails",
+        expected=[address],
+        actual=values,
+    )
+
+
+@check(
+    "rfc7644-3.5.2.2-patch-remove-filtered-sub-attribute",
+    title='PATCH remove of emails[type eq "work"].display removes that sub-attribute',
+    section="RFC 7644 §3.5.2.2",
+    level=Level.MUST,
+    tags=("patch",),
+    needs=("patch", "users"),
+    broken_by=(Quirk.PATCH_REMOVE_FILTERED_SUB_IGNORED, Quirk.PATCH_REMOVE_IGNORED),
+)
+def remove_filtered_sub_attribute(ctx: CheckContext) -> None:
+    """RFC 7644 §3.5.2.2: "If the target location is a complex multi-valued attribute and a complex
+    filter is specified based on the attribute's sub-attributes, the matching records are removed.
+    Sub-attributes whose values have been removed SHALL be considered unassigned." The path
+    grammar allows a sub-attribute after the filter ("PATH = attrPath / valuePath [subAttr]").
+    """
+    payload = ctx.data.user()
+    address = f"{marker(ctx, 'work')}@example.com"
+    payload["emails"] = [{"value": address, "type": "work", "primary": True, "display": "Work mail"}]
+    user = ctx.create("/Users", payload)
+    work = [e for e in emails_of(reread(ctx, user_path(user))) if str(ci(e, "type")).lower() == "work"]
+    if not work or ci(work[0], "display") is None:
+        ctx.skip("the target did not store emails.display, so there is nothing to remove")
+    response = patch(ctx, user_path(user), {"op": "remove", "path": 'emails[type eq "work"].display'})
+    succeeded(ctx, response, 'remove emails[type eq "work"].display')
+    work = [e for e in emails_of(reread(ctx, user_path(user))) if str(ci(e, "type")).lower() == "work"]
+    ctx.expect(
+        bool(work) and all(ci(e, "display") is None for e in work),
+        "the work email still has its display after it was removed (or the email itself is gone)",
+        expected="the work email without display",
+        actual=work,
+    )

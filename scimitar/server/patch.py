@@ -182,7 +182,13 @@ class _Patcher:
         if op == "remove":
             if path is None:
                 raise PatchError("noTarget", f'{self.where}: "remove" needs a "path" (RFC 7644 §3.5.2.2)')
-            self._remove(self._target(path, allow_filter=True), value)
+            if (urn := extension_urn(self.rt, path.strip())) is not None:
+                # the extension URN names its object, as for add/replace below: remove each attribute
+                held = self.res.get(urn)
+                for name in list(held) if isinstance(held, dict) else []:
+                    self._remove(self._target(f"{urn}:{name}", allow_filter=False), _MISSING)
+            else:
+                self._remove(self._target(path, allow_filter=True), value)
         else:
             if value is _MISSING:
                 raise PatchError("invalidValue", f'{self.where}: "{op}" needs a "value" (RFC 7644 §3.5.2.1)')
@@ -372,7 +378,7 @@ class _Patcher:
         attr = t.attr
         if attr.multi_valued:
             items = self._norm(attr, value, t.text) or []
-            if op == "replace" or (
+            if (op == "replace" and Quirk.PATCH_REPLACE_MULTI_MERGES not in self.quirks) or (  # the quirk: merges
                 Quirk.PATCH_ADD_REPLACES_MEMBERS in self.quirks and attr.name == "members"
             ):
                 new: Any = items
@@ -475,7 +481,7 @@ class _Patcher:
                     new_el = {k: v for k, v in el.items() if k != t.sub.name}
                     self._check_element(attr, el, new_el, attr.name)
                     if new_el:
-                        result.append(new_el)
+                        result.append(el if Quirk.PATCH_REMOVE_FILTERED_SUB_IGNORED in self.quirks else new_el)
             new: Any = result
         elif old in (None, "", [], {}):
             return  # removing what is unassigned changes nothing

@@ -46,6 +46,9 @@ class Quirk(StrEnum):
     PASSWORD_RETURNED = "password-returned"
     SEARCH_POST_UNSUPPORTED = "search-post-unsupported"
     FILTER_IGNORES_CASE_EXACT = "filter-ignores-case-exact"
+    FILTER_BOOLEAN_NE_AS_EQ = "filter-boolean-ne-as-eq"
+    FILTER_GROUPS_NOT_COMPUTED = "filter-groups-not-computed"
+    PROJECTION_DROPS_SCHEMAS = "projection-drops-schemas"
     COUNT_IGNORED = "count-ignored"
     ITEMS_PER_PAGE_COUNT = "items-per-page-count"
     PAGING_NOT_CLAMPED = "paging-not-clamped"
@@ -69,6 +72,8 @@ class Quirk(StrEnum):
     PATCH_STRING_BOOL_REJECTED = "patch-string-bool-rejected"
     PATCH_NO_TARGET_IGNORED = "patch-no-target-ignored"
     PATCH_ADD_REPLACES_MEMBERS = "patch-add-replaces-members"
+    PATCH_REPLACE_MULTI_MERGES = "patch-replace-multi-merges"
+    PATCH_REMOVE_FILTERED_SUB_IGNORED = "patch-remove-filtered-sub-ignored"
     PATCH_IGNORED = "patch-ignored"
     PATCH_PATHLESS_REJECTED = "patch-pathless-rejected"
     PATCH_URN_PATH_REJECTED = "patch-urn-path-rejected"
@@ -89,6 +94,8 @@ class Quirk(StrEnum):
     IF_MATCH_IGNORED = "if-match-ignored"
     IF_NONE_MATCH_IGNORED = "if-none-match-ignored"
     IF_MATCH_STRONG_ONLY = "if-match-strong-only"
+    IF_MATCH_STAR_REJECTED = "if-match-star-rejected"
+    IF_NONE_MATCH_STAR_IGNORED = "if-none-match-star-ignored"
     # Bulk (RFC 7644 §3.7)
     BULK_ID_UNRESOLVED = "bulk-id-unresolved"
     BULK_LIMITS_IGNORED = "bulk-limits-ignored"
@@ -196,6 +203,15 @@ QUIRKS: dict[Quirk, QuirkInfo] = {
     Quirk.FILTER_IGNORES_CASE_EXACT: QuirkInfo(
         "RFC 7644 §3.4.2.2", "Filters compare every string case-insensitively, even `caseExact` ones (`id`, `externalId`)."
     ),
+    Quirk.FILTER_BOOLEAN_NE_AS_EQ: QuirkInfo(
+        "RFC 7644 §3.4.2.2", "`ne` on a boolean attribute behaves like `eq` (`active ne true` finds active users)."
+    ),
+    Quirk.FILTER_GROUPS_NOT_COMPUTED: QuirkInfo(
+        "RFC 7644 §3.4.2.2", "Filters on `User.groups` see no groups (it is computed only for responses): no match."
+    ),
+    Quirk.PROJECTION_DROPS_SCHEMAS: QuirkInfo(
+        "RFC 7643 §3", "With `attributes=...` the returned resources lack `schemas`."
+    ),
     Quirk.COUNT_IGNORED: QuirkInfo("RFC 7644 §3.4.2.4", "`count` is ignored: pages hold up to `maxResults`."),
     Quirk.ITEMS_PER_PAGE_COUNT: QuirkInfo(
         "RFC 7644 §3.4.2.4", "`itemsPerPage` echoes the requested `count`, not the number of resources returned."
@@ -243,6 +259,12 @@ QUIRKS: dict[Quirk, QuirkInfo] = {
     Quirk.PATCH_NO_TARGET_IGNORED: QuirkInfo(
         "RFC 7644 §3.5.2.2", "A remove whose filter matches nothing answers success instead of `noTarget`."
     ),
+    Quirk.PATCH_REPLACE_MULTI_MERGES: QuirkInfo(
+        "RFC 7644 §3.5.2.3", "A replace of a multi-valued attribute without filter adds to the values instead of replacing them."
+    ),
+    Quirk.PATCH_REMOVE_FILTERED_SUB_IGNORED: QuirkInfo(
+        "RFC 7644 §3.5.2.2", 'A remove of `emails[type eq "work"].display` answers success and keeps the sub-attribute.'
+    ),
     Quirk.PATCH_ADD_REPLACES_MEMBERS: QuirkInfo(
         "RFC 7644 §3.5.2.1", "PATCH `add` on `members` replaces the list instead of adding to it."
     ),
@@ -288,6 +310,12 @@ QUIRKS: dict[Quirk, QuirkInfo] = {
     Quirk.IF_MATCH_IGNORED: QuirkInfo("RFC 7644 §3.14", "A stale `If-Match` is ignored instead of 412."),
     Quirk.IF_MATCH_STRONG_ONLY: QuirkInfo(
         "RFC 7644 §3.14", "`If-Match` compares strongly, so a weak ETag never matches: always 412."
+    ),
+    Quirk.IF_MATCH_STAR_REJECTED: QuirkInfo(
+        "RFC 7644 §3.14", "`If-Match: *` on an existing resource answers 412 instead of performing the request."
+    ),
+    Quirk.IF_NONE_MATCH_STAR_IGNORED: QuirkInfo(
+        "RFC 7644 §3.14", "`If-None-Match: *` on an existing resource answers 200 instead of 304."
     ),
     Quirk.IF_NONE_MATCH_IGNORED: QuirkInfo(
         "RFC 7644 §3.14", "A matching `If-None-Match` answers 200 instead of 304."

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import itertools
+import re
 import time
 import uuid
 from collections import deque
@@ -224,6 +225,8 @@ class ScimService:
         out = self.projectors[rt.name].project(self.view(rt, res, base), attributes, excluded)
         if Quirk.EXCLUDED_DROPS_ALWAYS in self.quirks and any(e.lower() == "id" for e in excluded or ()):
             out.pop("id", None)
+        if Quirk.PROJECTION_DROPS_SCHEMAS in self.quirks and attributes:
+            out.pop("schemas", None)  # the quirk: `attributes=` loses `schemas`
         if Quirk.RESOURCE_NO_SCHEMAS in self.quirks:
             out.pop("schemas", None)
         if Quirk.META_MISSING in self.quirks:
@@ -255,7 +258,7 @@ class ScimService:
             return
         tags = [t.strip() for t in if_match.split(",")]
         version = res.get("meta", {}).get("version", "")
-        if "*" in tags:
+        if "*" in tags and Quirk.IF_MATCH_STAR_REJECTED not in self.quirks:  # the quirk: `*` is compared, 412
             return
         if Quirk.IF_MATCH_STRONG_ONLY in self.quirks and version.startswith("W/"):
             raise ScimError(412, f"If-Match {if_match}: a weak ETag never matches strongly")  # the quirk
@@ -440,7 +443,8 @@ class ScimService:
             and Quirk.IF_NONE_MATCH_IGNORED not in self.quirks
             # RFC 7232 §3.2: "A recipient MUST use the weak comparison function" for If-None-Match
             and any(
-                t.strip() == "*" or t.strip().removeprefix("W/") == version.removeprefix("W/")
+                (t.strip() == "*" and Quirk.IF_NONE_MATCH_STAR_IGNORED not in self.quirks)
+                or t.strip().removeprefix("W/") == version.removeprefix("W/")
                 for t in if_none_match.split(",")
             )
         ):
@@ -631,6 +635,8 @@ class ScimService:
         entry = self._compiled.get(key)
         if entry is None:
             try:
+                if Quirk.FILTER_BOOLEAN_NE_AS_EQ in self.quirks:  # the quirk: `active ne true` acts as eq
+                    text = re.sub(r"\bne(\s+(?:true|false)\b)", r"eq\1", text, flags=re.IGNORECASE)
                 parsed = filters.parse_filter(text)
                 fn = filters.compile_filter(
                     parsed,
@@ -666,6 +672,8 @@ class ScimService:
         if candidates is None:
             candidates = list(table.values())
         needs_view = rt is self.users and "groups" in text.lower()
+        if Quirk.FILTER_GROUPS_NOT_COMPUTED in self.quirks:
+            needs_view = False  # the quirk: `groups` is matched on the stored resource, which has none
         if needs_view:
             return [r for r in candidates if fn(self.view(rt, r, base))]
         return [r for r in candidates if fn(r)]
