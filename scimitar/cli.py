@@ -28,6 +28,7 @@ from scimitar.options import (
     resolve_target_options,
     to_pytest_args,
 )
+from scimitar.report.output import add_report_arguments
 from scimitar.target import Target, TargetError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_TARGET = 0, 1, 2, 3
@@ -154,16 +155,7 @@ def build_parser(
         allow_abbrev=False,
     )
     add_cli_arguments(test, "test")
-    report = test.add_argument_group("report")
-    report.add_argument(
-        "--html", metavar="PATH", help="write the HTML report to PATH (default: reports/<run-id>/report.html)"
-    )
-    report.add_argument(
-        "--reports-dir",
-        default="reports",
-        metavar="DIR",
-        help="folder of run folders; DIR/latest points at the newest (default: reports)",
-    )
+    report = add_report_arguments(test)
     report.add_argument(
         "--baseline",
         metavar="PATH",

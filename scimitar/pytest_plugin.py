@@ -42,7 +42,7 @@ from scimitar.options import (
 )
 from scimitar.report.baseline import BaselineError, load_baseline
 from scimitar.report.features import IDPS, scenario_idp
-from scimitar.report.output import Written, write_outputs
+from scimitar.report.output import Written, print_written, write_outputs
 from scimitar.results import CheckResult, Outcome, Results
 from scimitar.run import CleanupReport, Run
 from scimitar.target import ScimClient, Target, TargetError
@@ -380,12 +380,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         )
     written = scim_session.written
     if written is not None:
-        if written.html is not None:
-            reporter.write_line(f"scimitar: report  {written.html}")
-        for json_path in written.json:
-            reporter.write_line(f"scimitar: results {json_path}")
-        if written.junit is not None:
-            reporter.write_line(f"scimitar: junit   {written.junit}")
+        print_written(written, reporter.write_line)
 
 
 # -- suites -----------------------------------------------------------------------------------------

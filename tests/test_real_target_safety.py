@@ -330,6 +330,8 @@ def test_ctrl_c_during_replay_cleans_up(server: Server, reports: Path) -> None:
         server.url,
         "--json",
         str(reports / "replay.json"),
+        "--reports-dir",
+        str(reports),
     ]
     done = _interrupt_once_created(server, argv)
     assert done.code == 130, done.both[-3000:]

@@ -267,3 +267,59 @@ def group_displayname_required(ctx: CheckContext) -> None:
     if 200 <= response.status < 300 and isinstance(body, dict) and isinstance(body.get("id"), str):
         ctx.ledger.add(f"/Groups/{body['id']}")
     ctx.expect_status(response, 400)
+
+
+def _primaries(body: Any) -> list[Any]:
+    """The `emails` values of `body` that say `"primary": true` (names matched case-insensitively)."""
+    emails = attr(body, "emails")
+    if not isinstance(emails, list):
+        return []
+    return [attr(e, "value") for e in emails if isinstance(e, dict) and attr(e, "primary") is True]
+
+
+@check(
+    "rfc7643-2.4-primary-at-most-once",
+    title="A User created with two primary emails is refused or keeps at most one primary",
+    section="RFC 7643 §2.4",
+    level=Level.MUST,
+    tags=("schema",),
+    broken_by=(Quirk.PRIMARY_DUPLICATES_KEPT,),
+)
+def primary_at_most_once(ctx: CheckContext) -> None:
+    """RFC 7643 §2.4: "The primary attribute value "true" MUST appear no more than once." The RFC
+    does not say how a server meets this for a create that sends two primary values: refusing it
+    (any 4xx) passes, and so does storing it with at most one of them primary. What fails is a
+    created User whose response or stored representation shows two primary emails. (The PATCH
+    case is rfc7644-3.5.2-patch-primary-unique.)
+    """
+    payload = ctx.data.user()
+    user_name = payload["userName"]
+    payload["emails"] = [
+        {"value": user_name, "type": "work", "primary": True},
+        {"value": f"home.{user_name}", "type": "home", "primary": True},
+    ]
+    response = post_user(ctx, payload)
+    if 400 <= response.status < 500:
+        return  # refused: the MUST holds
+    ctx.expect_status(
+        response,
+        201,
+        200,
+        message=f"POST of a User with two primary emails answered {response.status}, not 4xx or 201",
+    )
+    body = body_of(ctx, response, "POST /Users")
+    shown = _primaries(body)
+    ctx.expect(
+        len(shown) <= 1,
+        'the created User, as returned, has more than one email with "primary": true',
+        expected="at most one primary email",
+        actual=shown,
+        response=response,
+    )
+    stored = _primaries(read(ctx, path_of("/Users", body)))
+    ctx.expect(
+        len(stored) <= 1,
+        'the created User, read back, has more than one email with "primary": true',
+        expected="at most one primary email",
+        actual=stored,
+    )

@@ -9,9 +9,11 @@ is a copy.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,6 +33,31 @@ class Written:
     html: Path | None = None
     latest: Path | None = None
     comparison: Comparison | None = None
+
+
+def add_report_arguments(parser: argparse.ArgumentParser) -> argparse._ArgumentGroup:
+    """The `report` flags shared by `scimitar test` and `scimitar replay`: --html, --reports-dir."""
+    report = parser.add_argument_group("report")
+    report.add_argument(
+        "--html", metavar="PATH", help="write the HTML report to PATH (default: reports/<run-id>/report.html)"
+    )
+    report.add_argument(
+        "--reports-dir",
+        default="reports",
+        metavar="DIR",
+        help="folder of run folders; DIR/latest points at the newest (default: reports)",
+    )
+    return report
+
+
+def print_written(written: Written, print_line: Callable[[str], object]) -> None:
+    """The paths a run wrote, one line each, as the last lines of its terminal output."""
+    if written.html is not None:
+        print_line(f"scimitar: report  {written.html}")
+    for json_path in written.json:
+        print_line(f"scimitar: results {json_path}")
+    if written.junit is not None:
+        print_line(f"scimitar: junit   {written.junit}")
 
 
 def write_html(results: Results, path: str | Path, comparison: Comparison | None = None) -> Path:

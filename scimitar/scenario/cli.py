@@ -2,10 +2,11 @@
 
 For support engineers reproducing one IdP flow against one endpoint: it prints each step's
 outcome (and the exchanges of a failing step, with curl lines whose credentials come from the
-environment), writes `--json` results with the same `scenarios` entries as `scimitar test`, and
-deletes what it created, also after Ctrl-C. Exit codes follow the rest of the CLI: 0 passed,
-1 a scenario failed, 2 bad options or a malformed scenario file, 3 the target cannot be tested,
-130 interrupted.
+environment), writes the same run folder as `scimitar test` (`reports/<run-id>/report.html` and
+results.json, `reports/latest`; `--reports-dir`, `--html`) plus `--json`/`--junit` when asked, so
+the report can go to the customer, and deletes what it created, also after Ctrl-C. Exit codes
+follow the rest of the CLI: 0 passed, 1 a scenario failed, 2 bad options or a malformed scenario
+file, 3 the target cannot be tested, 130 interrupted.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import TextIO
 
 from scimitar.exchange import Recorder
 from scimitar.options import ConfigError, add_cli_arguments, resolve_run_options, resolve_target_options
+from scimitar.report.output import Written, add_report_arguments, print_written, write_outputs
 from scimitar.scenario.collect import PROFILE_ENV
 from scimitar.scenario.engine import ERROR, FAILED, Environment, ScenarioRunner
 from scimitar.scenario.loader import ScenarioLoadError, discover, load_scenario
@@ -29,6 +31,7 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_TARGET, EXIT_INTERRUPTED = 0, 1, 2, 3, 13
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("files", nargs="+", metavar="FILE", help="scenario YAML files or directories")
     add_cli_arguments(parser, "replay")
+    add_report_arguments(parser)
     group = parser.add_argument_group("scenarios")
     group.add_argument("--observer", metavar="MODULE:FACTORY",
                        help=f"observer/console plug-in for a remote target (env: {OBSERVER_ENV})")
@@ -73,12 +76,14 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     declared = getattr(args, "declare_profile", None) or os.environ.get(PROFILE_ENV) or None
     env = Environment(target=target, run=runs, masker=masker, observer_factory=factory, declared_profile=declared)
     runner = ScenarioRunner(env)
-    results = Results(run_id=runs.run_id, target=target.describe(), seed=runs.seed)
+    results = Results(run_id=runs.run_id, target=target.describe(), seed=runs.seed, masker=masker)
+    written: Written | None = None
+    output_error: str | None = None
     worst = EXIT_OK
     try:
         for scenario in scenarios:
             result = runner.run(scenario)
-            results.scenarios.append({**result.to_json(), "title": scenario.name})
+            results.add_scenario(result)
             failed = result.outcome in (FAILED, ERROR)
             if not getattr(args, "quiet", False) or failed:
                 print(result.render(transcripts=failed), file=stream)
@@ -103,12 +108,24 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
                     file=sys.stderr,
                 )
         results.finish()
-        if run_options.json:
-            results.write_json(run_options.json)
-        if run_options.junit:
-            results.write_junit(run_options.junit)
+        try:
+            written = write_outputs(
+                results,
+                reports_dir=getattr(args, "reports_dir", "reports"),
+                json_path=run_options.json,
+                junit_path=run_options.junit,
+                html_path=getattr(args, "html", None),
+            )
+        except OSError as exc:
+            output_error = str(exc)
         target.close()
     print(results.summary_line(), file=stream)
+    if output_error is not None:
+        print(f"scimitar: could not write the results: {output_error}", file=sys.stderr)
+        if worst == EXIT_OK:
+            worst = EXIT_USAGE  # as `scimitar test`: a run whose results are lost is not a pass
+    if written is not None:
+        print_written(written, lambda line: print(line, file=stream))
     return worst
 
 

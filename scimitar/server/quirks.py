@@ -129,6 +129,7 @@ class Quirk(StrEnum):
     DATETIME_NOT_XSD = "datetime-not-xsd"
     ACTIVE_AS_STRING = "active-as-string"
     REQUIRED_NOT_ENFORCED = "required-not-enforced"
+    PRIMARY_DUPLICATES_KEPT = "primary-duplicates-kept"
     PUT_CREATES = "put-creates"
     PUT_204 = "put-204"
     PUT_REJECTS_READONLY = "put-rejects-readonly"
@@ -386,6 +387,9 @@ QUIRKS: dict[Quirk, QuirkInfo] = {
     Quirk.ACTIVE_AS_STRING: QuirkInfo("RFC 7643 §2.3.2", '`active` is returned as a string (`"true"`).'),
     Quirk.REQUIRED_NOT_ENFORCED: QuirkInfo(
         "RFC 7643 §2.2", "A missing required attribute (`userName`) is filled in instead of answering 400."
+    ),
+    Quirk.PRIMARY_DUPLICATES_KEPT: QuirkInfo(
+        "RFC 7643 §2.4", "A create or replace with two `primary: true` values stores (and returns) both."
     ),
     Quirk.PUT_CREATES: QuirkInfo("RFC 7644 §3.5.1", "PUT to an unknown id creates the resource (upsert)."),
     Quirk.PUT_204: QuirkInfo(

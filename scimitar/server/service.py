@@ -284,7 +284,11 @@ class ScimService:
             raise bad_request(f"unknown schema URI in 'schemas': {', '.join(unknown)}", "invalidValue")
         try:
             res = normalize_resource(
-                body, rt, self.registry, unknown="ignore" if self.config.clickhouse else "reject"
+                body,
+                rt,
+                self.registry,
+                unknown="ignore" if self.config.clickhouse else "reject",
+                primary_once=Quirk.PRIMARY_DUPLICATES_KEPT not in self.quirks,  # the quirk: both kept
             )
         except InvalidValue as exc:
             raise bad_request(str(exc), exc.scim_type) from None

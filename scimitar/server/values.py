@@ -53,12 +53,15 @@ def _is_unassigned(value: Any) -> bool:
     return value is None or value == "" or value == [] or value == {}
 
 
-def normalize_value(attr: Attribute, value: Any, *, where: str, coerce_string_bool: bool = False) -> Any:
+def normalize_value(
+    attr: Attribute, value: Any, *, where: str, coerce_string_bool: bool = False, primary_once: bool = True
+) -> Any:
     """Type-check `value` for `attr` and return its storage form, or None for "unassigned".
 
     Multi-valued attributes take a JSON array; a single object for a complex multi-valued attribute
     is leniently wrapped into one. RFC 7643 §2.4: "The primary attribute value "true" MUST appear
-    no more than once", so two primary values are `invalidValue`. `coerce_string_bool` accepts
+    no more than once", so two primary values are `invalidValue` (unless `primary_once` is False: the
+    `primary-duplicates-kept` quirk). `coerce_string_bool` accepts
     "True"/"False" strings for booleans, which Entra ID sends by default.
     """
     if _is_unassigned(value):
@@ -73,7 +76,7 @@ def normalize_value(attr: Attribute, value: Any, *, where: str, coerce_string_bo
             norm = _single(attr, item, f"{where}[{i}]", coerce_string_bool)
             if norm is not None:
                 out.append(norm)
-        if attr.type == "complex" and sum(1 for v in out if v.get("primary") is True) > 1:
+        if primary_once and attr.type == "complex" and sum(1 for v in out if v.get("primary") is True) > 1:
             raise InvalidValue(f'{where}: at most one value may have "primary": true (RFC 7643 §2.4)')
         return out or None
     if isinstance(value, list):
@@ -187,6 +190,7 @@ def _normalize_object(
     unknown: str,
     coerce: bool,
     lookup: Callable[[str], Attribute | None],
+    primary_once: bool = True,
 ) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in body.items():
@@ -199,7 +203,9 @@ def _normalize_object(
             raise InvalidValue(
                 f"attribute {where}{attr.name} appears twice (names are case-insensitive)", "invalidSyntax"
             )
-        norm = normalize_value(attr, value, where=f"{where}{attr.name}", coerce_string_bool=coerce)
+        norm = normalize_value(
+            attr, value, where=f"{where}{attr.name}", coerce_string_bool=coerce, primary_once=primary_once
+        )
         if norm is not None:
             out[attr.name] = norm
     return out
@@ -212,6 +218,7 @@ def normalize_resource(
     *,
     unknown: str = "reject",
     coerce_string_bool: bool = False,
+    primary_once: bool = True,
 ) -> dict[str, Any]:
     """Canonicalise a whole resource body (POST/PUT) into storage form.
 
@@ -242,7 +249,7 @@ def normalize_resource(
             if schema is None:
                 continue
             ext = _normalize_object(
-                schema.id, value, f"{urn}:", unknown, coerce_string_bool, schema.attribute
+                schema.id, value, f"{urn}:", unknown, coerce_string_bool, schema.attribute, primary_once
             )
             if urn in out:
                 raise InvalidValue(f"{urn} appears twice (URNs are case-insensitive)", "invalidSyntax")
@@ -257,6 +264,7 @@ def normalize_resource(
         unknown,
         coerce_string_bool,
         lambda k: attribute_for_key(rt, registry, k),
+        primary_once,
     )
     # `schemas` first, then core attributes, then extension objects: the order clients expect to read
     result: dict[str, Any] = {"schemas": out.pop("schemas")} if "schemas" in out else {}
