@@ -62,6 +62,7 @@ class ScimSession:
         self.masker: Masker = target.masker()
         self.recorder = Recorder()
         self.client: ScimClient = target.client(self.masker, self.recorder)
+        self.client.ledger = run.ledger  # every resource a POST creates is cleaned up at the end
         self.discovery = Discovery()
         self.results = Results(run_id=run.run_id, target=target.describe(), seed=run.seed)
         self.results.masker = self.masker

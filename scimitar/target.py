@@ -12,6 +12,7 @@ import base64
 import contextlib
 import email.utils
 import json as jsonlib
+import re
 import secrets as secretslib
 import socket
 import ssl
@@ -19,7 +20,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import httpx
 
@@ -167,11 +168,22 @@ class ClientStats:
     retry_wait_s: float = 0.0
 
 
+class CreationSink(Protocol):
+    """Where a client reports the resources its POSTs created (the run's `Ledger`)."""
+
+    def add(self, location_or_path: str) -> None: ...
+
+
+_COLLECTION = re.compile(r"/?(Users|Groups)/?")
+
+
 class ScimClient:
     """A thin wrapper over `httpx.Client`: base URL, credential, SCIM headers, recording, 429 retries.
 
     Paths are relative to the SCIM base URL (`/Users`); absolute URLs (a `Location`) are used as
     given. `auth="default"` sends the target's credential, `None` none, an `AuthOverride` another.
+    With a `ledger`, every POST to `/Users` or `/Groups` that creates a resource is recorded there,
+    including creations a check expected to be refused: nothing a run creates escapes cleanup.
     """
 
     max_retries = 3
@@ -190,8 +202,10 @@ class ScimClient:
         stats: ClientStats | None = None,
         sleep: Callable[[float], None] = time.sleep,
         timeout: float = 30.0,
+        ledger: CreationSink | None = None,
     ) -> None:
         self.http = http
+        self.ledger = ledger
         self.base_url = base_url.rstrip("/")
         self._authorization = authorization
         self.masker = masker
@@ -251,6 +265,8 @@ class ScimClient:
         while True:
             response = self._send(method, self.url(path), final_headers, body, params)
             if response.status != 429 or attempt >= self.max_retries:
+                if method.upper() == "POST":
+                    self._note_created(path, response)
                 return response
             remaining = self.max_total_wait_s - waited
             if remaining <= 0:
@@ -291,6 +307,15 @@ class ScimClient:
         self.recorder.record(exchange)
         return ScimResponse(response, exchange)
 
+    def _note_created(self, path: str, response: ScimResponse) -> None:
+        collection = _COLLECTION.fullmatch(path)
+        if self.ledger is None or collection is None or not 200 <= response.status < 300:
+            return
+        body = response.json()
+        rid = body.get("id") if isinstance(body, dict) else None
+        if isinstance(rid, str) and rid:
+            self.ledger.add(f"/{collection.group(1)}/{rid}")
+
     def get(self, path: str, **kwargs: Any) -> ScimResponse:
         return self.request("GET", path, **kwargs)
 
@@ -318,6 +343,7 @@ class ScimClient:
             stats=self.stats,
             sleep=self._sleep,
             timeout=self.timeout,
+            ledger=self.ledger,
         )
         return clone
 

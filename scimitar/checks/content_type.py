@@ -26,7 +26,6 @@ def created_id(ctx: CheckContext, response: ScimResponse) -> str | None:
     body: Any = response.json()
     rid = body.get("id") if isinstance(body, dict) else None
     if response.status in (200, 201) and isinstance(rid, str) and rid:
-        ctx.ledger.add(f"/Users/{rid}")
         return rid
     return None
 

@@ -243,7 +243,7 @@ class CheckContext:
                 actual=response.status,
                 response=response,
             )
-        self.ledger.add(f"{endpoint.rstrip('/')}/{rid}")
+        self.ledger.add(f"{endpoint.rstrip('/')}/{rid}")  # also for clients without a ledger hook
         assert isinstance(body, dict)
         return body
 
