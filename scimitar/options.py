@@ -39,7 +39,7 @@ from typing import Any, Literal
 
 import yaml
 
-from scimitar.server.quirks import Quirk, parse_quirks
+from scimitar.quirks import Quirk, parse_quirks
 from scimitar.target import ConfigError, TargetOptions
 
 __all__ = [

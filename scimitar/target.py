@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 import httpx
 
 from scimitar.exchange import Exchange, Masker, Recorder, is_sensitive_header
-from scimitar.server.quirks import Quirk
+from scimitar.quirks import Quirk
 
 if TYPE_CHECKING:
     from scimitar.server.config import ServerConfig

@@ -6,9 +6,9 @@ from typing import Any
 
 import httpx
 
+from scimitar.quirks import Quirk
 from scimitar.server.app import create_app
 from scimitar.server.config import ServerConfig
-from scimitar.server.quirks import Quirk
 from scimitar.transport import InProcessTransport
 
 TOKEN = "test-token-0123456789"

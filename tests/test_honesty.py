@@ -15,9 +15,9 @@ from scimitar.checks.context import Discovery
 from scimitar.checks.registry import Check, Level, all_checks, load_catalogue
 from scimitar.options import RunOptions
 from scimitar.pytest_plugin import ScimSession
+from scimitar.quirks import Quirk
 from scimitar.results import Outcome
 from scimitar.run import Run
-from scimitar.server.quirks import Quirk
 from scimitar.target import Target, TargetOptions
 
 load_catalogue()

@@ -17,7 +17,7 @@ import pytest
 from scimitar.exchange import Recorder
 from scimitar.load import audit, cli, runner
 from scimitar.load import workloads as w
-from scimitar.server.quirks import Quirk
+from scimitar.quirks import Quirk
 from scimitar.target import Target, TargetOptions
 
 TOKEN = "load-test-token-5f1c2a9e7b"

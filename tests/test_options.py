@@ -15,7 +15,7 @@ from scimitar.options import (
     resolve_target_options,
     to_pytest_args,
 )
-from scimitar.server.quirks import Quirk
+from scimitar.quirks import Quirk
 
 
 def parse(*argv: str) -> argparse.Namespace:

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
+from scimitar.quirks import Quirk
 from scimitar.schema import ENTERPRISE_USER, PATCH_OP, SchemaRegistry
 from scimitar.server.patch import PatchError, apply_patch
-from scimitar.server.quirks import Quirk
 
 REG = SchemaRegistry.default()
 USER_RT = REG.resource_type("User")

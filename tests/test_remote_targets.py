@@ -215,7 +215,7 @@ def test_eventually_polls_a_server_whose_reads_lag(lagging_server: Served, tmp_p
 
 
 def test_eventually_is_honoured_in_process_when_the_embedded_server_lags(tmp_path: Path) -> None:
-    from scimitar.server.quirks import Quirk
+    from scimitar.quirks import Quirk
 
     root = tmp_path / "scenarios"
     root.mkdir()

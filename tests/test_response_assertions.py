@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from scimitar.checks import assertions as a
+from scimitar.quirks import Quirk
 from scimitar.run import Run
 from scimitar.scenario.engine import Environment, run_scenario
 from scimitar.scenario.loader import load_scenario
-from scimitar.server.quirks import Quirk
 from scimitar.target import Target, TargetOptions
 
 SCIM = {"Content-Type": "application/scim+json"}

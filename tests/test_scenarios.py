@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 
 from scimitar.exchange import Recorder
+from scimitar.quirks import Quirk
 from scimitar.run import Run
 from scimitar.scenario.engine import Environment, ScenarioResult, run_scenario
 from scimitar.scenario.format import Scenario
 from scimitar.scenario.loader import discover, load_scenario
-from scimitar.server.quirks import Quirk
 from scimitar.target import Target, TargetOptions
 
 ROOT = Path(__file__).resolve().parents[1] / "scenarios"

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from scimitar.server.quirks import Quirk
+from scimitar.quirks import Quirk
 from tests.server_client import ENTERPRISE, GROUP, PATCH, make_client, patch_body, user_body
 
 

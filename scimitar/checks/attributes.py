@@ -13,8 +13,8 @@ from typing import Any
 from scimitar.checks import _query as q
 from scimitar.checks.context import CheckContext
 from scimitar.checks.registry import Level, check
+from scimitar.quirks import Quirk
 from scimitar.schema import CORE_GROUP, CORE_USER, ENTERPRISE_USER
-from scimitar.server.quirks import Quirk
 from scimitar.target import ScimResponse
 
 PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"

@@ -12,8 +12,8 @@ from typing import Any
 from scimitar.checks._query import get_ci as ci
 from scimitar.checks.context import CheckContext
 from scimitar.checks.registry import Level, check
+from scimitar.quirks import Quirk
 from scimitar.schema import BULK_REQUEST, BULK_RESPONSE, PATCH_OP
-from scimitar.server.quirks import Quirk
 from scimitar.target import ScimResponse
 
 #: The largest maxOperations for which the limit check sends maxOperations + 1 operations.

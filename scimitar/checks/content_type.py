@@ -14,7 +14,7 @@ from typing import Any
 from scimitar.checks.assertions import require
 from scimitar.checks.context import CheckContext
 from scimitar.checks.registry import Level, check
-from scimitar.server.quirks import Quirk
+from scimitar.quirks import Quirk
 from scimitar.target import SCIM_JSON, ScimResponse
 
 

@@ -15,8 +15,8 @@ from typing import Any
 from scimitar.checks.assertions import require
 from scimitar.checks.context import CheckContext
 from scimitar.checks.registry import Level, check
+from scimitar.quirks import Quirk
 from scimitar.schema import CORE_GROUP, ENTERPRISE_USER
-from scimitar.server.quirks import Quirk
 from scimitar.target import ScimResponse
 
 # -- helpers shared by the resource modules -------------------------------------------------------

@@ -6,8 +6,8 @@ from typing import Any
 
 from scimitar.checks.context import CheckContext
 from scimitar.checks.registry import Level, check
+from scimitar.quirks import Quirk
 from scimitar.schema import CORE_USER, LIST_RESPONSE, SERVICE_PROVIDER_CONFIG
-from scimitar.server.quirks import Quirk
 from scimitar.target import ScimResponse
 
 

@@ -15,8 +15,8 @@ from scimitar.checks._query import get_ci as ci
 from scimitar.checks.assertions import require
 from scimitar.checks.context import CheckContext
 from scimitar.checks.registry import Level, check
+from scimitar.quirks import Quirk
 from scimitar.schema import CORE_USER, ERROR, SCIM_TYPES
-from scimitar.server.quirks import Quirk
 from scimitar.target import ScimResponse
 
 

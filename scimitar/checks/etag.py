@@ -12,8 +12,8 @@ from scimitar.checks._query import user_path
 from scimitar.checks.assertions import require
 from scimitar.checks.context import CheckContext
 from scimitar.checks.registry import Level, check
+from scimitar.quirks import Quirk
 from scimitar.schema import PATCH_OP
-from scimitar.server.quirks import Quirk
 from scimitar.target import ScimResponse
 
 

@@ -7,7 +7,7 @@ from typing import Any
 from scimitar.checks.context import CheckContext
 from scimitar.checks.crud import attr, path_of, post_user, read, values_of
 from scimitar.checks.registry import Level, check
-from scimitar.server.quirks import Quirk
+from scimitar.quirks import Quirk
 
 
 def _member(user: dict[str, Any]) -> dict[str, Any]:

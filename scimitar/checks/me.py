@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from scimitar.checks.context import CheckContext
 from scimitar.checks.registry import Level, check
-from scimitar.server.quirks import Quirk
+from scimitar.quirks import Quirk
 from scimitar.target import ScimResponse
 
 #: What RFC 7644 §3.11 allows: the alias served (200), a redirect (308), or not supported (501).

@@ -13,7 +13,7 @@ from scimitar.checks import _query as q
 from scimitar.checks.assertions import require
 from scimitar.checks.context import CheckContext
 from scimitar.checks.registry import Level, check
-from scimitar.server.quirks import Quirk
+from scimitar.quirks import Quirk
 from scimitar.target import ScimResponse
 
 SECTION = "RFC 7644 §3.4.2.4"

@@ -15,8 +15,8 @@ from scimitar.checks._query import get_ci as ci
 from scimitar.checks._query import user_path
 from scimitar.checks.context import CheckContext
 from scimitar.checks.registry import Level, check
+from scimitar.quirks import Quirk
 from scimitar.schema import CORE_GROUP, ENTERPRISE_USER, PATCH_OP
-from scimitar.server.quirks import Quirk
 from scimitar.target import ScimResponse
 
 _SEQ = itertools.count(1)

@@ -13,7 +13,7 @@ from scimitar.checks.crud import (
     unknown_id,
 )
 from scimitar.checks.registry import Level, check
-from scimitar.server.quirks import Quirk
+from scimitar.quirks import Quirk
 
 
 @check(

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from scimitar.server.quirks import Quirk
+from scimitar.quirks import Quirk
 
 if TYPE_CHECKING:
     from scimitar.checks.context import CheckContext

@@ -16,8 +16,8 @@ from scimitar.checks.crud import (
     unknown_id,
 )
 from scimitar.checks.registry import Level, check
+from scimitar.quirks import Quirk
 from scimitar.schema import CORE_USER, ENTERPRISE_USER
-from scimitar.server.quirks import Quirk
 
 
 def _has_urn(body: Any, urn: str) -> bool:

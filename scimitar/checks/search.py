@@ -14,8 +14,8 @@ from typing import Any
 from scimitar.checks import _query as q
 from scimitar.checks.context import CheckContext
 from scimitar.checks.registry import Level, check
+from scimitar.quirks import Quirk
 from scimitar.schema import SEARCH_REQUEST
-from scimitar.server.quirks import Quirk
 from scimitar.target import ScimResponse
 
 SECTION = "RFC 7644 §3.4.3"

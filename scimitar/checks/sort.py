@@ -12,7 +12,7 @@ from typing import Any
 from scimitar.checks import _query as q
 from scimitar.checks.context import CheckContext
 from scimitar.checks.registry import Level, check
-from scimitar.server.quirks import Quirk
+from scimitar.quirks import Quirk
 
 SECTION = "RFC 7644 §3.4.2.3"
 

@@ -7,8 +7,8 @@ from typing import Any
 from scimitar.checks.context import CheckContext
 from scimitar.checks.crud import attr, full_user, path_of, post_user, read, same_text
 from scimitar.checks.registry import Level, check
+from scimitar.quirks import Quirk
 from scimitar.schema import PATCH_OP
-from scimitar.server.quirks import Quirk
 from scimitar.target import ScimResponse
 
 

@@ -30,12 +30,12 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from scimitar.exchange import Exchange, Masker, Recorder
+from scimitar.quirks import Quirk
 from scimitar.run import Ledger, Run
 from scimitar.scenario.assertions import MISSING, subset_mismatch
 from scimitar.scenario.format import IDP_BODY_CONTENT_TYPE, Scenario, Step
 from scimitar.scenario.observer import Console, EmbeddedConsole, Observer, ObserverFactory
 from scimitar.scenario.templating import Scope, TemplateError
-from scimitar.server.quirks import Quirk
 from scimitar.target import AuthOverride, ScimClient, Target, TargetError, TargetOptions
 
 if TYPE_CHECKING:

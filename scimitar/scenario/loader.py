@@ -21,10 +21,10 @@ from typing import Any
 import yaml
 from jsonschema import Draft202012Validator
 
+from scimitar.quirks import Quirk
 from scimitar.scenario.assertions import MISSING, Assertion, Path, PathError, parse_assertion, parse_path
 from scimitar.scenario.format import STEP_KINDS, Expect, Requires, Scenario, Step
 from scimitar.scenario.templating import TemplateError, check_ref, refs_in, walk_strings
-from scimitar.server.quirks import Quirk
 
 Pointer = tuple[str | int, ...]
 SCHEMA_FILE = "scenario.schema.json"
@@ -408,7 +408,7 @@ def load_scenario(file: str | FilePath, *, display: str | None = None) -> Scenar
     known_quirks = {q.value for q in Quirk}
     for i, name in enumerate(data.get("broken_by", [])):
         if name not in known_quirks:
-            raise doc.error(("broken_by", i), f"unknown quirk {name!r} (see scimitar/server/quirks.py)")
+            raise doc.error(("broken_by", i), f"unknown quirk {name!r} (see scimitar/quirks.py)")
     variables: dict[str, Any] = data.get("vars") or {}
     seen: set[str] = set()
     for name, value in variables.items():

@@ -21,13 +21,13 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
+from scimitar.quirks import Quirk
 from scimitar.schema import LIST_RESPONSE, ResourceType
 from scimitar.server import admin
 from scimitar.server.auth import CredentialStore
 from scimitar.server.bulk import run_bulk
 from scimitar.server.config import ServerConfig
 from scimitar.server.errors import ScimError, bad_request
-from scimitar.server.quirks import Quirk
 from scimitar.server.service import ListParams, Result, ScimService, parse_list_params
 
 log = logging.getLogger("scimitar.server")

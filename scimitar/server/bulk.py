@@ -20,9 +20,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from scimitar.quirks import Quirk
 from scimitar.schema import BULK_REQUEST, BULK_RESPONSE, PATCH_OP, ResourceType
 from scimitar.server.errors import ScimError, bad_request
-from scimitar.server.quirks import Quirk
 from scimitar.server.service import Result, ScimService
 
 _BULK_REF = re.compile(r"bulkId:([^\"/\s]+)")

@@ -7,8 +7,8 @@ import os
 import socket
 import sys
 
+from scimitar.quirks import QUIRKS, parse_quirks
 from scimitar.server.config import PROFILES, ServerConfig
-from scimitar.server.quirks import QUIRKS, parse_quirks
 
 EXAMPLES = """\
 examples:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass, field
 
-from scimitar.server.quirks import Quirk
+from scimitar.quirks import Quirk
 
 PROFILES = ("rfc", "clickhouse")
 

@@ -26,7 +26,7 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.types import Receive, Scope, Send
 
-from scimitar.server.quirks import Quirk
+from scimitar.quirks import Quirk
 
 LAG_S = 0.3
 #: Quirks the primary's gate already applied (delays, throttling); the replica must not apply them twice.

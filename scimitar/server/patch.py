@@ -34,6 +34,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from scimitar.quirks import Quirk
 from scimitar.schema import PATCH_OP, Attribute, ResourceType, SchemaRegistry
 from scimitar.server.filters import (
     And,
@@ -46,7 +47,6 @@ from scimitar.server.filters import (
     parse_attr_path,
     parse_patch_path,
 )
-from scimitar.server.quirks import Quirk
 from scimitar.server.values import InvalidValue, extension_urn, normalize_value
 
 __all__ = ["PatchError", "apply_patch"]

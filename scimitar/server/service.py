@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from scimitar.quirks import Quirk
 from scimitar.schema import (
     CORE_GROUP,
     CORE_USER,
@@ -34,7 +35,6 @@ from scimitar.server.config import ServerConfig
 from scimitar.server.errors import ScimError, bad_request, not_found
 from scimitar.server.patch import PatchError, apply_patch
 from scimitar.server.projection import Projector, split_attr_list
-from scimitar.server.quirks import Quirk
 from scimitar.server.store import Resource, Store
 from scimitar.server.values import InvalidValue, normalize_resource
 
