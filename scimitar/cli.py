@@ -241,7 +241,7 @@ def run_test(ns: argparse.Namespace, pytest_extra: Sequence[str]) -> int:
         options = resolve_target_options(ns)
         from scimitar.options import resolve_run_options
 
-        resolve_run_options(ns)
+        run_options = resolve_run_options(ns)
     except ConfigError as exc:
         return _fail(str(exc), EXIT_USAGE)
     if ns.baseline:
@@ -252,6 +252,7 @@ def run_test(ns: argparse.Namespace, pytest_extra: Sequence[str]) -> int:
         except BaselineError as exc:
             return _fail(str(exc), EXIT_USAGE)
     target = Target(options)
+    target.start_run_deadline(run_options.max_duration)
     try:
         target.probe()
     except TargetError as exc:

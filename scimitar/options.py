@@ -40,7 +40,13 @@ from typing import Any, Literal
 import yaml
 
 from scimitar.quirks import Quirk, parse_quirks
-from scimitar.target import ConfigError, TargetOptions
+from scimitar.target import (
+    DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_MAX_RETRY_WAIT_S,
+    DEFAULT_RETRY_BUDGET_S,
+    ConfigError,
+    TargetOptions,
+)
 
 __all__ = [
     "OPTIONS",
@@ -57,14 +63,14 @@ __all__ = [
 ]
 
 Kind = Literal["str", "int", "float", "flag", "append"]
-Group = Literal["target", "embedded", "run", "output", "select"]
+Group = Literal["target", "bounds", "embedded", "run", "deadline", "output", "select"]
 
 #: Which option groups each CLI subcommand takes.
 COMMAND_GROUPS: dict[str, tuple[Group, ...]] = {
-    "test": ("target", "embedded", "run", "output", "select"),
-    "replay": ("target", "embedded", "run", "output"),
-    "load": ("target", "embedded", "run"),
-    "cleanup": ("target",),
+    "test": ("target", "bounds", "embedded", "run", "deadline", "output", "select"),
+    "replay": ("target", "bounds", "embedded", "run", "deadline", "output"),
+    "load": ("target", "bounds", "embedded", "run"),
+    "cleanup": ("target", "bounds"),
 }
 
 PYTEST_PREFIX = "scim-"
@@ -121,6 +127,37 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option("target", "name of a target in the config file", metavar="NAME"),
     Option(
+        "max-body-bytes",
+        "read at most this much of one response body (suffixes KiB, MiB, GiB); over it the check fails "
+        "and reading stops",
+        default="8MiB",
+        group="bounds",
+        metavar="SIZE",
+    ),
+    Option(
+        "read-deadline",
+        "seconds one response may take from request to last byte (default: the timeout)",
+        kind="float",
+        group="bounds",
+        metavar="SECONDS",
+    ),
+    Option(
+        "max-retry-wait",
+        "seconds one request may wait on 429 Retry-After, retries together",
+        kind="float",
+        default=DEFAULT_MAX_RETRY_WAIT_S,
+        group="bounds",
+        metavar="SECONDS",
+    ),
+    Option(
+        "retry-budget",
+        "seconds the whole run may wait on 429 Retry-After; after it a 429 is returned at once",
+        kind="float",
+        default=DEFAULT_RETRY_BUDGET_S,
+        group="bounds",
+        metavar="SECONDS",
+    ),
+    Option(
         "profile", "embedded server profile", group="embedded", choices=("rfc", "clickhouse"), default="rfc"
     ),
     Option(
@@ -138,6 +175,13 @@ OPTIONS: tuple[Option, ...] = (
         "concurrent run: the final cleanup deletes whatever carries the prefix",
         group="run",
         metavar="ID",
+    ),
+    Option(
+        "max-duration",
+        "end the run after this long (e.g. 90s, 10m): checks and scenarios not started by then are "
+        "skipped with 'run deadline reached'; the cleanup still runs",
+        group="deadline",
+        metavar="DURATION",
     ),
     Option("json", "write results as JSON to PATH", group="output", metavar="PATH"),
     Option("junit", "write results as JUnit XML to PATH", group="output", metavar="PATH"),
@@ -182,6 +226,8 @@ def add_cli_arguments(parser: argparse.ArgumentParser, command: str) -> None:
     """Add the table's flags for one subcommand (`test`, `replay`, `load`, `cleanup`)."""
     titles = {
         "target": "target",
+        "bounds": "bounds on what the target can make the harness do",
+        "deadline": "run deadline",
         "embedded": "embedded server (no --target-url)",
         "run": "run",
         "output": "output",
@@ -240,6 +286,44 @@ class RunOptions:
     junit: str | None = None
     tags: tuple[str, ...] = ()
     sections: tuple[str, ...] = ()
+    max_duration: float | None = None  # seconds
+
+
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmg]i?b?|b|bytes)?\s*$", re.IGNORECASE)
+_SIZE_FACTORS = {"": 1, "b": 1, "bytes": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
+
+
+def parse_size(value: str | int, what: str = "--max-body-bytes") -> int:
+    """`8MiB`, `512k`, `1048576` -> bytes (binary units: k, KiB and KB all mean 1024)."""
+    if isinstance(value, int):
+        size = value
+    else:
+        match = _SIZE.match(str(value))
+        if match is None:
+            raise ConfigError(f"{what} {value!r}: give a size such as 8MiB, 512KiB or 1048576")
+        unit = (match.group(2) or "").lower()
+        size = int(float(match.group(1)) * _SIZE_FACTORS[unit if unit in ("b", "bytes") else unit[:1]])
+    if size < 1:
+        raise ConfigError(f"{what} must be at least 1 byte")
+    return size
+
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
+
+
+def parse_seconds(value: str | float, what: str) -> float:
+    """`90`, `90s`, `10m`, `1.5h` -> seconds (positive)."""
+    if isinstance(value, (int, float)):
+        seconds = float(value)
+    else:
+        match = _DURATION.match(str(value))
+        if match is None:
+            raise ConfigError(f"{what} {value!r}: give a duration such as 90s, 10m or 1h")
+        factor = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}[match.group(2) or "s"]
+        seconds = float(match.group(1)) * factor
+    if seconds <= 0:
+        raise ConfigError(f"{what} must be positive")
+    return seconds
 
 
 def resolve_run_options(ns: argparse.Namespace) -> RunOptions:
@@ -256,6 +340,11 @@ def resolve_run_options(ns: argparse.Namespace) -> RunOptions:
         junit=getattr(ns, "junit", None),
         tags=tuple(getattr(ns, "tag", None) or ()),
         sections=tuple(getattr(ns, "section", None) or ()),
+        max_duration=(
+            parse_seconds(ns.max_duration, "--max-duration")
+            if getattr(ns, "max_duration", None) is not None
+            else None
+        ),
     )
 
 
@@ -325,6 +414,10 @@ def _load_config_target(config: str | None, name: str | None, environ: Mapping[s
         "profile",
         "quirks",
         "base_path",
+        "max_body_bytes",
+        "read_deadline",
+        "max_retry_wait",
+        "retry_budget",
     }
     unknown = set(entry) - known
     if unknown:
@@ -409,6 +502,25 @@ def resolve_target_options(ns: argparse.Namespace, environ: Mapping[str, str] | 
     if timeout <= 0:
         raise ConfigError("the timeout must be positive")
 
+    def seconds(dest: str, default: float | None) -> float | None:
+        raw = given(dest) if given(dest) is not None else file_entry.get(dest, default)
+        if raw is None:
+            return None
+        flag = "--" + dest.replace("_", "-")
+        try:
+            value = float(raw)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{flag} {raw!r} is not a number of seconds") from None
+        if value < 0 or (value == 0 and dest == "read_deadline"):
+            raise ConfigError(f"{flag} must be positive")
+        return value
+
+    body_raw = given("max_body_bytes") if given("max_body_bytes") is not None else file_entry.get("max_body_bytes")
+    max_body_bytes = DEFAULT_MAX_BODY_BYTES if body_raw is None else parse_size(body_raw)
+    read_deadline = seconds("read_deadline", None)
+    max_retry_wait = seconds("max_retry_wait", DEFAULT_MAX_RETRY_WAIT_S)
+    retry_budget = seconds("retry_budget", DEFAULT_RETRY_BUDGET_S)
+
     profile = given("profile") or file_entry.get("profile")
     quirk_names = list(given("quirk") or ()) + list(file_entry.get("quirks") or ())
     base_path = given("base_path") or file_entry.get("base_path")
@@ -435,6 +547,10 @@ def resolve_target_options(ns: argparse.Namespace, environ: Mapping[str, str] | 
         quirks=quirks,
         base_path=base_path or "/scim/v2",
         name=file_entry.get("name"),
+        max_body_bytes=max_body_bytes,
+        read_deadline=read_deadline,
+        max_retry_wait=DEFAULT_MAX_RETRY_WAIT_S if max_retry_wait is None else max_retry_wait,
+        retry_budget=DEFAULT_RETRY_BUDGET_S if retry_budget is None else retry_budget,
     )
 
 

@@ -49,6 +49,7 @@ from scimitar.target import ScimClient, Target, TargetError
 
 EXIT_TARGET = 3
 EXIT_USAGE = 2
+RUN_DEADLINE_REASON = "run deadline reached (--max-duration)"
 _OUTCOME = "scim_outcome"
 
 
@@ -81,6 +82,7 @@ class ScimSession:
         run_options = resolve_run_options(target_options_ns)
         target = Target(resolve_target_options(target_options_ns))
         session = cls(target, Run(seed=run_options.seed, run_id=run_options.run_id), run_options)
+        target.start_run_deadline(run_options.max_duration)
         try:
             target.probe(session.masker, session.recorder)
             session.discovery = Discovery.fetch(session.client)
@@ -105,7 +107,19 @@ class ScimSession:
     __call__ = context
 
     def run_check(self, check: Check) -> CheckResult:
-        result = run_check(check, self.context(check))
+        if self.target.limits.run_deadline_reached:  # --max-duration: what is left is not run
+            result = CheckResult(
+                id=check.id,
+                title=check.title,
+                section=check.section,
+                requirement=check.requirement,
+                outcome=Outcome.SKIPPED,
+                message=RUN_DEADLINE_REASON,
+                exchanges=[],
+                duration_ms=0.0,
+            )
+        else:
+            result = run_check(check, self.context(check))
         self.results.add(result)
         return result
 
@@ -116,6 +130,7 @@ class ScimSession:
                 return
             self._finished = True
         atexit.unregister(self.finish)
+        self.target.lift_run_deadline()  # the cleanup runs after --max-duration too
         try:
             self.cleanup_report = self.run.cleanup(self.client.with_recorder(Recorder()))
         except KeyboardInterrupt:

@@ -10,21 +10,25 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import contextvars
 import email.utils
 import json as jsonlib
+import math
 import re
 import secrets as secretslib
 import socket
 import ssl
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal, Protocol
+from urllib.parse import urljoin
 
+import httpcore
 import httpx
 
-from scimitar.exchange import Exchange, Masker, Recorder, is_sensitive_header
+from scimitar.exchange import MAX_BODY_CHARS, Exchange, Masker, Recorder, is_sensitive_header
 from scimitar.quirks import Quirk
 
 if TYPE_CHECKING:
@@ -57,6 +61,177 @@ class CredentialRejected(TargetError):
     """The target answered 401/403 to the first discovery request."""
 
 
+class NotScimEndpoint(TargetUnreachable):
+    """The URL answers, but not as a SCIM service provider (HTML, invalid JSON, 5xx to everything)."""
+
+
+class ResponseDeadlineExceeded(TargetUnreachable):
+    """A response was not complete within the read deadline (a server dripping its answer)."""
+
+
+class RunDeadlineReached(TargetError):
+    """The run's `--max-duration` has passed: what is left is skipped, not failed."""
+
+
+class TargetMisbehaved(TargetError):
+    """The harness refused what the target sent; a finding of the check (or step) that met it.
+
+    Raised by the client, so no check can forget the rule: the check that met it ends FAILED with
+    the message, and outside a check (at the probe) it is one line and exit 3 like any TargetError.
+    """
+
+
+class CrossOriginReference(TargetMisbehaved):
+    """A server-given reference (Location, meta.location, Bulk location, endpoint) names another
+    origin; it is never requested, so the credential goes only to the target's origin."""
+
+
+class BodyTooLarge(TargetMisbehaved):
+    """A response body exceeded `--max-body-bytes`; reading stopped and the connection was closed."""
+
+
+#: Default bound on one response body (`--max-body-bytes`).
+DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024
+#: Default bound on the Retry-After waits of one request (`--max-retry-wait`) and of a run (`--retry-budget`).
+DEFAULT_MAX_RETRY_WAIT_S = 30.0
+DEFAULT_RETRY_BUDGET_S = 60.0
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def format_bytes(size: int) -> str:
+    """`8 MiB`, `512 KiB`, `100 bytes`: how limits read in messages."""
+    for unit, factor in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if size >= factor:
+            return f"{round(size / factor, 2):g} {unit}"
+    return f"{size} bytes"
+
+
+def origin_of(url: str) -> tuple[str, str, int]:
+    """(scheme, host, port) of an absolute URL, lower-cased, the port made explicit (RFC 6454 §4)."""
+    parsed = httpx.URL(url)
+    scheme = parsed.scheme.lower()
+    port = parsed.port if parsed.port is not None else _DEFAULT_PORTS.get(scheme, 0)
+    return scheme, parsed.host.lower(), port
+
+
+def _origin_text(origin: tuple[str, str, int]) -> str:
+    scheme, host, port = origin
+    host = f"[{host}]" if ":" in host else host
+    return f"{scheme}://{host}:{port}"
+
+
+@dataclass
+class Limits:
+    """Bounds shared by every client of one target, so a hostile target cannot hold the harness.
+
+    `read_deadline` bounds one response from sending the request to its last byte (None: the
+    timeout); `max_retry_wait` bounds the Retry-After waits of one request, `retry_budget` those of
+    the whole run (after it a 429 is returned at once); `run_deadline` (a `time.monotonic()` value,
+    from `--max-duration`) ends every request and retry wait, and the runner skips what is left.
+    """
+
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    read_deadline: float | None = None
+    max_retry_wait: float = DEFAULT_MAX_RETRY_WAIT_S
+    retry_budget: float = DEFAULT_RETRY_BUDGET_S
+    run_deadline: float | None = None
+
+    def run_left(self) -> float:
+        """Seconds before the run deadline (infinity without one)."""
+        if self.run_deadline is None:
+            return math.inf
+        return self.run_deadline - time.monotonic()
+
+    @property
+    def run_deadline_reached(self) -> bool:
+        return self.run_left() <= 0
+
+
+#: The deadline (`time.monotonic()`) of the response being read in this thread; the network
+#: backend below clamps every socket timeout to it, so no phase of a response can outlive it.
+_DEADLINE: contextvars.ContextVar[float | None] = contextvars.ContextVar("scimitar_deadline", default=None)
+
+
+def _clamp(timeout: float | None) -> float | None:
+    deadline = _DEADLINE.get()
+    if deadline is None:
+        return timeout
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        raise httpcore.ReadTimeout("response deadline reached")
+    return remaining if timeout is None else min(timeout, remaining)
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    """A socket stream whose every read and write ends by the current response deadline."""
+
+    def __init__(self, inner: httpcore.NetworkStream) -> None:
+        self._inner = inner
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._inner.read(max_bytes, _clamp(timeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._inner.write(buffer, _clamp(timeout))
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def start_tls(
+        self, ssl_context: ssl.SSLContext, server_hostname: str | None = None, timeout: float | None = None
+    ) -> httpcore.NetworkStream:
+        return _DeadlineStream(self._inner.start_tls(ssl_context, server_hostname, _clamp(timeout)))
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._inner.get_extra_info(info)
+
+
+class _DeadlineBackend(httpcore.NetworkBackend):
+    """httpcore's network backend with `_clamp` on connect, read and write (the per-read timeout
+    alone lets a server that sends one byte every few seconds hold a response forever)."""
+
+    def __init__(self, inner: httpcore.NetworkBackend) -> None:
+        self._inner = inner
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.NetworkStream:
+        stream = self._inner.connect_tcp(host, port, _clamp(timeout), local_address, socket_options)
+        return _DeadlineStream(stream)
+
+    def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
+    ) -> httpcore.NetworkStream:
+        return _DeadlineStream(self._inner.connect_unix_socket(path, _clamp(timeout), socket_options))
+
+    def sleep(self, seconds: float) -> None:
+        self._inner.sleep(seconds)
+
+
+def install_deadlines(http: httpx.Client) -> int:
+    """Put `_DeadlineBackend` under every connection pool of an httpx client; returns how many.
+
+    httpx does not expose the pool's network backend, so this reaches one private attribute of
+    each transport (`_pool`) and pool (`_network_backend`); tests/test_client_safety.py proves the
+    effect (a drip server ends at the deadline), so an httpx upgrade that moves them fails there.
+    The body loop in `ScimClient` checks the deadline between chunks as a second line either way.
+    """
+    transports: list[Any] = [http._transport, *http._mounts.values()]
+    installed = 0
+    for transport in transports:
+        pool = getattr(transport, "_pool", None)
+        backend = getattr(pool, "_network_backend", None)
+        if backend is not None and not isinstance(backend, _DeadlineBackend):
+            pool._network_backend = _DeadlineBackend(backend)  # type: ignore[union-attr]
+            installed += 1
+    return installed
+
+
 @dataclass(frozen=True)
 class TargetOptions:
     """Everything that says where and how to connect; `url=None` means the embedded server."""
@@ -72,10 +247,22 @@ class TargetOptions:
     quirks: frozenset[Quirk] = frozenset()
     base_path: str = "/scim/v2"
     name: str | None = None
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    read_deadline: float | None = None  # seconds per response; None: the timeout
+    max_retry_wait: float = DEFAULT_MAX_RETRY_WAIT_S
+    retry_budget: float = DEFAULT_RETRY_BUDGET_S
 
     @property
     def embedded(self) -> bool:
         return self.url is None
+
+    def limits(self) -> Limits:
+        return Limits(
+            max_body_bytes=self.max_body_bytes,
+            read_deadline=self.read_deadline,
+            max_retry_wait=self.max_retry_wait,
+            retry_budget=self.retry_budget,
+        )
 
 
 @dataclass(frozen=True)
@@ -178,17 +365,32 @@ _COLLECTION = re.compile(r"/?(Users|Groups)/?")
 
 
 class ScimClient:
-    """A thin wrapper over `httpx.Client`: base URL, credential, SCIM headers, recording, 429 retries.
+    """A thin wrapper over `httpx.Client`: base URL, credential, SCIM headers, recording, bounds.
 
-    Paths are relative to the SCIM base URL (`/Users`); absolute URLs (a `Location`) are used as
-    given. `auth="default"` sends the target's credential, `None` none, an `AuthOverride` another.
-    With a `ledger`, every POST to `/Users` or `/Groups` that creates a resource is recorded there,
-    including creations a check expected to be refused: nothing a run creates escapes cleanup.
+    Two kinds of address, kept apart on purpose:
+
+    * `url(path)`: a SCIM path relative to the base URL, as callers write them (`/Users`, `Users/x`
+      and `/Users/x` all mean `<base>/Users/x`).
+    * `resolve(reference)`: a reference the *server* gave (`Location`, `meta.location`, a Bulk
+      `location`, a `$ref`), resolved as RFC 3986 §5.2 says against the base URL with a trailing
+      slash, as RFC 7643 §2.3.7 requires: `/scim/v2/Users/x` is origin-relative, `Users/x`
+      base-relative, an absolute URL stays absolute.
+
+    Either way the request goes out only when its scheme, host and port are the target's; anything
+    else raises `CrossOriginReference` before a byte is sent, so the credential never leaves the
+    target's origin. Redirects are never followed (the response is returned as it is).
+
+    Every response is read as a stream within `Limits`: at most `max_body_bytes` (then
+    `BodyTooLarge`), complete within the read deadline (then `ResponseDeadlineExceeded`), and 429
+    `Retry-After` waits are capped per request and per run. `auth="default"` sends the target's
+    credential, `None` none, an `AuthOverride` another. With a `ledger`, every POST to `/Users` or
+    `/Groups` that creates a resource is recorded there, including creations a check expected to be
+    refused: nothing a run creates escapes cleanup.
     """
 
     max_retries = 3
+    #: Longest single wait for one Retry-After (the per-request and per-run caps are in `Limits`).
     max_retry_wait_s = 10.0
-    max_total_wait_s = 30.0
 
     def __init__(
         self,
@@ -203,6 +405,7 @@ class ScimClient:
         sleep: Callable[[float], None] = time.sleep,
         timeout: float = 30.0,
         ledger: CreationSink | None = None,
+        limits: Limits | None = None,
     ) -> None:
         self.http = http
         self.ledger = ledger
@@ -215,12 +418,65 @@ class ScimClient:
         self.throttled = 0
         self._sleep = sleep
         self.timeout = timeout
+        self.limits = limits if limits is not None else Limits()
+
+    # -- addresses ------------------------------------------------------------------------------
+    @property
+    def origin(self) -> tuple[str, str, int]:
+        return origin_of(self.base_url)
 
     def url(self, path: str) -> str:
-        if path.startswith(("http://", "https://")):
+        """The absolute URL of a SCIM path relative to the base URL.
+
+        An absolute URL (the output of `resolve`) is accepted when it has the target's origin.
+        """
+        if path.lower().startswith(("http://", "https://")):
+            self._require_same_origin(path, "request URL")
             return path
         return self.base_url + "/" + path.lstrip("/")
 
+    def resolve(self, reference: str, what: str = "reference") -> str:
+        """A server-given reference resolved per RFC 3986 §5.2 against the base URL; same origin only.
+
+        `what` names the reference in the error (`Location`, `meta.location`, `Bulk location`).
+        """
+        if not isinstance(reference, str) or not reference.strip():
+            raise CrossOriginReference(f"the server's {what} is empty or not a string: {reference!r}")
+        resolved = urljoin(self.base_url + "/", reference.strip())
+        self._require_same_origin(resolved, what)
+        return resolved
+
+    def endpoint_url(self, endpoint: str) -> str:
+        """A ResourceType `endpoint` (RFC 7643 §6: "relative to the Base URL", e.g. `/Users`) as an
+        absolute URL; an absolute endpoint is resolved (and origin-checked) as a reference."""
+        if endpoint.lower().startswith(("http://", "https://", "//")):
+            return self.resolve(endpoint, "ResourceType endpoint")
+        return self.url(endpoint)
+
+    def scim_path(self, reference: str, what: str = "reference") -> str:
+        """A server reference as a path relative to the base URL (`/Users/<id>`), for the ledger;
+        the same-origin absolute URL when it lies outside the base path."""
+        resolved = self.resolve(reference, what)
+        prefix = self.base_url + "/"
+        if resolved.startswith(prefix):
+            return "/" + resolved[len(prefix) :].split("#", 1)[0]
+        return resolved
+
+    def _require_same_origin(self, url: str, what: str) -> None:
+        expected = self.origin
+        try:
+            actual = origin_of(url)
+        except (httpx.InvalidURL, ValueError) as exc:
+            raise CrossOriginReference(
+                f"the server's {what} {url!r} is not a valid URL ({exc}); not requested"
+            ) from None
+        if actual != expected:
+            raise CrossOriginReference(
+                f"the server's {what} points to another origin ({url}, not {_origin_text(expected)}); "
+                "not requested with the credential"
+            )
+
+    # -- requests -------------------------------------------------------------------------------
     def request(
         self,
         method: str,
@@ -232,10 +488,12 @@ class ScimClient:
         content: str | bytes | None = None,
         auth: AuthArg = "default",
     ) -> ScimResponse:
-        """Send one request (retrying on 429), record every attempt, return the final response.
+        """Send one request (retrying on 429 within the caps), record every attempt, return the final
+        response. `path` is a SCIM path or an absolute same-origin URL (see `url`, `resolve`).
 
         A header given as None in `headers` removes the default (e.g. no `Content-Type`).
         """
+        url = self.url(path)
         body: bytes | None = None
         if json is not None:
             body = jsonlib.dumps(json, ensure_ascii=False).encode("utf-8")
@@ -260,26 +518,30 @@ class ScimClient:
             if auth.basic:
                 self.masker.add_basic(*auth.basic)
 
+        limits = self.limits
         waited = 0.0
         attempt = 0
         while True:
-            response = self._send(method, self.url(path), final_headers, body, params)
+            response = self._send(method, url, final_headers, body, params)
             if response.status != 429 or attempt >= self.max_retries:
-                if method.upper() == "POST":
-                    self._note_created(path, response)
-                return response
-            remaining = self.max_total_wait_s - waited
-            if remaining <= 0:
-                return response
-            wait = min(
-                retry_after_seconds(response.headers.get("retry-after")), self.max_retry_wait_s, remaining
+                break
+            remaining = min(
+                limits.max_retry_wait - waited,
+                limits.retry_budget - self.stats.retry_wait_s,
+                limits.run_left(),
             )
+            if remaining <= 0:
+                break
+            wait = min(retry_after_seconds(response.headers.get("retry-after")), self.max_retry_wait_s, remaining)
             attempt += 1
             self.throttled += 1
             self.stats.throttled += 1
             self.stats.retry_wait_s += wait
             waited += wait
             self._sleep(wait)
+        if method.upper() == "POST":
+            self._note_created(path, response)
+        return response
 
     def _send(
         self,
@@ -290,22 +552,78 @@ class ScimClient:
         params: Mapping[str, Any] | None,
     ) -> ScimResponse:
         request = self.http.build_request(method, url, headers=headers, content=body, params=params)
+        self._require_same_origin(str(request.url), "request URL")
+        limits = self.limits
+        run_left = limits.run_left()
+        if run_left <= 0:
+            raise RunDeadlineReached("run deadline reached (--max-duration); request not sent")
+        read_deadline = limits.read_deadline if limits.read_deadline is not None else self.timeout
+        budget = min(read_deadline, run_left)
+        cut_by_run = run_left < read_deadline
+        request.extensions["timeout"] = httpx.Timeout(min(self.timeout, budget)).as_dict()
         started = time.perf_counter()
+        deadline = time.monotonic() + budget
         self.stats.requests += 1
+        token = _DEADLINE.set(deadline)
+        response: httpx.Response | None = None
         try:
-            response = self.http.send(request)
-            response.read()
+            response = self.http.send(request, stream=True)
+            try:
+                self._read_body(request, response, deadline)
+            finally:
+                response.close()
+        except BodyTooLarge as exc:
+            elapsed = (time.perf_counter() - started) * 1000
+            too_large = BodyTooLarge(f"{method} {self._display(url)}: {exc}")
+            self.recorder.record(
+                Exchange.record(request, response, masker=self.masker, elapsed_ms=elapsed, error=str(too_large))
+            )
+            raise too_large from None
         except httpx.HTTPError as exc:
             elapsed = (time.perf_counter() - started) * 1000
-            error = classify(exc, self.base_url, self.timeout)
+            error: TargetError
+            if isinstance(exc, httpx.TimeoutException) and time.monotonic() >= deadline - 0.05:
+                if cut_by_run:
+                    error = RunDeadlineReached(
+                        f"run deadline reached (--max-duration) during {method} {self._display(url)}"
+                    )
+                else:
+                    error = ResponseDeadlineExceeded(
+                        f"{method} {self.base_url}{self._display(url)}: the response was not complete "
+                        f"after {budget:g} s (read deadline); stopped reading"
+                    )
+            else:
+                error = classify(exc, self.base_url, self.timeout)
             self.recorder.record(
                 Exchange.record(request, None, masker=self.masker, elapsed_ms=elapsed, error=str(error))
             )
             raise error from exc
+        finally:
+            _DEADLINE.reset(token)
         elapsed = (time.perf_counter() - started) * 1000
         exchange = Exchange.record(request, response, masker=self.masker, elapsed_ms=elapsed)
         self.recorder.record(exchange)
         return ScimResponse(response, exchange)
+
+    def _read_body(self, request: httpx.Request, response: httpx.Response, deadline: float) -> None:
+        """Read the (decoded) body into the response, at most `max_body_bytes`, by `deadline`."""
+        limit = self.limits.max_body_bytes
+        chunks: list[bytes] = []
+        total = 0
+        for chunk in response.iter_bytes():
+            total += len(chunk)
+            if total > limit:
+                kept = b"".join(chunks)[:MAX_BODY_CHARS]
+                response._content = kept  # what the exchange shows of it: the first 64 KiB
+                raise BodyTooLarge(f"response body exceeded {format_bytes(limit)}; stopped reading")
+            chunks.append(chunk)
+            if time.monotonic() >= deadline:
+                raise httpx.ReadTimeout("response deadline reached", request=request)
+        response._content = b"".join(chunks)
+
+    def _display(self, url: str) -> str:
+        """A URL as it reads in messages: the path under the base URL when it is one."""
+        return url.removeprefix(self.base_url) or "/"
 
     def _note_created(self, path: str, response: ScimResponse) -> None:
         collection = _COLLECTION.fullmatch(path)
@@ -332,7 +650,7 @@ class ScimClient:
         return self.request("DELETE", path, **kwargs)
 
     def with_recorder(self, recorder: Recorder) -> ScimClient:
-        """The same client (connection, credential, counters) recording into another recorder."""
+        """The same client (connection, credential, counters, limits) recording into another recorder."""
         clone = ScimClient(
             self.http,
             base_url=self.base_url,
@@ -344,6 +662,7 @@ class ScimClient:
             sleep=self._sleep,
             timeout=self.timeout,
             ledger=self.ledger,
+            limits=self.limits,
         )
         return clone
 
@@ -405,6 +724,25 @@ def classify(exc: httpx.HTTPError, base_url: str, timeout: float) -> TargetError
     return TargetUnreachable(f"cannot reach {base_url}: {first_line}")
 
 
+def _json_object(response: ScimResponse) -> bool:
+    """A 2xx answer whose body is a JSON object: what a SCIM endpoint answers to a discovery GET."""
+    return 200 <= response.status < 300 and isinstance(response.json(), dict)
+
+
+def _answer(response: ScimResponse) -> str:
+    """How a non-SCIM answer reads in the probe's line: `200 text/html`, `500 ... with invalid JSON`."""
+    kind = response.content_type or "without a Content-Type"
+    text = f"{response.status} {kind}"
+    if not response.content.strip():
+        return text + " with an empty body"
+    body = response.json()
+    if "json" in kind and body is None:
+        return text + " that is not valid JSON"
+    if "json" in kind and not isinstance(body, dict):
+        return text + " that is not a JSON object"
+    return text
+
+
 @dataclass
 class Target:
     """One target built from `TargetOptions`; the httpx client and the embedded app are made lazily."""
@@ -414,9 +752,11 @@ class Target:
     _config: ServerConfig | None = field(default=None, init=False, repr=False)
     _http: httpx.Client | None = field(default=None, init=False, repr=False)
     stats: ClientStats = field(default_factory=ClientStats, init=False)
+    limits: Limits = field(default_factory=Limits, init=False)
 
     def __post_init__(self) -> None:
         opts = self.options
+        self.limits = opts.limits()
         self._token = opts.token
         if opts.embedded and opts.token is None and opts.basic is None:
             self._token = "scimitar_" + secretslib.token_urlsafe(24)
@@ -521,7 +861,9 @@ class Target:
             config = self.embedded_config
             assert config is not None
             app = create_app(config)
-            transport = InProcessTransport(app, raise_app_exceptions=False)
+            transport = InProcessTransport(
+                app, raise_app_exceptions=False, max_body_bytes=self.limits.max_body_bytes
+            )
             self._http = httpx.Client(transport=transport, timeout=opts.timeout)
         else:
             verify: ssl.SSLContext | bool = True
@@ -530,6 +872,7 @@ class Target:
             elif opts.ca_bundle:
                 verify = ssl.create_default_context(cafile=opts.ca_bundle)
             self._http = httpx.Client(verify=verify, timeout=opts.timeout, follow_redirects=False)
+            install_deadlines(self._http)
         return self._http
 
     def client(self, masker: Masker, recorder: Recorder) -> ScimClient:
@@ -543,29 +886,57 @@ class Target:
             extra_headers=self.options.headers,
             stats=self.stats,
             timeout=self.options.timeout,
+            limits=self.limits,
         )
 
-    def probe(self, masker: Masker | None = None, recorder: Recorder | None = None) -> ScimResponse:
-        """One discovery request that proves the target is reachable and accepts the credential.
+    def start_run_deadline(self, seconds: float | None) -> None:
+        """Bound the run: after `seconds` no request is sent and the runner skips what is left."""
+        self.limits.run_deadline = None if seconds is None else time.monotonic() + seconds
 
-        GET /ServiceProviderConfig, falling back to GET /Users?count=1 when that is 404.
+    def lift_run_deadline(self) -> None:
+        """For the final cleanup, which must run after the deadline too (each request stays bounded)."""
+        self.limits.run_deadline = None
+
+    def probe(self, masker: Masker | None = None, recorder: Recorder | None = None) -> ScimResponse:
+        """One discovery request that proves the target is a reachable SCIM endpoint accepting the
+        credential; anything else raises one `TargetError` line (the CLI exits 3).
+
+        GET /ServiceProviderConfig must answer a JSON object; when it does not (404, an error, HTML),
+        GET /Users?count=1 must (a server without the discovery endpoint is still tested). A target
+        answering 500, HTML or invalid JSON to both is not a SCIM endpoint: one line instead of
+        hundreds of failures. Content types are not judged here (`application/json` is fine): the
+        checks do that.
         """
         client = self.client(masker or self.masker(), recorder or Recorder())
-        response = client.get("/ServiceProviderConfig")
-        if response.status == 404:
-            response = client.get("/Users", params={"count": 1})
-            if response.status == 404:
-                raise TargetUnreachable(
-                    f"no SCIM endpoint at {self.base_url}: /ServiceProviderConfig and /Users answer 404 "
-                    "(check the base path)"
-                )
+        spc = client.get("/ServiceProviderConfig")
+        self._refused(spc, "/ServiceProviderConfig")
+        if _json_object(spc):
+            return spc
+        users = client.get("/Users", params={"count": 1})
+        self._refused(users, "/Users")
+        if _json_object(users):
+            return users
+        if spc.status == 404 and users.status == 404:
+            raise TargetUnreachable(
+                f"no SCIM endpoint at {self.base_url}: /ServiceProviderConfig and /Users answer 404 "
+                "(check the base path)"
+            )
+        if spc.status == 429 and users.status == 429:
+            raise TargetUnreachable(
+                f"{self.base_url} kept answering 429 Too Many Requests (waited "
+                f"{self.stats.retry_wait_s:g} s for Retry-After); try again later"
+            )
+        raise NotScimEndpoint(
+            f"{self.base_url} is not a SCIM endpoint: GET /ServiceProviderConfig answered "
+            f"{_answer(spc)} (expected a JSON ServiceProviderConfig), GET /Users answered {_answer(users)}"
+        )
+
+    def _refused(self, response: ScimResponse, path: str) -> None:
         if response.status in (401, 403):
-            path = response.exchange.url.removeprefix(self.base_url)
             raise CredentialRejected(
                 f"{self.base_url} rejected the credential ({response.status} on GET {path}); "
                 f"check --token/--basic or SCIM_TOKEN/SCIM_USERNAME/SCIM_PASSWORD"
             )
-        return response
 
     def close(self) -> None:
         if self._http is not None:

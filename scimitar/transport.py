@@ -6,6 +6,10 @@ transport keeps one private event loop and drives the app with `run_until_comple
 request never leaves the calling thread, which makes the embedded reference server about as cheap
 to call as a function (see tests/test_transport.py for the measured overhead).
 
+Bounded: with `max_body_bytes`, the transport keeps at most that many bytes of a response body plus
+one (so the client sees that the limit was passed) and stops the app, as a client closing the
+connection would; a huge answer never sits in memory.
+
 Threading: an instance is meant for one thread. Calls from several threads are serialised by a
 lock (never interleaved on the loop), and it cannot be called from inside a running event loop
 (asyncio forbids nesting `run_until_complete`); use `httpx.ASGITransport` there.
@@ -30,6 +34,10 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
+class _BodyLimitReached(Exception):
+    """Raised into the app's `send` once the body passed the limit: the app stops producing it."""
+
+
 class InProcessTransport(httpx.BaseTransport):
     """An httpx transport that calls an ASGI 3 app on a private event loop.
 
@@ -46,8 +54,10 @@ class InProcessTransport(httpx.BaseTransport):
         root_path: str = "",
         raise_app_exceptions: bool = True,
         lifespan: bool = True,
+        max_body_bytes: int | None = None,
     ) -> None:
         self.app = app
+        self.max_body_bytes = max_body_bytes
         self.client = client
         self.root_path = root_path
         self.raise_app_exceptions = raise_app_exceptions
@@ -161,6 +171,9 @@ class InProcessTransport(httpx.BaseTransport):
         status: int | None = None
         headers: list[tuple[bytes, bytes]] = []
         chunks: list[bytes] = []
+        size = 0
+        limit = self.max_body_bytes
+        limited = False
 
         async def receive() -> Message:
             nonlocal request_sent
@@ -172,19 +185,28 @@ class InProcessTransport(httpx.BaseTransport):
             return {"type": "http.disconnect"}
 
         async def send(message: Message) -> None:
-            nonlocal status, headers
+            nonlocal status, headers, size, limited
             if message["type"] == "http.response.start":
                 status = int(message["status"])
                 headers = [(bytes(k), bytes(v)) for k, v in message.get("headers", [])]
             elif message["type"] == "http.response.body":
-                chunks.append(bytes(message.get("body", b"")))
+                chunk = bytes(message.get("body", b""))
+                if limit is not None and size + len(chunk) > limit:
+                    chunks.append(chunk[: limit + 1 - size])
+                    limited = True
+                    response_done.set()
+                    raise _BodyLimitReached()
+                size += len(chunk)
+                chunks.append(chunk)
                 if not message.get("more_body", False):
                     response_done.set()
 
         try:
             await self.app(scope, receive, send)
         except Exception:
-            if self.raise_app_exceptions:
+            if limited:
+                pass  # the app saw its client go away mid-body; what it sent so far is the answer
+            elif self.raise_app_exceptions:
                 raise
             if status is None:
                 return 500, [(b"content-type", b"text/plain; charset=utf-8")], b"Internal Server Error"

@@ -47,7 +47,9 @@ def results(ctx: CheckContext, response: ScimResponse) -> list[dict[str, Any]]:
     for op in out:
         location = ci(op, "location")
         if isinstance(location, str) and str(ci(op, "method")).upper() == "POST" and status_of(op) == 201:
-            ctx.ledger.add(location)
+            # Resolved, held to the target's origin, and kept as a base-relative path: a location
+            # elsewhere fails the check here instead of aiming a later cleanup DELETE at another host.
+            ctx.ledger.add(ctx.client.scim_path(location, "Bulk location"))
     return out
 
 
@@ -99,7 +101,7 @@ def post_response(ctx: CheckContext) -> None:
     )
     location = ci(op, "location")
     ctx.expect(isinstance(location, str) and location, "the POST operation has no location", actual=op)
-    read = ctx.client.get(location)
+    read = ctx.client.get(ctx.client.resolve(location, "Bulk location"))
     ctx.expect_status(read, 200, message=f"GET of the operation's location answered {read.status}")
 
 
@@ -175,8 +177,8 @@ def _group_members(ctx: CheckContext, ops: list[dict[str, Any]], user_op: str, g
         actual=ops,
     )
     assert user is not None and group is not None
-    user_read = ctx.client.get(str(ci(user, "location"))).json()
-    group_read = ctx.client.get(str(ci(group, "location"))).json()
+    user_read = ctx.client.get(ctx.client.resolve(str(ci(user, "location")), "Bulk location")).json()
+    group_read = ctx.client.get(ctx.client.resolve(str(ci(group, "location")), "Bulk location")).json()
     members = [str(ci(m, "value")) for m in ci(group_read, "members") or [] if isinstance(m, dict)]
     ctx.expect(
         members == [ci(user_read, "id")],

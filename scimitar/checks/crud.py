@@ -246,7 +246,8 @@ def created_readable_at_location(ctx: CheckContext) -> None:
     body = body_of(ctx, response, "POST /Users")
     location = response.location or attr(body, "meta", "location")
     ctx.expect(isinstance(location, str) and location, "no Location and no meta.location", response=response)
-    fetched = ctx.client.get(str(location))
+    what = "Location" if response.location else "meta.location"
+    fetched = ctx.client.get(ctx.client.resolve(str(location), what))  # RFC 3986 §5.2, same origin only
     ctx.expect_status(
         fetched, 200, message=f"GET of the created resource's Location answered {fetched.status}"
     )

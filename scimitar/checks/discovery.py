@@ -439,7 +439,8 @@ def resourcetype_endpoints_served(ctx: CheckContext) -> None:
         endpoint = rt.get("endpoint")
         if not isinstance(endpoint, str) or not endpoint:
             ctx.fail(f"resource type {rt.get('name')!r} has no endpoint", actual=rt)
-        response = ctx.client.get("/" + endpoint.lstrip("/"), params={"count": "1"})
+        # "relative to the Base URL" (RFC 7643 §6); an absolute endpoint is resolved, same origin only
+        response = ctx.client.get(ctx.client.endpoint_url(endpoint), params={"count": "1"})
         ctx.expect_status(
             response, 200, message=f"the {rt.get('name')} endpoint {endpoint} answered {response.status}"
         )

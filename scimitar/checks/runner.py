@@ -3,6 +3,8 @@
 A `CheckFailed` means "failed" for a MUST, "warning" for a SHOULD and "skipped" for a MAY (the
 optional behaviour is simply absent); any other exception is an "error" of the check or the
 target, reported by type and text only (no traceback, no locals: nothing that could hold a secret).
+What the client refused (`TargetMisbehaved`: a reference to another origin, a body over the limit)
+fails the check whatever its level, and a request cut by the run deadline skips it.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from scimitar.checks.context import CheckContext
 from scimitar.checks.registry import Check, CheckFailed, CheckSkipped, Level
 from scimitar.exchange import Exchange
 from scimitar.results import CheckResult, Outcome
-from scimitar.target import TargetError
+from scimitar.target import RunDeadlineReached, TargetError, TargetMisbehaved
 
 
 def run_check(check: Check, ctx: CheckContext) -> CheckResult:
@@ -46,6 +48,10 @@ def run_check(check: Check, ctx: CheckContext) -> CheckResult:
                 message = f"optional (MAY) behaviour not present: {message}"
         except CheckSkipped as skipped:
             outcome, message = Outcome.SKIPPED, masker.mask_text(skipped.reason)
+        except RunDeadlineReached as exc:  # --max-duration: not judged, not failed
+            outcome, message = Outcome.SKIPPED, masker.mask_text(str(exc))
+        except TargetMisbehaved as exc:  # another origin, a body over the limit: a finding, at any level
+            outcome, message = Outcome.FAILED, masker.mask_text(str(exc))
         except TargetError as exc:
             outcome, message = Outcome.ERROR, masker.mask_text(str(exc))
         except Exception as exc:

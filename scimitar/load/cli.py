@@ -27,6 +27,10 @@ from scimitar.target import Target, TargetError, TargetOptions
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_TARGET = 0, 1, 2, 3
 SUMMARY_SCHEMA = "scimitar-load-summary/1"
+#: Default of `--grace`: after the duration, locust's stop, the audit and the cleanup share it.
+DEFAULT_GRACE_S = 30.0
+#: The audit and cleanup get at least this long, even when locust used the whole grace.
+MIN_AFTER_S = 5.0
 
 EPILOG = """examples:
   scimitar load --workload okta-burst --users 20 --spawn-rate 10 --duration 30s
@@ -48,6 +52,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     load.add_argument("--users", type=int, default=10, help="concurrent locust users (default: 10)")
     load.add_argument("--spawn-rate", type=float, help="users started per second (default: --users)")
     load.add_argument("--duration", default="60s", help="run time, e.g. 30s, 2m (default: 60s)")
+    load.add_argument(
+        "--grace",
+        type=float,
+        default=DEFAULT_GRACE_S,
+        metavar="SECONDS",
+        help="time after --duration for locust to stop, the audit and the cleanup: the command ends by "
+        "duration + grace whatever the target does; what is left is printed with the scimitar cleanup "
+        f"line (default: {DEFAULT_GRACE_S:g})",
+    )
     load.add_argument(
         "--max-requests", type=int, default=100_000, help="stop after this many requests (default: 100000)"
     )
@@ -99,6 +112,8 @@ def _validate(args: argparse.Namespace) -> float:
             raise ConfigError(f"--{name.replace('_', '-')} cannot be negative")
     if args.batch < 1 or args.groups < 1:
         raise ConfigError("--batch and --groups must be at least 1")
+    if getattr(args, "grace", DEFAULT_GRACE_S) <= 0:
+        raise ConfigError("--grace must be positive")
     return duration
 
 
@@ -114,6 +129,9 @@ def run(args: argparse.Namespace) -> int:
         run_options = resolve_run_options(args)
     except (ConfigError, ValueError) as exc:
         return _fail(str(exc), EXIT_USAGE)
+
+    # One deadline for the whole command, set before anything touches the target.
+    args.hard_deadline = time.monotonic() + duration + float(getattr(args, "grace", DEFAULT_GRACE_S))
 
     import importlib.util
 
@@ -139,7 +157,15 @@ def run(args: argparse.Namespace) -> int:
                 seed_groups=workload.seed_groups,
                 log_path=out_dir / "server.log",
             ) as url:
-                remote = TargetOptions(url=url, token=token, timeout=options.timeout)
+                remote = TargetOptions(
+                    url=url,
+                    token=token,
+                    timeout=options.timeout,
+                    max_body_bytes=options.max_body_bytes,
+                    read_deadline=options.read_deadline,
+                    max_retry_wait=options.max_retry_wait,
+                    retry_budget=options.retry_budget,
+                )
                 return _run_against(args, remote, run_ctx, out_dir, duration, embedded=options)
         except runner.LoadError as exc:
             return _fail(str(exc), EXIT_FAILED)
@@ -160,6 +186,8 @@ def _run_against(
 
     target = Target(options)
     masker = target.masker()
+    hard_deadline: float = getattr(args, "hard_deadline", None) or (time.monotonic() + duration + DEFAULT_GRACE_S)
+    target.limits.run_deadline = hard_deadline
     try:
         target.probe()
     except TargetError as exc:
@@ -199,6 +227,9 @@ def _run_against(
         batch=args.batch,
         groups=args.groups,
         timeout_s=options.timeout,
+        read_deadline_s=options.read_deadline,
+        max_body_bytes=options.max_body_bytes,
+        hard_deadline=hard_deadline,
         insecure=options.insecure,
         ca_bundle=options.ca_bundle,
         thresholds=thresholds,
@@ -223,6 +254,8 @@ def _run_against(
             runner.mask_folder(out_dir, masker)
             print(f"scimitar load: worker finished (exit {locust_run.exit_codes[0]}); records in {out_dir}")
             return EXIT_OK
+        # The audit and cleanup end by the command's deadline too (a little later if locust used it all).
+        target.limits.run_deadline = max(hard_deadline, time.monotonic() + MIN_AFTER_S)
         try:
             aggregated, by_name = runner.read_stats(out_dir)
         except runner.LoadError as exc:
@@ -233,7 +266,11 @@ def _run_against(
         expected = audit_mod.load_records(out_dir)
         client = target.client(masker, audit_mod.NullRecorder())
         started = time.monotonic()
-        result = audit_mod.audit(client, run_ctx.prefix, expected)
+        try:
+            result = audit_mod.audit(client, run_ctx.prefix, expected)
+        except TargetError as exc:  # the target stopped answering, or the deadline came first
+            result = audit_mod.AuditResult(users_expected=len(expected.users))
+            result.findings.append(audit_mod.Finding("audit-incomplete", "fail", str(exc)))
         audit_s = time.monotonic() - started
         recorded_paths = [f"/Users/{uid}" for uid in expected.users.values()]
         recorded_paths += [f"/Groups/{gid}" for gid in sorted(expected.group_ids)]
@@ -243,6 +280,12 @@ def _run_against(
     finally:
         target.close()
 
+    if cleanup.get("failed") and not args.no_cleanup:
+        print(
+            f"scimitar load: cleanup incomplete; delete what is left with: scimitar cleanup "
+            f"--target-url {target.base_url} --prefix {run_ctx.prefix}",
+            file=sys.stderr,
+        )
     summary = build_summary(
         workload=workload,
         args=args,

@@ -137,6 +137,39 @@ def _ca_context() -> ssl.SSLContext:
     return ssl.create_default_context(cafile=ENV[w.ENV_CA_BUNDLE])
 
 
+#: Bounds on one response (`scimitar load` passes the harness's --read-deadline and --max-body-bytes).
+READ_DEADLINE_S = float(ENV.get(w.ENV_READ_DEADLINE) or ENV.get(w.ENV_TIMEOUT) or w.OKTA_TIMEOUT_S)
+MAX_BODY_BYTES = int(ENV.get(w.ENV_MAX_BODY_BYTES) or 8 * 1024 * 1024)
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+def _read_body(resp: Any) -> bytes:
+    """The body of a `stream=True` response, at most MAX_BODY_BYTES (then `_BodyTooLarge`): a
+    user keeps one bounded body at a time, whatever the target sends."""
+    chunks: list[bytes] = []
+    total = 0
+    for chunk in resp.iter_content(chunk_size=64 * 1024, decode_content=False):
+        data = chunk if isinstance(chunk, bytes) else str(chunk).encode("utf-8")
+        total += len(data)
+        if total > MAX_BODY_BYTES:
+            raise _BodyTooLarge(f"response body exceeded {MAX_BODY_BYTES} bytes; stopped reading")
+        chunks.append(data)
+    return b"".join(chunks)
+
+
+def _drop_connection(resp: Any) -> None:
+    """Close the socket of a response read only in part, so it never goes back to the pool (the next
+    request would read the rest of this body). geventhttpclient closes, rather than pools, a socket
+    whose message is incomplete."""
+    raw = getattr(resp, "_response", None)
+    if raw is not None:
+        with contextlib.suppress(Exception):
+            raw.release()
+
+
 def _retry_after(value: str | None) -> float | None:
     """Okta honours an integer Retry-After only; None when missing or not an integer."""
     if value is not None and value.strip().isdigit():
@@ -166,27 +199,66 @@ class OktaUser(FastHttpUser):
         for attempt in range(w.MAX_RETRIES + 1):
             STATE.spend()
             started = time.monotonic()
-            with self.client.request(
-                method, path, name=name, data=body, headers=headers, catch_response=True
-            ) as resp:
-                status = resp.status_code or 0
+            wait: float | None = None
+            data: Any = None
+            # One deadline per response, request to last byte: the per-read network_timeout alone
+            # lets a target that drips a byte every few seconds hold a user forever.
+            deadline = gevent.Timeout(READ_DEADLINE_S)
+            deadline.start()
+            try:
+                with self.client.request(
+                    method, path, name=name, data=body, headers=headers, catch_response=True, stream=True
+                ) as resp:
+                    status = resp.status_code or 0
+                    content = b""
+                    problem: str | None = None
+                    try:
+                        if status:
+                            content = _read_body(resp)
+                    except _BodyTooLarge as exc:
+                        problem = str(exc)
+                    except gevent.Timeout as exc:
+                        if exc is not deadline:
+                            raise
+                        problem = f"response not complete after {READ_DEADLINE_S:g} s; stopped reading"
+                    if problem is not None:
+                        _drop_connection(resp)
+                        status = 0
+                    STATE.count_status(status)
+                    if time.monotonic() - started > w.OKTA_TIMEOUT_S:
+                        STATE.over_okta_timeout += 1
+                    if status not in ok:
+                        STATE.failed[str(status)] = STATE.failed.get(str(status), 0) + 1
+                    if problem is not None:
+                        resp.failure(problem)
+                    elif status == 429:
+                        after = resp.headers.get("Retry-After")
+                        resp.failure(f"429 throttled (Retry-After: {after})")
+                        wait = _retry_after(after)
+                    elif status in ok:
+                        resp.success()
+                    else:
+                        text = content[:120].decode("utf-8", "replace")
+                        resp.failure(f"{status} {text}" if status else str(resp.error))
+                    if status not in (0, 429) and content:
+                        with contextlib.suppress(ValueError):
+                            data = json.loads(content)
+            except gevent.Timeout as exc:  # before the headers arrived
+                if exc is not deadline:
+                    raise
+                status = 0
                 STATE.count_status(status)
-                if time.monotonic() - started > w.OKTA_TIMEOUT_S:
-                    STATE.over_okta_timeout += 1
-                if status not in ok:
-                    STATE.failed[str(status)] = STATE.failed.get(str(status), 0) + 1
-                if status == 429:
-                    after = resp.headers.get("Retry-After")
-                    resp.failure(f"429 throttled (Retry-After: {after})")
-                    wait = _retry_after(after)
-                elif status in ok:
-                    resp.success()
-                else:
-                    resp.failure(f"{status} {(resp.text or '')[:120]}" if status else str(resp.error))
-                data: Any = None
-                if status != 429 and resp.content:
-                    with contextlib.suppress(ValueError):
-                        data = json.loads(resp.content)
+                STATE.failed["0"] = STATE.failed.get("0", 0) + 1
+                self.environment.events.request.fire(
+                    request_type=method,
+                    name=name,
+                    response_time=(time.monotonic() - started) * 1000,
+                    response_length=0,
+                    exception=TimeoutError(f"no response within {READ_DEADLINE_S:g} s"),
+                    context={},
+                )
+            finally:
+                deadline.close()
             if status != 429:
                 return status, data
             if attempt == w.MAX_RETRIES:

@@ -12,6 +12,7 @@ import json
 import math
 import os
 import selectors
+import signal
 import socket
 import subprocess
 import sys
@@ -27,8 +28,9 @@ from scimitar.load import workloads as w
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
 CSV_PREFIX = "locust"
 HTML_NAME = "report.html"
-#: Time locust gets beyond the duration to start, let users finish (`--stop-timeout`) and write output.
-GRACE_S = 45.0
+#: Time locust gets beyond the duration and `--stop-timeout` to start and write its output; after it
+#: (or at the plan's `hard_deadline`, whichever is first) its process groups are killed.
+GRACE_S = 15.0
 #: Variables a parent may hold that must not leak into (or confuse) the locust processes.
 _SCRUB = (w.ENV_TOKEN, w.ENV_USERNAME, w.ENV_PASSWORD, w.ENV_TARGET_URL)
 
@@ -61,6 +63,9 @@ class LocustPlan:
     batch: int = 10
     groups: int = 3
     timeout_s: float = 60.0
+    read_deadline_s: float | None = None  # one response, request to last byte (None: timeout_s)
+    max_body_bytes: int = 8 * 1024 * 1024
+    hard_deadline: float | None = None  # time.monotonic() by which every locust process is gone
     insecure: bool = False
     ca_bundle: str | None = None
     thresholds: dict[str, float] = field(default_factory=dict)
@@ -104,6 +109,8 @@ def _base_env(plan: LocustPlan) -> dict[str, str]:
             w.ENV_BATCH: str(plan.batch),
             w.ENV_GROUPS: str(plan.groups),
             w.ENV_TIMEOUT: str(plan.timeout_s),
+            w.ENV_READ_DEADLINE: str(plan.read_deadline_s or plan.timeout_s),
+            w.ENV_MAX_BODY_BYTES: str(plan.max_body_bytes),
             "PYTHONUNBUFFERED": "1",
         }
     )
@@ -218,6 +225,8 @@ def run_locust(plan: LocustPlan) -> LocustRun:
     handles: list[IO[bytes]] = []
     started = time.monotonic()
     deadline = started + plan.duration_s + plan.stop_timeout_s + GRACE_S
+    if plan.hard_deadline is not None:
+        deadline = min(deadline, plan.hard_deadline)
     timed_out = False
     try:
         for name, argv in locust_commands(plan):
@@ -225,8 +234,16 @@ def run_locust(plan: LocustPlan) -> LocustRun:
             handle = log_path.open("wb")
             handles.append(handle)
             logs.append(log_path)
+            # Its own process group, so a stop reaches whatever locust started (gevent, workers).
             procs.append(
-                subprocess.Popen(argv, env=env, stdout=handle, stderr=subprocess.STDOUT, cwd=plan.out_dir)
+                subprocess.Popen(
+                    argv,
+                    env=env,
+                    stdout=handle,
+                    stderr=subprocess.STDOUT,
+                    cwd=plan.out_dir,
+                    start_new_session=True,
+                )
             )
         while any(p.poll() is None for p in procs):
             if time.monotonic() > deadline:
@@ -235,7 +252,7 @@ def run_locust(plan: LocustPlan) -> LocustRun:
             time.sleep(0.1)
     finally:
         for proc in procs:
-            _stop(proc)
+            _stop(proc, group=True)
         for opened in handles:
             opened.close()
     return LocustRun(
@@ -246,14 +263,27 @@ def run_locust(plan: LocustPlan) -> LocustRun:
     )
 
 
-def _stop(proc: subprocess.Popen[Any], grace: float = 5.0) -> None:
+def _stop(proc: subprocess.Popen[Any], grace: float = 3.0, *, group: bool = False) -> None:
+    """SIGTERM, then SIGKILL after `grace`. With `group` (a process started with
+    `start_new_session`, so its pid is its group id) the whole group gets the signals: whatever the
+    process started dies with it, also when the leader has already exited."""
+
+    def send(sig: signal.Signals) -> None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            if group:
+                os.killpg(proc.pid, sig)
+            elif proc.poll() is None:
+                proc.send_signal(sig)
+
     if proc.poll() is not None:
+        if group:
+            send(signal.SIGKILL)  # children the leader left behind
         return
-    proc.terminate()
+    send(signal.SIGTERM)
     try:
         proc.wait(grace)
     except subprocess.TimeoutExpired:
-        proc.kill()
+        send(signal.SIGKILL)
         proc.wait(5)
 
 

@@ -67,6 +67,7 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     target = Target(target_options)
     runs = Run(seed=run_options.seed, run_id=run_options.run_id)
     masker = target.masker()
+    target.start_run_deadline(run_options.max_duration)
     try:
         target.probe(masker)
     except TargetError as exc:
@@ -94,6 +95,7 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
         print("scimitar: interrupted; deleting what the run created (Ctrl-C again to abort)", file=sys.stderr)
         worst = EXIT_INTERRUPTED
     finally:
+        target.lift_run_deadline()  # the cleanup runs after --max-duration too
         try:
             # The ledger, then a sweep by the run's prefix: a create whose response Ctrl-C cut off.
             report = runs.cleanup(target.client(masker, Recorder()))

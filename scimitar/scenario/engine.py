@@ -36,7 +36,15 @@ from scimitar.scenario.assertions import MISSING, subset_mismatch
 from scimitar.scenario.format import IDP_BODY_CONTENT_TYPE, Scenario, Step
 from scimitar.scenario.observer import Console, EmbeddedConsole, Observer, ObserverFactory
 from scimitar.scenario.templating import Scope, TemplateError
-from scimitar.target import AuthOverride, ScimClient, Target, TargetError, TargetOptions
+from scimitar.target import (
+    AuthOverride,
+    RunDeadlineReached,
+    ScimClient,
+    Target,
+    TargetError,
+    TargetMisbehaved,
+    TargetOptions,
+)
 
 if TYPE_CHECKING:
     from scimitar.checks.context import Discovery
@@ -306,6 +314,10 @@ class ScenarioRunner:
     def run(self, scenario: Scenario) -> ScenarioResult:
         started = time.perf_counter()
         result = ScenarioResult(scenario, PASSED)
+        if self.env.target.limits.run_deadline_reached:  # --max-duration: not started, not failed
+            result.outcome, result.reason = SKIPPED, "skipped: run deadline reached (--max-duration)"
+            result.steps = [StepResult(s.name, SKIPPED, "not run: run deadline reached") for s in scenario.steps]
+            return result
         try:
             bound = _bind(scenario, self.env)
         except ScenarioSkipped as exc:
@@ -350,8 +362,12 @@ class ScenarioRunner:
             result.steps.append(outcome)
             if outcome.outcome in (FAILED, ERROR):
                 stopped = f"step {step.index + 1} {outcome.outcome}"
+            elif outcome.outcome == SKIPPED:  # only the run deadline skips a step
+                stopped = "run deadline reached"
         outcomes = {s.outcome for s in result.steps}
         result.outcome = ERROR if ERROR in outcomes else FAILED if FAILED in outcomes else PASSED
+        if result.outcome == PASSED and SKIPPED in outcomes:  # cut short: not a pass
+            result.outcome, result.reason = SKIPPED, "skipped: run deadline reached (--max-duration)"
 
     def _run_step(self, scenario: Scenario, step: Step, bound: _Bound, scope: Scope) -> StepResult:
         # The embedded reference server applies every change before it answers (unless its reads
@@ -370,6 +386,10 @@ class ScenarioRunner:
                 return StepResult(step.name, ERROR, str(exc), exchanges + recorder.exchanges)
             except TemplateError as exc:
                 return StepResult(step.name, ERROR, f"template: {exc}", exchanges + recorder.exchanges)
+            except RunDeadlineReached as exc:
+                return StepResult(step.name, SKIPPED, str(exc), exchanges + recorder.exchanges)
+            except TargetMisbehaved as exc:  # another origin, a body over the limit: the step's finding
+                return StepResult(step.name, FAILED, str(exc), exchanges + recorder.exchanges)
             except TargetError as exc:
                 return StepResult(step.name, ERROR, str(exc), exchanges + recorder.exchanges)
             exchanges += recorder.exchanges
@@ -442,10 +462,12 @@ class ScenarioRunner:
         headers.update(spec.get("headers") or {})
         authorization = _auth_header(spec.get("auth"), bound)
         headers["Authorization"] = authorization
-        url = path
+        client = bound.client(recorder)
+        # An absolute path can only be a reference the server gave (a captured Location): resolved
+        # and held to the target's origin by the client like every other one.
+        url = client.resolve(path, "captured reference") if path.lower().startswith(("http://", "https://")) else path
         if spec.get("query"):
             url += ("&" if "?" in path else "?") + _query(spec["query"])
-        client = bound.client(recorder)
         kwargs: dict[str, Any] = {"headers": headers, "auth": None}
         if "json" in spec:
             kwargs["json"] = spec["json"]
