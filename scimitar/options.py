@@ -179,7 +179,7 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "max-duration",
         "end the run after this long (e.g. 90s, 10m): checks and scenarios not started by then are "
-        "skipped with 'run deadline reached'; the cleanup still runs",
+        "skipped with 'run deadline reached'; the cleanup still runs (at most 60 s more)",
         group="deadline",
         metavar="DURATION",
     ),

@@ -130,7 +130,7 @@ class ScimSession:
                 return
             self._finished = True
         atexit.unregister(self.finish)
-        self.target.lift_run_deadline()  # the cleanup runs after --max-duration too
+        self.target.begin_cleanup()  # the cleanup runs after --max-duration too (bounded)
         try:
             self.cleanup_report = self.run.cleanup(self.client.with_recorder(Recorder()))
         except KeyboardInterrupt:

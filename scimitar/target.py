@@ -95,6 +95,8 @@ DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024
 #: Default bound on the Retry-After waits of one request (`--max-retry-wait`) and of a run (`--retry-budget`).
 DEFAULT_MAX_RETRY_WAIT_S = 30.0
 DEFAULT_RETRY_BUDGET_S = 60.0
+#: How long the final cleanup may take after `--max-duration` ran out.
+CLEANUP_AFTER_DEADLINE_S = 60.0
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
@@ -893,9 +895,12 @@ class Target:
         """Bound the run: after `seconds` no request is sent and the runner skips what is left."""
         self.limits.run_deadline = None if seconds is None else time.monotonic() + seconds
 
-    def lift_run_deadline(self) -> None:
-        """For the final cleanup, which must run after the deadline too (each request stays bounded)."""
-        self.limits.run_deadline = None
+    def begin_cleanup(self) -> None:
+        """The final cleanup runs after the run deadline too: with one, it gets `CLEANUP_AFTER_DEADLINE_S`
+        more (each request still bounded by the read deadline), so a run with `--max-duration` ends
+        by duration + that whatever the target does; what is left is reported by the cleanup."""
+        if self.limits.run_deadline is not None:
+            self.limits.run_deadline = max(self.limits.run_deadline, time.monotonic()) + CLEANUP_AFTER_DEADLINE_S
 
     def probe(self, masker: Masker | None = None, recorder: Recorder | None = None) -> ScimResponse:
         """One discovery request that proves the target is a reachable SCIM endpoint accepting the
@@ -912,6 +917,11 @@ class Target:
         self._refused(spc, "/ServiceProviderConfig")
         if _json_object(spc):
             return spc
+        if spc.status == 429:  # still throttled after the capped Retry-After waits
+            raise TargetUnreachable(
+                f"{self.base_url} kept answering 429 Too Many Requests to GET /ServiceProviderConfig "
+                f"(waited {self.stats.retry_wait_s:g} s for Retry-After); try again later"
+            )
         users = client.get("/Users", params={"count": 1})
         self._refused(users, "/Users")
         if _json_object(users):
@@ -920,11 +930,6 @@ class Target:
             raise TargetUnreachable(
                 f"no SCIM endpoint at {self.base_url}: /ServiceProviderConfig and /Users answer 404 "
                 "(check the base path)"
-            )
-        if spc.status == 429 and users.status == 429:
-            raise TargetUnreachable(
-                f"{self.base_url} kept answering 429 Too Many Requests (waited "
-                f"{self.stats.retry_wait_s:g} s for Retry-After); try again later"
             )
         raise NotScimEndpoint(
             f"{self.base_url} is not a SCIM endpoint: GET /ServiceProviderConfig answered "

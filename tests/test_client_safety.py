@@ -307,7 +307,7 @@ def test_run_deadline_cuts_a_hanging_request_and_skips_the_rest() -> None:
             assert first.outcome is Outcome.SKIPPED and "run deadline reached" in first.message
             with pytest.raises(RunDeadlineReached):
                 ctx.client.get("/Users")
-            target.lift_run_deadline()  # the cleanup after the deadline is still allowed to run
+            target.begin_cleanup()  # the cleanup after the deadline is still allowed to run
             assert ctx.client.get("/ServiceProviderConfig").status == 200
         finally:
             target.close()

@@ -95,7 +95,7 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
         print("scimitar: interrupted; deleting what the run created (Ctrl-C again to abort)", file=sys.stderr)
         worst = EXIT_INTERRUPTED
     finally:
-        target.lift_run_deadline()  # the cleanup runs after --max-duration too
+        target.begin_cleanup()  # the cleanup runs after --max-duration too (bounded)
         try:
             # The ledger, then a sweep by the run's prefix: a create whose response Ctrl-C cut off.
             report = runs.cleanup(target.client(masker, Recorder()))
