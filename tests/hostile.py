@@ -85,7 +85,7 @@ class HostileServer:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (the stdlib's name)
+            def log_message(self, format: str, *args: Any) -> None:
                 return
 
             def _any(self) -> None:

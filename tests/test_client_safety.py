@@ -28,7 +28,13 @@ from scimitar.checks.context import CheckContext, Discovery
 from scimitar.checks.registry import Check, load_catalogue
 from scimitar.checks.runner import run_check
 from scimitar.exchange import Masker, Recorder
-from scimitar.options import ConfigError, parse_seconds, parse_size, resolve_run_options, resolve_target_options
+from scimitar.options import (
+    ConfigError,
+    parse_seconds,
+    parse_size,
+    resolve_run_options,
+    resolve_target_options,
+)
 from scimitar.results import Outcome
 from scimitar.run import Run
 from scimitar.target import (
