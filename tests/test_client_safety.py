@@ -439,3 +439,48 @@ def test_limit_options_parse() -> None:
     assert resolve_run_options(argparse.Namespace(max_duration="2m")).max_duration == 120
     defaults = resolve_target_options(argparse.Namespace(), environ={})
     assert defaults.max_body_bytes == 8 << 20 and defaults.read_deadline is None
+
+
+# -- scimitar load: bounded by --duration + --grace, and by --max-body-bytes ----------------------------
+
+
+def _load_args(tmp_path: Path, *extra: str) -> Any:
+    import argparse
+
+    from scimitar.load import cli
+
+    parser = argparse.ArgumentParser()
+    cli.add_arguments(parser)
+    return parser.parse_args(["--reports-dir", str(tmp_path), "--token", TOKEN, *extra])
+
+
+def test_load_against_a_hanging_target_ends_by_duration_plus_grace(tmp_path: Path) -> None:
+    from scimitar.load import cli
+
+    with HostileServer("hang") as server:
+        args = _load_args(
+            tmp_path, "--target-url", server.url, "--workload", "steady", "--users", "2", "--duration", "2s",
+            "--grace", "6",
+        )
+        started = time.monotonic()
+        code = cli.run(args)
+        took = time.monotonic() - started
+    assert code == 1
+    # 2 s + 6 s grace, then at most MIN_AFTER_S for the audit and cleanup; never the old 180 s
+    assert took < 2 + 6 + cli.MIN_AFTER_S + 4, took
+
+
+def test_load_reads_at_most_max_body_bytes(tmp_path: Path) -> None:
+    from scimitar.load import cli
+
+    with HostileServer("big-body") as server:
+        args = _load_args(
+            tmp_path, "--target-url", server.url, "--workload", "steady", "--users", "2", "--duration", "2s",
+            "--grace", "10", "--max-body-bytes", "256KiB", "--max-requests", "40",
+        )
+        code = cli.run(args)
+    assert code == 1
+    stats = json.loads(next(tmp_path.glob("*/load/stats.json")).read_text(encoding="utf-8"))
+    errors = " ".join(e["error"] for e in stats["errors"])
+    assert "response body exceeded 262144 bytes; stopped reading" in errors
+    assert server.sent_bytes < 200 << 20  # 40 requests x (256 KiB read + what sat in socket buffers)
