@@ -913,6 +913,12 @@ class Target:
         checks do that.
         """
         client = self.client(masker or self.masker(), recorder or Recorder())
+        try:
+            return self._probe(client)
+        except TargetMisbehaved as exc:  # a body over the limit: name the target in the one line
+            raise type(exc)(f"{self.base_url}: {exc}") from None
+
+    def _probe(self, client: ScimClient) -> ScimResponse:
         spc = client.get("/ServiceProviderConfig")
         self._refused(spc, "/ServiceProviderConfig")
         if _json_object(spc):

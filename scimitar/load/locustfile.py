@@ -23,6 +23,7 @@ import random
 import secrets
 import ssl
 import time
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -142,12 +143,12 @@ READ_DEADLINE_S = float(ENV.get(w.ENV_READ_DEADLINE) or ENV.get(w.ENV_TIMEOUT) o
 MAX_BODY_BYTES = int(ENV.get(w.ENV_MAX_BODY_BYTES) or 8 * 1024 * 1024)
 
 
-class _BodyTooLarge(Exception):
-    pass
+class _Unreadable(Exception):
+    """A body over MAX_BODY_BYTES (decoded or not), or one that cannot be decoded."""
 
 
 def _read_body(resp: Any) -> bytes:
-    """The body of a `stream=True` response, at most MAX_BODY_BYTES (then `_BodyTooLarge`): a
+    """The body of a `stream=True` response, at most MAX_BODY_BYTES (then `_Unreadable`): a
     user keeps one bounded body at a time, whatever the target sends."""
     chunks: list[bytes] = []
     total = 0
@@ -155,9 +156,29 @@ def _read_body(resp: Any) -> bytes:
         data = chunk if isinstance(chunk, bytes) else str(chunk).encode("utf-8")
         total += len(data)
         if total > MAX_BODY_BYTES:
-            raise _BodyTooLarge(f"response body exceeded {MAX_BODY_BYTES} bytes; stopped reading")
+            raise _Unreadable(f"response body exceeded {MAX_BODY_BYTES} bytes; stopped reading")
         chunks.append(data)
     return b"".join(chunks)
+
+
+def _decoded(resp: Any, raw: bytes) -> bytes:
+    """The body with its `Content-Encoding` (Okta asks for gzip,deflate) undone, to at most
+    MAX_BODY_BYTES: a small compressed answer cannot expand past the limit either."""
+    encoding = str(resp.headers.get("content-encoding") or "identity").lower() if resp.headers else "identity"
+    if encoding in ("identity", "") or not raw:
+        return raw
+    if encoding not in ("gzip", "deflate"):
+        raise _Unreadable(f"response Content-Encoding {encoding!r} not read")
+    # gzip: a gzip header; deflate: zlib-wrapped (RFC 9110 §8.4.1.2), or raw as some servers send it
+    wbits = 16 + zlib.MAX_WBITS if encoding == "gzip" else (zlib.MAX_WBITS if raw[:1] == b"\x78" else -zlib.MAX_WBITS)
+    inflater = zlib.decompressobj(wbits)
+    try:
+        out = inflater.decompress(raw, MAX_BODY_BYTES + 1)
+    except zlib.error as exc:
+        raise _Unreadable(f"response body is not valid {encoding}: {exc}") from None
+    if len(out) > MAX_BODY_BYTES or inflater.unconsumed_tail:
+        raise _Unreadable(f"response body exceeded {MAX_BODY_BYTES} bytes; stopped reading")
+    return out
 
 
 def _drop_connection(resp: Any) -> None:
@@ -214,8 +235,8 @@ class OktaUser(FastHttpUser):
                     problem: str | None = None
                     try:
                         if status:
-                            content = _read_body(resp)
-                    except _BodyTooLarge as exc:
+                            content = _decoded(resp, _read_body(resp))
+                    except _Unreadable as exc:
                         problem = str(exc)
                     except gevent.Timeout as exc:
                         if exc is not deadline:
