@@ -267,7 +267,7 @@ def test_a_drip_ends_at_the_read_deadline(drip_headers: bool) -> None:
 def test_the_deadline_backend_is_installed() -> None:
     """Against an httpx upgrade moving the private attributes `install_deadlines` reaches."""
     with httpx.Client() as http:
-        assert install_deadlines(http) == 1
+        assert install_deadlines(http) >= 1
 
 
 def test_429_forever_is_capped_per_request_and_per_run() -> None:
