@@ -254,6 +254,9 @@ class ScimClient:
         for name, given in (headers or {}).items():
             _set_header(merged, name, given)
         final_headers = {k: v for k, v in merged.items() if v is not None}
+        # A header removed on purpose (None) must not come back as httpx's default (User-Agent,
+        # Accept-Encoding): scenarios replay an IdP's exact headers.
+        removed = frozenset(k.lower() for k, v in merged.items() if v is None)
         if isinstance(auth, AuthOverride):
             # A deliberately wrong credential is still a credential-shaped string: keep it out of reports.
             self.masker.add(auth.token, auth.authorization)
@@ -263,7 +266,7 @@ class ScimClient:
         waited = 0.0
         attempt = 0
         while True:
-            response = self._send(method, self.url(path), final_headers, body, params)
+            response = self._send(method, self.url(path), final_headers, body, params, removed)
             if response.status != 429 or attempt >= self.max_retries:
                 if method.upper() == "POST":
                     self._note_created(path, response)
@@ -288,8 +291,11 @@ class ScimClient:
         headers: dict[str, str],
         body: bytes | None,
         params: Mapping[str, Any] | None,
+        removed: frozenset[str] = frozenset(),
     ) -> ScimResponse:
         request = self.http.build_request(method, url, headers=headers, content=body, params=params)
+        for name in removed:
+            request.headers.pop(name, None)
         started = time.perf_counter()
         self.stats.requests += 1
         try:
