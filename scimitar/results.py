@@ -210,11 +210,25 @@ class Results:
         for result in self.checks:
             counts[_SUMMARY_KEYS[result.outcome]] += 1
         for scenario in self.scenarios:
+            # Step-level warnings count one each (each is a WARN line the reader saw); a scenario
+            # whose only findings are warnings counts through them, not as passed.
+            warned = sum(1 for st in scenario.get("steps", []) if st.get("outcome") == "warning")
+            counts["warnings"] += warned
+            if scenario.get("outcome") == "warning":
+                counts["warnings"] += 0 if warned else 1
+                continue
             try:
                 counts[_SUMMARY_KEYS[Outcome(scenario.get("outcome", ""))]] += 1
             except ValueError:
                 pass
         return counts
+
+    def readiness(self) -> list[dict[str, Any]]:
+        """One verdict per IdP (`scimitar.readiness`): would its provisioning succeed here?"""
+        from scimitar.readiness import verdicts
+
+        profiles = {sid: d.profile for sid, d in self.scenario_details.items()}
+        return [v.to_json() for v in verdicts(self.scenarios, profiles)]
 
     def summary_line(self) -> str:
         s = self.summary
@@ -240,6 +254,7 @@ class Results:
                 "scimitar_version": scimitar_version(),
             },
             "summary": self.summary,
+            "readiness": self.readiness(),
             "checks": [c.to_json() for c in self.checks],
             "scenarios": self.scenarios,
         }

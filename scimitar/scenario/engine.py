@@ -102,6 +102,8 @@ class ScenarioResult:
             "id": self.scenario.id,
             "idp": self.scenario.idp,
             "outcome": self.outcome,
+            "reason": self.reason,
+            "expectations": self.scenario.counts,
             "steps": [s.to_json() for s in self.steps],
         }
 
