@@ -111,6 +111,7 @@ class StepDetail:
     level: str = "MUST"
     kind: str = "request"
     exchanges: list[Exchange] = field(default_factory=list)
+    source: str | None = None  # the public source of the step's idp expectations
 
 
 @dataclass
@@ -141,9 +142,11 @@ class ScenarioDetail:
                     name=step.name,
                     outcome=step.outcome,
                     message=step.message,
-                    level=getattr(spec, "level", "MUST"),
+                    # A deviation the IdP tolerates is not a MUST or SHOULD of the flow.
+                    level="RFC (tolerated)" if getattr(step, "warnings", None) else getattr(spec, "level", "MUST"),
                     kind=getattr(spec, "kind", "request"),
                     exchanges=list(step.exchanges),
+                    source=getattr(step, "source", None),
                 )
             )
         return cls(

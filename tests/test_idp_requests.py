@@ -297,3 +297,54 @@ def test_enterprise_steps_are_skipped_where_not_declared(no_enterprise: None) ->
     assert flagged.outcome == "passed", flagged.render()
     skipped = [s for s in flagged.steps if s.outcome == "skipped"]
     assert len(skipped) == 2 and all("enterprise" in s.message for s in skipped)
+
+
+OPTIONAL = """\
+name: optional attribute expectations
+description: an idp expectation about displayName applies only where /Schemas declare it
+idp: generic
+broken_by: [create-200]
+steps:
+  - name: create
+    request:
+      method: POST
+      path: /Users
+      json: {schemas: ["urn:ietf:params:scim:schemas:core:2.0:User"], userName: "{{ run.prefix }}opt@example.com"}
+    expect:
+      status: 201
+      optional:
+        - {when: "declares:displayName", assert: [body.displayName == never-sent]}
+"""
+
+
+def _optional_result(tmp_path: Path) -> ScenarioResult:
+    root = tmp_path / "scenarios"
+    root.mkdir(exist_ok=True)
+    (root / "scenario.schema.json").write_text((ROOT / "scenario.schema.json").read_text())
+    (root / "opt.yaml").write_text(OPTIONAL)
+    scenario = load_scenario(root / "opt.yaml")
+    assert scenario.steps[0].counts == {"idp": 2, "rfc": 0}
+    target = Target(TargetOptions())
+    try:
+        return run_scenario(scenario, Environment(target=target, run=Run(run_id="opt")))
+    finally:
+        target.close()
+
+
+def test_optional_attribute_expectations_apply_where_declared(tmp_path: Path) -> None:
+    result = _optional_result(tmp_path)
+    assert result.outcome == "failed" and "displayName" in result.steps[0].message
+
+
+def test_optional_attribute_expectations_skip_where_not_declared(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    fetch = Discovery.fetch
+
+    def without_display_name(client: Any) -> Discovery:
+        found = fetch(client)
+        for schema in found.schemas or []:
+            schema["attributes"] = [a for a in schema.get("attributes", []) if a.get("name") != "displayName"]
+        return found
+
+    monkeypatch.setattr(Discovery, "fetch", staticmethod(without_display_name))
+    assert _optional_result(tmp_path).outcome == "passed"

@@ -265,6 +265,8 @@ def _step(index: int, step: StepDetail) -> str:
         text += f' <span class="lvl">{_e(step.level)}</span>'
     if step.message:
         text += f' — <span class="msg">{_e(step.message)}</span>'
+    if step.source and step.outcome in ("failed", "error"):
+        text += f' <span class="note">(source: {_e(step.source)})</span>'
     if step.outcome in ("failed", "error", "warning") and step.exchanges:
         inner = _exchanges([], step.exchanges)
         return (

@@ -555,6 +555,9 @@ class ScenarioRunner:
             if not step.expect.status and not 200 <= out.status < 300:
                 return [f"admin {spec['action']} answered {out.status}: {out.body}"], {}, []
         problems = _evaluate(step.expect, out, path, scope)
+        for item in step.optional:
+            if not problems and item.when and self._applies(item.when, bound):
+                problems += _evaluate(item.expect, out, path, scope)
         if problems:
             return problems, {}, []
         warnings: list[dict[str, str]] = []

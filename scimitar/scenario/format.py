@@ -109,12 +109,16 @@ class Step:
     note: str | None = None
     source: str | None = None  # the public URL that says the IdP needs `expect` (kind idp)
     rfc: tuple[RfcExpect, ...] = ()
+    #: idp expectations about an optional attribute: checked only where the target declares it
+    #: (`when`), since the IdP maps such an attribute only then. Each item's `check` is unused.
+    optional: tuple[RfcExpect, ...] = ()
     when: str | None = None  # "enterprise": the IdP sends this step only where the extension exists
 
     @property
     def counts(self) -> dict[str, int]:
         """Expectations by kind: `idp` (the flow fails without them) and `rfc` (tolerated, warn)."""
-        return {"idp": self.expect.count, "rfc": sum(r.expect.count for r in self.rfc)}
+        idp = self.expect.count + sum(o.expect.count for o in self.optional)
+        return {"idp": idp, "rfc": sum(r.expect.count for r in self.rfc)}
 
     @property
     def label(self) -> str:

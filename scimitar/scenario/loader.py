@@ -313,6 +313,21 @@ def _build_rfc(doc: _Doc, raw: Sequence[Mapping[str, Any]], base: Pointer, kind:
     return tuple(out)
 
 
+def _build_optional(doc: _Doc, raw: Sequence[Mapping[str, Any]], base: Pointer, kind: str,
+                    variables: set[str], captured: set[str]) -> tuple[RfcExpect, ...]:
+    """`expect.optional`: idp expectations about an optional attribute, each with its `when`."""
+    out: list[RfcExpect] = []
+    for i, item in enumerate(raw):
+        pointer = (*base, i)
+        fields = {k: v for k, v in item.items() if k not in ("note", "when")}
+        expect = _build_expect(doc, fields, pointer, kind, variables, captured)
+        if expect.count == 0:
+            raise doc.error(pointer, "an optional expectation needs at least one of status, headers, json, "
+                                     "assert, schema, checks, max_ms")
+        out.append(RfcExpect(check="", expect=expect, note=item.get("note"), when=item["when"]))
+    return tuple(out)
+
+
 def _build_expect(doc: _Doc, raw: Mapping[str, Any], base: Pointer, kind: str,
                   variables: set[str], captured: set[str]) -> Expect:
     if kind in ("observe", "use_auth"):
@@ -393,12 +408,14 @@ def _build_step(doc: _Doc, index: int, raw: Mapping[str, Any], requires: Require
     raw_expect = dict(raw.get("expect", {}))
     source = raw_expect.pop("source", None)
     raw_rfc = raw_expect.pop("rfc", [])
-    if kind == "use_auth" and (source or raw_rfc):
+    raw_optional = raw_expect.pop("optional", [])
+    if kind == "use_auth" and (source or raw_rfc or raw_optional):
         raise doc.error((*base, "expect"), "a use_auth step has no response to expect anything of")
     expect = _build_expect(doc, raw_expect, (*base, "expect"), kind, variables, captured)
     rfc = _build_rfc(doc, raw_rfc, (*base, "expect", "rfc"), kind, variables, captured)
+    optional = _build_optional(doc, raw_optional, (*base, "expect", "optional"), kind, variables, captured)
     source = source or default_source
-    if expect.count and not source and doc.data.get("idp") != "generic":
+    if (expect.count or optional) and not source and doc.data.get("idp") != "generic":
         raise doc.error((*base, "expect"), "an idp expectation needs the public source that says the IdP "
                         "needs it: give expect.source (a URL), or a scenario-level source",
                         field_pointer=(*base, "expect", "source"))
@@ -426,8 +443,9 @@ def _build_step(doc: _Doc, index: int, raw: Mapping[str, Any], requires: Require
         level=raw.get("level", "MUST"),
         eventually=eventually,
         note=raw.get("note"),
-        source=source if expect.count else None,
+        source=source if expect.count or optional else None,
         rfc=rfc,
+        optional=optional,
         when=raw.get("when"),
     )
 

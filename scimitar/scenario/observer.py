@@ -19,6 +19,9 @@ its admin API, so the ClickHouse scenarios run against a reference server in ano
 
 A product's own observer has the same shape: a factory taking the target and returning an object
 with `member`, `can_sign_in` and `roles` (plus `admin` for the console) that asks the product.
+For credential-rotation scenarios it may also offer `second_credential()` (an `Authorization` value
+of a disposable credential, never the run's own) and `credential_id(authorization, exclude=...)`
+(the console id to revoke it by; None when it cannot be told apart, so nothing is guessed).
 """
 
 from __future__ import annotations
