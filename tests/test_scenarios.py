@@ -104,6 +104,21 @@ def test_unique_identifiers_per_scenario() -> None:
         assert "00ujl29u0le5T6Aj10h7" not in text, sid
 
 
+def test_names_are_unique_across_scenarios() -> None:
+    """Every userName/displayName a scenario creates is its own: scenarios share one run (and one
+    target) in `scimitar test`, so two that create the same name would make the second answer 409."""
+    import re
+
+    seen: dict[str, str] = {}
+    for sid, sc in SCENARIOS.items():
+        for name, value in sc.variables.items():
+            if not isinstance(value, str) or "run.prefix" not in value:
+                continue
+            key = re.sub(r"\{\{ fake\.\w+ \}\}", "*", value).lower()
+            other = seen.setdefault(key, sid)
+            assert other == sid, f"{sid} (var {name}) and {other} create the same name {value}"
+
+
 def test_results_entry_shape(run: Run) -> None:
     sid = "scenarios/okta/deactivate.yaml"
     entry = _run(SCENARIOS[sid], run, None).to_json()
