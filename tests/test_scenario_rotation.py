@@ -9,6 +9,7 @@ run's credential live, and the engine refuses to revoke any credential the scena
 
 from __future__ import annotations
 
+import contextlib
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
@@ -94,3 +95,25 @@ def test_the_engine_refuses_to_revoke_a_credential_it_does_not_own(tmp_path: Pat
         target.close()
     assert result.outcome == "error"
     assert result.steps[1].outcome == "error" and "refusing to revoke" in result.steps[1].message
+
+
+def test_remote_basic_rotation_on_a_clickhouse_server() -> None:
+    from tests.test_remote_targets import BASIC
+
+    with contextlib.closing(_serve("--profile", "clickhouse", "--basic", f"{BASIC[0]}:{BASIC[1]}")) as server:
+        served = next(server)
+        created = httpx.post(served.origin + "/_admin/credentials", json={"kind": "basic"}, timeout=5,
+                             headers={"Authorization": f"Bearer {ADMIN}"}).json()
+        env = {"SCIM_USERNAME": BASIC[0], "SCIM_PASSWORD": BASIC[1], "SCIMITAR_ADMIN_TOKEN": ADMIN,
+               "SCIMITAR_SECOND_USERNAME": created["key"], "SCIMITAR_SECOND_PASSWORD": created["secret"]}
+        out = _replay("scenarios/clickhouse/token-rotation-basic.yaml", "--target-url", served.url,
+                      "--declare-profile", "clickhouse", "--observer", OBSERVER, "--run-id", "rotck",
+                      env=env, cwd=ROOT)
+        assert out.returncode == 0, out.stdout + out.stderr
+        assert "[passed]" in out.stdout, out.stdout
+        live = httpx.get(served.url + "/Users", params={"count": 1}, auth=httpx.BasicAuth(*BASIC), timeout=5)
+        assert live.status_code == 200
+        old = httpx.get(served.url + "/Users", params={"count": 1}, timeout=5,
+                        auth=httpx.BasicAuth(created["key"], created["secret"]))
+        assert old.status_code == 401
+        assert created["secret"] not in out.stdout + out.stderr and BASIC[1] not in out.stdout

@@ -267,6 +267,13 @@ def _bind(scenario: Scenario, env: Environment) -> _Bound:
             raise ScenarioSkipped("the second credential is the run's own credential; give a different one")
         bound.second_auth = str(second)
         bound.masker.add(bound.second_auth, bound.second_auth.split(" ", 1)[-1])
+        scheme, _, value = bound.second_auth.partition(" ")
+        if scheme.lower() == "basic":  # a key + secret pair: Entra sends it as `Bearer key:secret`
+            import base64
+
+            pair = base64.b64decode(value).decode("utf-8")
+            bound.second_bearer = f"Bearer {pair}"
+            bound.masker.add(bound.second_bearer, pair)
     return bound
 
 
