@@ -338,8 +338,16 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     if scim_session is None:
         return
     results = scim_session.results
+    readiness = results.readiness()
+    if readiness:  # the answer support needs first: would each IdP's provisioning work?
+        terminalreporter.section("scimitar readiness", sep="-", bold=True)
+        for verdict in readiness:
+            ready = verdict["flows"] and verdict["succeeded"] == verdict["flows"]
+            terminalreporter.write_line(verdict["line"], green=bool(ready), red=not ready and bool(verdict["flows"]))
     warned = [r for r in results.checks if r.outcome is Outcome.WARNING]
-    warned_scenarios = [s for s in results.scenarios if s.get("outcome") == "warning"]
+    warned_scenarios = [
+        s for s in results.scenarios if any(st.get("outcome") == "warning" for st in s.get("steps", []))
+    ]
     if warned or warned_scenarios:
         terminalreporter.section("scimitar SHOULD warnings", sep="-", yellow=True)
         for result in warned:
@@ -350,7 +358,10 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
                 terminalreporter.write_line(
                     f"WARNING {entry.get('id')}: {st.get('name')}: {st.get('message')}"
                 )
-    terminalreporter.write_line(f"warnings: {len(warned) + len(warned_scenarios)}")
+    step_warnings = sum(
+        1 for entry in results.scenarios for st in entry.get("steps", []) if st.get("outcome") == "warning"
+    )
+    terminalreporter.write_line(f"warnings: {len(warned) + step_warnings}")
     report = scim_session.cleanup_report
     if scim_session.cleanup_interrupted and not scim_session.target.embedded:
         terminalreporter.write_line(scim_session.leftovers_hint(), red=True)

@@ -111,6 +111,7 @@ class StepDetail:
     level: str = "MUST"
     kind: str = "request"
     exchanges: list[Exchange] = field(default_factory=list)
+    source: str | None = None  # the public source of the step's idp expectations
 
 
 @dataclass
@@ -141,9 +142,11 @@ class ScenarioDetail:
                     name=step.name,
                     outcome=step.outcome,
                     message=step.message,
-                    level=getattr(spec, "level", "MUST"),
+                    # A deviation the IdP tolerates is not a MUST or SHOULD of the flow.
+                    level="RFC (tolerated)" if getattr(step, "warnings", None) else getattr(spec, "level", "MUST"),
                     kind=getattr(spec, "kind", "request"),
                     exchanges=list(step.exchanges),
+                    source=getattr(step, "source", None),
                 )
             )
         return cls(
@@ -210,11 +213,25 @@ class Results:
         for result in self.checks:
             counts[_SUMMARY_KEYS[result.outcome]] += 1
         for scenario in self.scenarios:
+            # Step-level warnings count one each (each is a WARN line the reader saw); a scenario
+            # whose only findings are warnings counts through them, not as passed.
+            warned = sum(1 for st in scenario.get("steps", []) if st.get("outcome") == "warning")
+            counts["warnings"] += warned
+            if scenario.get("outcome") == "warning":
+                counts["warnings"] += 0 if warned else 1
+                continue
             try:
                 counts[_SUMMARY_KEYS[Outcome(scenario.get("outcome", ""))]] += 1
             except ValueError:
                 pass
         return counts
+
+    def readiness(self) -> list[dict[str, Any]]:
+        """One verdict per IdP (`scimitar.readiness`): would its provisioning succeed here?"""
+        from scimitar.readiness import verdicts
+
+        profiles = {sid: d.profile for sid, d in self.scenario_details.items()}
+        return [v.to_json() for v in verdicts(self.scenarios, profiles)]
 
     def summary_line(self) -> str:
         s = self.summary
@@ -240,6 +257,7 @@ class Results:
                 "scimitar_version": scimitar_version(),
             },
             "summary": self.summary,
+            "readiness": self.readiness(),
             "checks": [c.to_json() for c in self.checks],
             "scenarios": self.scenarios,
         }

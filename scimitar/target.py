@@ -514,6 +514,9 @@ class ScimClient:
         for name, given in (headers or {}).items():
             _set_header(merged, name, given)
         final_headers = {k: v for k, v in merged.items() if v is not None}
+        # A header removed on purpose (None) must not come back as httpx's default (User-Agent,
+        # Accept-Encoding): scenarios replay an IdP's exact headers.
+        removed = frozenset(k.lower() for k, v in merged.items() if v is None)
         if isinstance(auth, AuthOverride):
             # A deliberately wrong credential is still a credential-shaped string: keep it out of reports.
             self.masker.add(auth.token, auth.authorization)
@@ -524,7 +527,7 @@ class ScimClient:
         waited = 0.0
         attempt = 0
         while True:
-            response = self._send(method, url, final_headers, body, params)
+            response = self._send(method, url, final_headers, body, params, removed)
             if response.status != 429 or attempt >= self.max_retries:
                 break
             remaining = min(
@@ -552,8 +555,11 @@ class ScimClient:
         headers: dict[str, str],
         body: bytes | None,
         params: Mapping[str, Any] | None,
+        removed: frozenset[str] = frozenset(),
     ) -> ScimResponse:
         request = self.http.build_request(method, url, headers=headers, content=body, params=params)
+        for name in removed:
+            request.headers.pop(name, None)
         self._require_same_origin(str(request.url), "request URL")
         limits = self.limits
         run_left = limits.run_left()

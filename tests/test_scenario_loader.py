@@ -229,3 +229,43 @@ def test_id_is_scenarios_relative_wherever_the_files_are(tmp_path: Path) -> None
     (packaged / "okta" / "deactivate.yaml").write_text((repo / "okta" / "deactivate.yaml").read_text())
     assert load_scenario(packaged / "okta" / "deactivate.yaml").id == "scenarios/okta/deactivate.yaml"
     assert load_scenario(repo / "okta" / "deactivate.yaml").id == "scenarios/okta/deactivate.yaml"
+
+
+OKTA = GOOD.replace("idp: generic", "idp: okta")
+
+
+def test_okta_idp_expectation_needs_a_source(write) -> None:  # type: ignore[no-untyped-def]
+    err = _error(write(OKTA))
+    assert err.file == "scenarios/s.yaml" and err.step == (0, "list users") and err.field == "expect.source"
+    assert err.line == 11
+    ok = load_scenario(write(OKTA.replace("idp: okta", "idp: okta\nsource: https://example.com/okta-doc")))
+    assert ok.steps[0].source == "https://example.com/okta-doc"
+    assert ok.steps[0].counts == {"idp": 1, "rfc": 0}
+
+
+def test_rfc_expectation_must_name_an_existing_check(write) -> None:  # type: ignore[no-untyped-def]
+    text = GOOD.replace("      status: 200", "      status: 200\n      rfc:\n        - {check: rfc9999-no-such, checks: [content-type-scim]}")
+    err = _error(write(text))
+    assert err.field == "expect.rfc[0].check" and "rfc9999-no-such" in str(err) and err.line == 14
+    good = load_scenario(write(text.replace("rfc9999-no-such", "rfc7644-3.8-response-scim-json")))
+    assert good.steps[0].rfc[0].check == "rfc7644-3.8-response-scim-json"
+    assert good.steps[0].counts == {"idp": 1, "rfc": 1}
+    empty = _error(write(text.replace("rfc9999-no-such", "rfc7644-3.8-response-scim-json").replace(", checks: [content-type-scim]", "")))
+    assert "at least one" in str(empty) and empty.field == "expect.rfc[0]"
+
+
+def test_loose_equality_operator() -> None:
+    assertion = parse_assertion("body.status ~= 401")
+    assert assertion.check("401", 401) is None
+    assert assertion.check(401, 401) is None
+    assert assertion.check("404", 401) is not None
+    assert parse_assertion("body.active ~= true").check("true", True) is None
+    assert parse_assertion("body.x ~= 1").check(MISSING, 1) is not None
+
+
+def test_second_credential_rules(write) -> None:  # type: ignore[no-untyped-def]
+    text = GOOD.replace("steps:", "requires: {second_credential: true}\nsteps:")
+    assert "admin: true" in str(_error(write(text)))
+    revoke = GOOD.replace("idp: generic", "idp: generic\nrequires: {admin: true}").replace(
+        "steps:\n", "steps:\n  - name: revoke\n    admin: {action: revoke-credential, credential: second}\n")
+    assert "second_credential" in str(_error(write(revoke)))

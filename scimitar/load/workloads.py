@@ -2,7 +2,8 @@
 
 Both sides read this module: the locustfile (in locust's own process) to send the requests, and
 the CLI to list workloads and to know which user classes and shape a workload runs. Request
-bodies are Okta's, byte for byte in member order (see /work/shared/idp-call-sequences.md), with
+bodies are Okta's, byte for byte in member order (Okta's SCIM 2.0 reference,
+https://developer.okta.com/docs/api/openapi/okta-scim/guides/scim-20), with
 only the names, ids and password filled in.
 
 The environment contract between `scimitar load` and the locustfile is the `ENV_*` names below;

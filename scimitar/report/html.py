@@ -100,6 +100,9 @@ details.skipped{border-left:4px solid var(--skip)}
 .kv{display:grid;grid-template-columns:max-content 1fr;gap:2px 12px;margin:4px 0 10px}.kv dt{color:var(--mute)}.kv dd{margin:0}
 .exchange{margin:10px 0 16px}
 .reqline{font-weight:600}.status{font-weight:700}.s2{color:var(--pass)}.s3{color:var(--warn)}.s4,.s5,.s0{color:var(--fail)}
+ul.readiness{list-style:none;padding:0;margin:8px 0 14px;font-weight:600}
+ul.readiness>li{padding:4px 10px;margin:3px 0;border-left:5px solid var(--skip)}
+ul.readiness>li.passed{border-color:var(--pass)}ul.readiness>li.failed{border-color:var(--fail)}
 ol.timeline{list-style:none;padding:0;margin:6px 0;border-left:2px solid var(--line)}
 ol.timeline>li{position:relative;padding:3px 0 3px 18px}
 ol.timeline>li::before{content:"";position:absolute;left:-7px;top:9px;width:12px;height:12px;border-radius:50%;background:var(--skip)}
@@ -262,6 +265,8 @@ def _step(index: int, step: StepDetail) -> str:
         text += f' <span class="lvl">{_e(step.level)}</span>'
     if step.message:
         text += f' — <span class="msg">{_e(step.message)}</span>'
+    if step.source and step.outcome in ("failed", "error"):
+        text += f' <span class="note">(source: {_e(step.source)})</span>'
     if step.outcome in ("failed", "error", "warning") and step.exchanges:
         inner = _exchanges([], step.exchanges)
         return (
@@ -304,6 +309,19 @@ def _scenario(entry: dict[str, Any], detail: ScenarioDetail | None) -> str:
         f'<details class="{_e(outcome)}" id="scenario-{_e(sid)}"><summary>{head}</summary>'
         f'<div class="body">{"".join(body)}</div></details>'
     )
+
+
+def _readiness(results: Results) -> str:
+    """The readiness verdict, one line per IdP (`scimitar.readiness`), at the top of the page."""
+    items = results.readiness()
+    if not items:
+        return ""
+    rows = "".join(
+        f'<li class="{"passed" if v["flows"] and v["succeeded"] == v["flows"] else "failed" if v["flows"] else "skipped"}">'
+        f'{_e(v["line"])}</li>'
+        for v in items
+    )
+    return f'<ul class="readiness" id="readiness">{rows}</ul>'
 
 
 def _catalogue_info() -> dict[str, Any]:
@@ -361,6 +379,7 @@ def render(results: Results, comparison: Comparison | None = None) -> str:
         '<div class="toolbar"><button data-expand="1">expand all</button>'
         '<button data-expand="0">collapse all</button></div>',
         f"<h1>SCIM conformance report {verdict}</h1>",
+        _readiness(results),
         '<p class="lede">Each check tests one requirement of RFC 7643/7644. A failed <b>MUST</b> fails the run; '
         "a failed <b>SHOULD</b> is a warning; MAY and unsupported features are skipped. Click a row to see "
         "the request, the response and a curl line that reproduces it.</p>",

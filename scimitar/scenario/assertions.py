@@ -2,7 +2,8 @@
 
 A QA engineer writes what they would say aloud: `body.Resources[0].active == false`,
 `body.totalResults >= 1`, `header.Location exists`, `body.members[*].value contains "{{ captured.id }}"`.
-That is the whole language: a path, an operator, a YAML literal. Paths and operators are parsed
+`PATH ~= VALUE` compares as text, the way Okta's Runscope collections compare (`401` and `"401"`
+match; `true` and `"true"` too). That is the whole language: a path, an operator, a YAML literal. Paths and operators are parsed
 when the file is loaded so a typo fails at collection, with its line.
 
 Path syntax: a root (`body`, `header`/`headers`, `status`), then `.name`, `["key with . or :"]`,
@@ -119,7 +120,7 @@ def parse_path(text: str) -> Path:
 
 _ASSERT = re.compile(
     r"^(?P<len>len\()?(?P<path>[^\s()]+?)(?(len)\))\s+"
-    r"(?P<op>==|!=|>=|<=|>|<|not contains|contains|matches|not exists|exists)(?:\s+(?P<rhs>.+))?$",
+    r"(?P<op>==|!=|~=|>=|<=|>|<|not contains|contains|matches|not exists|exists)(?:\s+(?P<rhs>.+))?$",
     re.DOTALL,
 )
 ORDERING = (">=", "<=", ">", "<")
@@ -160,6 +161,8 @@ class Assertion:
             ok = isinstance(actual, str) and re.search(str(expected), actual) is not None
         elif op == "==":
             ok = _equal(actual, expected)
+        elif op == "~=":
+            ok = actual is not MISSING and _loose(actual) == _loose(expected)
         elif op == "!=":
             ok = not _equal(actual, expected)
         else:
@@ -176,7 +179,7 @@ def parse_assertion(text: str) -> Assertion:
     m = _ASSERT.match(text.strip())
     if m is None:
         raise PathError(
-            f"assertion {text!r} must read 'PATH OP VALUE' (OP: ==, !=, >=, <=, >, <, contains, "
+            f"assertion {text!r} must read 'PATH OP VALUE' (OP: ==, !=, ~=, >=, <=, >, <, contains, "
             "not contains, matches) or 'PATH exists' / 'PATH not exists'"
         )
     op = m.group("op")
@@ -193,6 +196,15 @@ def parse_assertion(text: str) -> Assertion:
         except yaml.YAMLError:
             raise PathError(f"assertion {text!r}: {rhs!r} is not a YAML value") from None
     return Assertion(text.strip(), parse_path(m.group("path")), op, expected, length=bool(m.group("len")))
+
+
+def _loose(value: Any) -> str:
+    """The text a Runscope `equal` assertion compares: JSON spelling for booleans and null."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
 
 
 def _number(value: Any) -> bool:

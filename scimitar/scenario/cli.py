@@ -14,16 +14,28 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from scimitar.exchange import Recorder
 from scimitar.options import ConfigError, add_cli_arguments, resolve_run_options, resolve_target_options
 from scimitar.report.output import Written, add_report_arguments, print_written, write_outputs
 from scimitar.scenario.collect import PROFILE_ENV
-from scimitar.scenario.engine import ERROR, FAILED, Environment, ScenarioRunner
+from scimitar.scenario.engine import (
+    ERROR,
+    FAILED,
+    SECOND_PASSWORD_ENV,
+    SECOND_TOKEN_ENV,
+    SECOND_USERNAME_ENV,
+    Environment,
+    ScenarioRunner,
+    second_authorization_from_env,
+)
 from scimitar.scenario.loader import ScenarioLoadError, discover, load_scenario
 from scimitar.scenario.observer import OBSERVER_ENV, factory_from_env, load_factory
 from scimitar.target import Target, TargetError
+
+if TYPE_CHECKING:
+    from scimitar.results import Results
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_TARGET, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
@@ -38,6 +50,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--declare-profile", choices=("rfc", "clickhouse"),
                        help=f"the profile a remote target behaves as (env: {PROFILE_ENV})")
     group.add_argument("--quiet", action="store_true", help="print only failing steps and the summary")
+    group.add_argument("--second-token", metavar="TOKEN",
+                       help=f"a disposable second bearer token for credential-rotation scenarios on a remote "
+                            f"target (prefer the env: {SECOND_TOKEN_ENV}, or {SECOND_USERNAME_ENV} and "
+                            f"{SECOND_PASSWORD_ENV}); never the run's own credential")
 
 
 def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
@@ -75,7 +91,9 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
         print(f"scimitar: {exc}", file=sys.stderr)
         return EXIT_TARGET
     declared = getattr(args, "declare_profile", None) or os.environ.get(PROFILE_ENV) or None
-    env = Environment(target=target, run=runs, masker=masker, observer_factory=factory, declared_profile=declared)
+    second = second_authorization_from_env(os.environ, getattr(args, "second_token", None))
+    env = Environment(target=target, run=runs, masker=masker, observer_factory=factory, declared_profile=declared,
+                      second_authorization=None if target.embedded else second)
     runner = ScenarioRunner(env)
     results = Results(run_id=runs.run_id, target=target.describe(), seed=runs.seed, masker=masker)
     written: Written | None = None
@@ -121,6 +139,8 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
         except OSError as exc:
             output_error = str(exc)
         target.close()
+    for line in readiness_lines(results):
+        print(line, file=stream)
     print(results.summary_line(), file=stream)
     if output_error is not None:
         print(f"scimitar: could not write the results: {output_error}", file=sys.stderr)
@@ -129,6 +149,12 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     if written is not None:
         print_written(written, lambda line: print(line, file=stream))
     return worst
+
+
+def readiness_lines(results: Results) -> list[str]:
+    """The readiness verdict (`scimitar.readiness`), one line per IdP, under a heading."""
+    lines = [v["line"] for v in results.readiness()]
+    return ["readiness:", *("  " + line for line in lines), ""] if lines else []
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -21,7 +21,15 @@ from typing import Any
 
 import pytest
 
-from scimitar.scenario.engine import ERROR, FAILED, SKIPPED, Environment, ScenarioResult, ScenarioRunner
+from scimitar.scenario.engine import (
+    ERROR,
+    FAILED,
+    SKIPPED,
+    Environment,
+    ScenarioResult,
+    ScenarioRunner,
+    second_authorization_from_env,
+)
 from scimitar.scenario.format import Scenario
 from scimitar.scenario.loader import SCHEMA_FILE, ScenarioLoadError, load_scenario
 from scimitar.scenario.observer import factory_from_env
@@ -115,8 +123,9 @@ def _runner(config: pytest.Config) -> tuple[ScenarioRunner, list[dict[str, Any]]
 
         accessor = getattr(pytest_plugin, "session_for", None) or pytest_plugin._session
         session = accessor(config)
+        second = None if session.target.embedded else second_authorization_from_env(os.environ)
         env = Environment(target=session.target, run=session.run, masker=session.masker, sink=session.recorder,
-                          observer_factory=observer_factory, declared_profile=declared)
+                          observer_factory=observer_factory, declared_profile=declared, second_authorization=second)
         results = session.results.scenarios
     else:
         from scimitar.run import Run

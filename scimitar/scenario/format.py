@@ -16,9 +16,12 @@ from scimitar.scenario.assertions import MISSING, Assertion, Path
 StepKind = Literal["request", "observe", "admin", "use_auth"]
 STEP_KINDS: tuple[StepKind, ...] = ("request", "observe", "admin", "use_auth")
 
-#: Headers on every request, per IdP (`/work/shared/idp-call-sequences.md`). Okta's are documented.
-#: Entra's User-Agent is **unverified**: no public source was found for the exact string, so it is
-#: the value the issue suggests; Entra's Accept header is not documented and is left to the client.
+#: Headers on every request, per IdP. Okta's SCIM 2.0 reference
+#: (https://developer.okta.com/docs/api/openapi/okta-scim/guides/scim-20) shows `User-Agent: Okta SCIM
+#: Client 1.0.0`; the Accept, Accept-Charset, Accept-Encoding and Content-Type values are those of
+#: captured Okta traffic (**unverified** by a public Okta page). Entra's User-Agent is **unverified**:
+#: no public source was found for the exact string; Entra's Accept header is not documented and is
+#: left to the client.
 IDP_HEADERS: dict[str, dict[str, str]] = {
     "okta": {
         "User-Agent": "Okta SCIM Client 1.0.0",
@@ -47,6 +50,10 @@ class Requires:
     observer: bool = False
     admin: bool = False
     features: tuple[str, ...] = ()
+    second_credential: bool = False  # rotation: a disposable credential besides the run's own
+
+
+IDP_NAMES: dict[str, str] = {"okta": "Okta", "entra": "Entra ID", "generic": "the client", "clickhouse": "ClickHouse"}
 
 
 @dataclass(frozen=True)
@@ -60,6 +67,30 @@ class Expect:
     schema: str | None = None
     checks: tuple[str, ...] = ()  # names of `scimitar.checks.assertions.ASSERTIONS`
     max_ms: float | None = None
+
+    @property
+    def count(self) -> int:
+        """How many separate expectations this block holds (for the classification table)."""
+        return (
+            (1 if self.status else 0)
+            + len(self.headers)
+            + (0 if self.json is MISSING else 1)
+            + len(self.asserts)
+            + (1 if self.schema else 0)
+            + len(self.checks)
+            + (0 if self.max_ms is None else 1)
+        )
+
+
+@dataclass(frozen=True)
+class RfcExpect:
+    """An `rfc` expectation: a deviation from the RFC that the IdP tolerates. Not meeting it is a
+    warning naming `check`, the catalogue check that covers the requirement; it never fails the flow."""
+
+    check: str
+    expect: Expect
+    note: str | None = None
+    when: str | None = None  # "enterprise": applies only if the target's /ResourceTypes declare it
 
 
 @dataclass(frozen=True)
@@ -76,6 +107,18 @@ class Step:
     level: str = "MUST"
     eventually: tuple[float, float] | None = None  # (within, every) seconds
     note: str | None = None
+    source: str | None = None  # the public URL that says the IdP needs `expect` (kind idp)
+    rfc: tuple[RfcExpect, ...] = ()
+    #: idp expectations about an optional attribute: checked only where the target declares it
+    #: (`when`), since the IdP maps such an attribute only then. Each item's `check` is unused.
+    optional: tuple[RfcExpect, ...] = ()
+    when: str | None = None  # "enterprise": the IdP sends this step only where the extension exists
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """Expectations by kind: `idp` (the flow fails without them) and `rfc` (tolerated, warn)."""
+        idp = self.expect.count + sum(o.expect.count for o in self.optional)
+        return {"idp": idp, "rfc": sum(r.expect.count for r in self.rfc)}
 
     @property
     def label(self) -> str:
@@ -96,6 +139,13 @@ class Scenario:
     headers: dict[str, str | None]
     variables: dict[str, Any]
     steps: tuple[Step, ...]
+    source: str | None = None  # default `source` of the steps' idp expectations
+    tolerates: tuple[str, ...] = ()  # quirks under which the flow passes with warnings
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """Expectations by kind over every step."""
+        return {kind: sum(s.counts[kind] for s in self.steps) for kind in ("idp", "rfc")}
 
     @property
     def default_headers(self) -> dict[str, str | None]:

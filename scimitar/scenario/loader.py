@@ -23,7 +23,7 @@ from jsonschema import Draft202012Validator
 
 from scimitar.quirks import Quirk
 from scimitar.scenario.assertions import MISSING, Assertion, Path, PathError, parse_assertion, parse_path
-from scimitar.scenario.format import STEP_KINDS, Expect, Requires, Scenario, Step
+from scimitar.scenario.format import STEP_KINDS, Expect, Requires, RfcExpect, Scenario, Step
 from scimitar.scenario.templating import TemplateError, check_ref, refs_in, walk_strings
 
 Pointer = tuple[str | int, ...]
@@ -288,6 +288,46 @@ def _check_assertion_names(doc: _Doc, names: Sequence[str], base: Pointer) -> No
         raise doc.error((*base, "checks", i), f"unknown response assertion {name!r}{hint}; known: {known}")
 
 
+@functools.cache
+def _catalogue_ids() -> frozenset[str]:
+    from scimitar.checks.registry import load_catalogue
+
+    return frozenset(c.id for c in load_catalogue())
+
+
+def _build_rfc(doc: _Doc, raw: Sequence[Mapping[str, Any]], base: Pointer, kind: str,
+               variables: set[str], captured: set[str]) -> tuple[RfcExpect, ...]:
+    """`expect.rfc`: each item names the catalogue check covering the deviation it tolerates."""
+    out: list[RfcExpect] = []
+    for i, item in enumerate(raw):
+        pointer = (*base, i)
+        check_id = item["check"]
+        if check_id not in _catalogue_ids():
+            raise doc.error((*pointer, "check"), f"unknown catalogue check {check_id!r} (see `scimitar checks`)")
+        fields = {k: v for k, v in item.items() if k not in ("check", "note", "when")}
+        expect = _build_expect(doc, fields, pointer, kind, variables, captured)
+        if expect.count == 0:
+            raise doc.error(pointer, "an rfc expectation needs at least one of status, headers, json, assert, "
+                                     "schema, checks, max_ms")
+        out.append(RfcExpect(check=check_id, expect=expect, note=item.get("note"), when=item.get("when")))
+    return tuple(out)
+
+
+def _build_optional(doc: _Doc, raw: Sequence[Mapping[str, Any]], base: Pointer, kind: str,
+                    variables: set[str], captured: set[str]) -> tuple[RfcExpect, ...]:
+    """`expect.optional`: idp expectations about an optional attribute, each with its `when`."""
+    out: list[RfcExpect] = []
+    for i, item in enumerate(raw):
+        pointer = (*base, i)
+        fields = {k: v for k, v in item.items() if k not in ("note", "when")}
+        expect = _build_expect(doc, fields, pointer, kind, variables, captured)
+        if expect.count == 0:
+            raise doc.error(pointer, "an optional expectation needs at least one of status, headers, json, "
+                                     "assert, schema, checks, max_ms")
+        out.append(RfcExpect(check="", expect=expect, note=item.get("note"), when=item["when"]))
+    return tuple(out)
+
+
 def _build_expect(doc: _Doc, raw: Mapping[str, Any], base: Pointer, kind: str,
                   variables: set[str], captured: set[str]) -> Expect:
     if kind in ("observe", "use_auth"):
@@ -324,10 +364,10 @@ def _build_expect(doc: _Doc, raw: Mapping[str, Any], base: Pointer, kind: str,
     )
 
 
-_ADMIN_NEEDS = {"revoke-credential": ("id",), "add-role": ("name",)}
+_ADMIN_NEEDS = {"add-role": ("name",)}
 _ADMIN_ALLOWED = {
     "create-credential": {"kind"},
-    "revoke-credential": {"id"},
+    "revoke-credential": {"id", "credential"},
     "list-credentials": set(),
     "settings": {"strictRoleMapping", "defaultRole"},
     "add-role": {"name", "scimGroup"},
@@ -335,7 +375,7 @@ _ADMIN_ALLOWED = {
 
 
 def _build_step(doc: _Doc, index: int, raw: Mapping[str, Any], requires: Requires,
-                variables: set[str], captured: set[str]) -> Step:
+                variables: set[str], captured: set[str], default_source: str | None) -> Step:
     base: Pointer = ("steps", index)
     kinds = [k for k in STEP_KINDS if k in raw]
     if len(kinds) != 1:
@@ -358,8 +398,27 @@ def _build_step(doc: _Doc, index: int, raw: Mapping[str, Any], requires: Require
         for key in spec:
             if key != "action" and key not in _ADMIN_ALLOWED[action]:
                 raise doc.error((*base, "admin", key), f"action {action} takes no '{key}'")
+        if action == "revoke-credential" and ("id" in spec) == ("credential" in spec):
+            raise doc.error((*base, "admin"), "action revoke-credential needs exactly one of 'id' (a credential "
+                            "this scenario created) or 'credential: second'", field_pointer=(*base, "admin", "id"))
+        if spec.get("credential") == "second" and not requires.second_credential:
+            raise doc.error((*base, "admin", "credential"), "'credential: second' needs "
+                            "'requires: {second_credential: true}' on the scenario")
     _check_templates(doc, spec, (*base, kind), variables, captured)
-    expect = _build_expect(doc, raw.get("expect", {}), (*base, "expect"), kind, variables, captured)
+    raw_expect = dict(raw.get("expect", {}))
+    source = raw_expect.pop("source", None)
+    raw_rfc = raw_expect.pop("rfc", [])
+    raw_optional = raw_expect.pop("optional", [])
+    if kind == "use_auth" and (source or raw_rfc or raw_optional):
+        raise doc.error((*base, "expect"), "a use_auth step has no response to expect anything of")
+    expect = _build_expect(doc, raw_expect, (*base, "expect"), kind, variables, captured)
+    rfc = _build_rfc(doc, raw_rfc, (*base, "expect", "rfc"), kind, variables, captured)
+    optional = _build_optional(doc, raw_optional, (*base, "expect", "optional"), kind, variables, captured)
+    source = source or default_source
+    if (expect.count or optional) and not source and doc.data.get("idp") != "generic":
+        raise doc.error((*base, "expect"), "an idp expectation needs the public source that says the IdP "
+                        "needs it: give expect.source (a URL), or a scenario-level source",
+                        field_pointer=(*base, "expect", "source"))
     capture: dict[str, Path] = {}
     for name, text in (raw.get("capture") or {}).items():
         pointer = (*base, "capture", name)
@@ -384,6 +443,10 @@ def _build_step(doc: _Doc, index: int, raw: Mapping[str, Any], requires: Require
         level=raw.get("level", "MUST"),
         eventually=eventually,
         note=raw.get("note"),
+        source=source if expect.count or optional else None,
+        rfc=rfc,
+        optional=optional,
+        when=raw.get("when"),
     )
 
 
@@ -404,11 +467,19 @@ def load_scenario(file: str | FilePath, *, display: str | None = None) -> Scenar
         observer=bool(req.get("observer", False)),
         admin=bool(req.get("admin", False)),
         features=tuple(req.get("features", [])),
+        second_credential=bool(req.get("second_credential", False)),
     )
+    if requires.second_credential and not requires.admin:
+        raise doc.error(("requires", "second_credential"), "a second credential is only used by a scenario "
+                        "with admin steps (credential rotation): add admin: true")
     known_quirks = {q.value for q in Quirk}
-    for i, name in enumerate(data.get("broken_by", [])):
-        if name not in known_quirks:
-            raise doc.error(("broken_by", i), f"unknown quirk {name!r} (see scimitar/quirks.py)")
+    for key in ("broken_by", "tolerates"):
+        for i, name in enumerate(data.get(key, [])):
+            if name not in known_quirks:
+                raise doc.error((key, i), f"unknown quirk {name!r} (see scimitar/quirks.py)")
+    both = set(data.get("broken_by", [])) & set(data.get("tolerates", []))
+    if both:
+        raise doc.error(("tolerates",), f"a quirk cannot both break and be tolerated: {', '.join(sorted(both))}")
     variables: dict[str, Any] = data.get("vars") or {}
     seen: set[str] = set()
     for name, value in variables.items():
@@ -418,7 +489,7 @@ def load_scenario(file: str | FilePath, *, display: str | None = None) -> Scenar
     captured: set[str] = set()
     steps: list[Step] = []
     for i, raw in enumerate(data["steps"]):
-        step = _build_step(doc, i, raw, requires, seen, captured)
+        step = _build_step(doc, i, raw, requires, seen, captured, data.get("source"))
         steps.append(step)
         captured |= set(step.capture)
     return Scenario(
@@ -432,6 +503,8 @@ def load_scenario(file: str | FilePath, *, display: str | None = None) -> Scenar
         headers=dict(data.get("headers", {})),
         variables=dict(variables),
         steps=tuple(steps),
+        source=data.get("source"),
+        tolerates=tuple(data.get("tolerates", [])),
     )
 
 

@@ -19,6 +19,9 @@ its admin API, so the ClickHouse scenarios run against a reference server in ano
 
 A product's own observer has the same shape: a factory taking the target and returning an object
 with `member`, `can_sign_in` and `roles` (plus `admin` for the console) that asks the product.
+For credential-rotation scenarios it may also offer `second_credential()` (an `Authorization` value
+of a disposable credential, never the run's own) and `credential_id(authorization, exclude=...)`
+(the console id to revoke it by; None when it cannot be told apart, so nothing is guessed).
 """
 
 from __future__ import annotations
@@ -90,6 +93,35 @@ class AdminApiConsole:
     def roles(self) -> dict[str, Any]:
         _, body = self._call("GET", "/roles")
         return dict(body or {})
+
+    def credential_id(self, authorization: str, *, exclude: str | None = None) -> str | None:
+        """The id of the live credential an `Authorization` value proves, or None when it cannot be
+        told apart from `exclude` (the run's own credential) or from another one: rotation
+        scenarios revoke by this id, so a guess could revoke the wrong credential.
+
+        The admin API never shows secrets: a key + secret pair is found by its key, a bearer token
+        by the two characters of its `secretHint`, and only when no other live bearer shares them."""
+        def identity(header: str | None) -> tuple[str, str] | None:
+            if not header:
+                return None
+            scheme, _, value = header.partition(" ")
+            if scheme.lower() == "basic":
+                import base64
+
+                key = base64.b64decode(value).decode("utf-8").partition(":")[0]
+                return ("basic", key)
+            return ("bearer", "****" + value[-2:] if len(value) > 8 else "****")
+
+        wanted, other = identity(authorization), identity(exclude)
+        if wanted is None or wanted == other:
+            return None
+        _, body = self._call("GET", "/credentials")
+        live = [c for c in (body or {}).get("credentials", []) if isinstance(c, dict) and not c.get("revoked")]
+        if wanted[0] == "basic":
+            found = [c for c in live if c.get("kind") == "basic" and c.get("key") == wanted[1]]
+        else:
+            found = [c for c in live if c.get("kind") == "bearer" and c.get("secretHint") == wanted[1]]
+        return str(found[0]["id"]) if len(found) == 1 else None
 
     def admin(self, action: str, params: Mapping[str, Any]) -> tuple[int, Any]:
         if action == "create-credential":

@@ -1,6 +1,6 @@
 """The `clickhouse` profile: groups map to roles, members follow `active`, emails are lowercase.
 
-Modelled on ClickHouse Cloud's SCIM guide (`shared/seeds/000_*.txt`):
+Modelled on ClickHouse Cloud's SCIM guide (https://clickhouse.com/docs/cloud/security/scim-setup):
 - "SCIM groups bind to ClickHouse Cloud roles by name": a group whose displayName equals a custom
   role's SCIM-group field, or else a custom role's name, links to that role.
 - "You can't map a SCIM group to a predefined system role."
