@@ -6,9 +6,10 @@ the suites *and* the IdP scenarios against one target; it always writes `reports
 `replay` and `load` hand their parsed arguments to `scimitar.scenario.cli` and `scimitar.load.cli`,
 `serve` to `scimitar.server.cli`, so each lives with the code it drives.
 
-Exit codes: 0 all MUSTs met (with `--baseline`: no new MUST failure), 1 a MUST failed or a check
-errored, 2 usage or configuration error, 3 the target is unreachable or rejects the credential, 130 Ctrl-C
-(after deleting what the run created; a second Ctrl-C aborts that cleanup and says how to finish it).
+Exit codes: 0 all MUSTs met (with `--baseline`: no new MUST failure), 1 a MUST failed, a check
+errored or the cleanup could not delete something, 2 usage or configuration error, 3 the target is
+unreachable or rejects the credential, 130 Ctrl-C (after deleting what the run created; a second
+Ctrl-C aborts that cleanup and says how to finish it).
 Usage, configuration and target errors are printed as one line on stderr, never as a traceback.
 """
 
@@ -89,8 +90,8 @@ TEST_EPILOG = """examples:
   scimitar test -k "rfc7644-4" -- -x -vv          # arguments after -- go to pytest
 
 outputs: reports/<run-id>/results.json and report.html, reports/latest -> the newest run.
-exit codes: 0 no MUST failure (or none new with --baseline), 1 MUST failures or errors,
-2 usage or configuration error, 3 target unreachable or credential refused.
+exit codes: 0 no MUST failure (or none new with --baseline), 1 MUST failures, errors or an
+incomplete cleanup, 2 usage or configuration error, 3 target unreachable or credential refused.
 """
 MAIN_EPILOG = """examples:
   scimitar test                                   # everything against the embedded reference server
@@ -98,11 +99,12 @@ MAIN_EPILOG = """examples:
   scimitar replay scenarios/okta/deactivate.yaml --quirk patch-active-ignored
   scimitar serve --quirk filter-ignored
   scimitar checks --tag patch
-  scimitar cleanup --target-url https://staging.example.com/scim/v2 --dry-run
+  scimitar cleanup --target-url https://staging.example.com/scim/v2 --run-id 1a2b3c --dry-run
   scimitar load --workload okta-burst --duration 30s
 
 `scimitar COMMAND --help` shows each command's options and examples.
-exit codes: 0 ok, 1 MUST failures, 2 usage/configuration error, 3 target unreachable or credential refused.
+exit codes: 0 ok, 1 MUST failures or an incomplete cleanup, 2 usage/configuration error,
+3 target unreachable or credential refused.
 """
 REPLAY_EPILOG = """examples:
   scimitar replay scenarios/okta/deactivate.yaml                     # embedded reference server

@@ -6,11 +6,14 @@ target is probed once: an unreachable target or a rejected credential ends pytes
 and exit code 3 instead of a screenful of identical failures.
 
 Outcomes: a MUST failure fails the test; a SHOULD failure passes it but shows `W`/`WARNING` and is
-counted on a "warnings: N" line; a MAY failure and an unmet `needs` skip it. At session end (also
-after Ctrl-C, and from `atexit` as a last resort) the ledger deletes what the run created, a sweep
-by the run's prefix deletes what it created unrecorded (`Run.cleanup`), and the JSON / JUnit / HTML
-results are written (`scimitar.report.output`). A second Ctrl-C aborts the cleanup, not the reports,
-and prints the `scimitar cleanup` line that finishes it.
+counted on a "warnings: N" line; a MAY failure and an unmet `needs` skip it. Each check deletes
+what it created when it ends (`CheckContext.cleanup_created`). At session end (also after Ctrl-C,
+and from `atexit` as a last resort) the ledger deletes what is left, a sweep by the run's exact
+prefix deletes what it created unrecorded (`Run.cleanup`, every deletion verified by a re-read), the
+cleanup's report goes into results.json's `cleanup` section, and the JSON / JUnit / HTML results are
+written (`scimitar.report.output`). A cleanup that could not delete something makes the run exit 1
+and prints the `scimitar cleanup --run-id` line that finishes it. A second Ctrl-C aborts the cleanup,
+not the reports, and prints that line too.
 
 Scenario items (collected by `scimitar.scenario.collect`) share the session; their full results,
 step exchanges included, are kept for the HTML timeline and the JUnit step cases. Selection:
