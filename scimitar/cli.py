@@ -410,10 +410,10 @@ def run_cleanup(ns: argparse.Namespace) -> int:
         if ns.dry_run or not found:
             return EXIT_OK
         report = Ledger.purge(client, found)
+    except CleanupError as exc:  # the probe passed, then a listing was refused: nothing deleted
+        return _fail(str(exc), EXIT_FAILED)
     except TargetError as exc:
         return _fail(str(exc), EXIT_TARGET)
-    except CleanupError as exc:
-        return _fail(str(exc), EXIT_FAILED)
     finally:
         target.close()
     names = {item.path: item.name for item in found}

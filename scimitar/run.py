@@ -23,6 +23,7 @@ from urllib.parse import quote
 from faker import Faker
 
 from scimitar.schema import CORE_GROUP, CORE_USER, ENTERPRISE_USER
+from scimitar.target import TargetError
 
 LOCALES = ["en_US", "de_DE", "fr_FR", "ja_JP", "es_ES"]
 PREFIX_ROOT = "scimitar-"
@@ -225,8 +226,11 @@ class CleanupReport:
         }
 
 
-class CleanupError(Exception):
-    """The target refused a listing the search for leftovers needs (the status is in the text)."""
+class CleanupError(TargetError):
+    """The target refused a listing the search for leftovers needs (the status is in the text).
+
+    A `TargetError`, so every caller that already reports a failing target (load's cleanup, the
+    run's sweep) reports this one too instead of reading the refusal as "nothing left"."""
 
 
 def _why(exc: BaseException) -> str:
