@@ -357,7 +357,7 @@ def deleted_omitted_from_queries(ctx: CheckContext) -> None:
     section="RFC 7644 §3.6",
     level=Level.MUST,
     tags=("crud",),
-    broken_by=(Quirk.DELETE_IDEMPOTENT_204,),
+    broken_by=(Quirk.DELETE_IDEMPOTENT_204, Quirk.SOFT_DELETE),
 )
 def delete_again_404(ctx: CheckContext) -> None:
     """RFC 7644 §3.6: "Service providers MAY choose not to permanently delete the resource but MUST
