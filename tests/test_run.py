@@ -68,11 +68,16 @@ class FakeServer:
         self.refuse: dict[str, int] = {}
         #: path -> how many more GETs still see it after its DELETE (a lagging replica)
         self.lag: dict[str, int] = {}
+        #: paths a DELETE hides from GET but not from listings (RFC 7644 §3.6: "MUST omit")
+        self.ghosts: set[str] = set()
+        self.hide_on_delete = False
 
     def get(self, path: str, **kwargs: Any) -> FakeResponse:
         if "GET" in self.refuse:
             return FakeResponse(self.refuse["GET"])
         endpoint = path.rstrip("/")
+        if endpoint.count("/") == 2 and endpoint in self.ghosts:
+            return FakeResponse(404)  # gone for GET, still listed by queries
         if endpoint.count("/") == 2:  # /Users/<id>: one resource
             if self.lag.get(endpoint, 0) > 0:
                 self.lag[endpoint] -= 1
@@ -93,7 +98,12 @@ class FakeServer:
         self.deleted.append(path)
         if "DELETE" in self.refuse:
             return FakeResponse(self.refuse["DELETE"])
+        if path in self.ghosts:
+            return FakeResponse(404)
         if path in self.resources:
+            if self.hide_on_delete and path.startswith("/Users/"):
+                self.ghosts.add(path)
+                return FakeResponse(204)
             if self.soft_delete and path.startswith("/Users/"):
                 self.resources[path] = {**self.resources[path], "active": False}
             else:
@@ -263,3 +273,16 @@ def test_soft_deleted_leftovers_are_reported_once_by_the_run() -> None:
     assert [path for path, _ in report.still_present] == ["/Users/u"]
     assert not report.deleted and not report.failed
     assert server.deleted.count("/Users/u") == 1, "the sweep does not delete a known survivor again"
+
+
+def test_a_resource_still_listed_after_a_verified_delete_is_still_present() -> None:
+    server = FakeServer()
+    server.hide_on_delete = True
+    server.resources["/Users/u"] = {"id": "u", "userName": "scimitar-abc123-u@example.com"}
+    run = Run(run_id="abc123")
+    run.ledger.add("/Users/u")
+    slept: list[float] = []
+    report = run.cleanup(server, sleep=slept.append)
+    assert report.still_present == [("/Users/u", "still listed after DELETE (a re-read answered 404)")]
+    assert not report.deleted and not report.failed
+    assert slept == [1.0], "listed once more after a pause before calling it still listed"
