@@ -342,6 +342,7 @@ def _cleanup(section: Any) -> str:
     ]
     if still:
         items = "".join(f"<li><code>{_e(s.get('path'))}</code> {_e(s.get('detail'))}</li>" for s in still[:50])
+        items += f"<li>… and {len(still) - 50} more (all in results.json)</li>" if len(still) > 50 else ""
         out.append(
             "<h3>Still present</h3><p>The target kept these after answering the DELETE (a soft delete); "
             "RFC 7644 §3.6 requires 404 for every operation on a deleted resource.</p>"
@@ -349,6 +350,7 @@ def _cleanup(section: Any) -> str:
         )
     if failed:
         items = "".join(f"<li><code>{_e(f.get('path'))}</code> {_e(f.get('reason'))}</li>" for f in failed[:50])
+        items += f"<li>… and {len(failed) - 50} more (all in results.json)</li>" if len(failed) > 50 else ""
         out.append(f"<h3>Could not delete</h3><ul>{items}</ul>")
     if section.get("finish_with"):
         out.append(f'<p>Finish with: <code>{_e(section["finish_with"])}</code></p>')
