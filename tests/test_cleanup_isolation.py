@@ -225,3 +225,33 @@ def test_soft_deleted_leftovers_are_counted_and_reported(tmp_path: Path) -> None
     assert section["deleted"] == 1 and len(section["still_present"]) == 1 and section["failed"] == []
     assert "active=false" in section["still_present"][0]["detail"]
     assert "Still present" in (tmp_path / "soft1" / "report.html").read_text(encoding="utf-8")
+
+
+def test_replay_reports_an_incomplete_cleanup_and_exits_1(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`scimitar replay` printed cleanup failures but still exited 0."""
+    import argparse
+
+    from scimitar.run import CleanupReport
+    from scimitar.scenario import cli as replay
+
+    scenario = Path(__file__).resolve().parent.parent / "scenarios" / "okta" / "create.yaml"
+    if not scenario.is_file():
+        pytest.skip("needs the repository's scenarios/")
+    failing = CleanupReport(
+        deleted=["/Users/a"],
+        still_present=[("/Users/b", "still readable after DELETE, with active=false (deactivated, not deleted)")],
+        failed=[("/Users/c", "DELETE answered 401")],
+    )
+    monkeypatch.setattr(Run, "cleanup", lambda self, client, **_: failing)
+    parser = argparse.ArgumentParser()
+    replay.add_arguments(parser)
+    code = replay.run(parser.parse_args([str(scenario), "--reports-dir", str(tmp_path), "--run-id", "rep1"]))
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "cleanup could not delete /Users/c: DELETE answered 401" in err
+    assert "/Users/b is still present: still readable after DELETE, with active=false" in err
+    section = json.loads((tmp_path / "rep1" / "results.json").read_text(encoding="utf-8"))["cleanup"]
+    assert section["failed"] == [{"path": "/Users/c", "reason": "DELETE answered 401"}]
+    assert section["deleted"] == 1 and section["complete"] is False
