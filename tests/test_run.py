@@ -286,3 +286,14 @@ def test_a_resource_still_listed_after_a_verified_delete_is_still_present() -> N
     assert report.still_present == [("/Users/u", "still listed after DELETE (a re-read answered 404)")]
     assert not report.deleted and not report.failed
     assert slept == [1.0], "listed once more after a pause before calling it still listed"
+
+
+def test_an_id_cannot_aim_a_sweep_delete_at_another_path() -> None:
+    """The sweep builds paths from the ids a listing returns: an id is one path segment, encoded."""
+    server = FakeServer(ignore_filter=True)
+    server.resources["/Users/x"] = {"id": "../Groups/g", "userName": "scimitar-abc123-x@example.com"}
+    server.resources["/Groups/g"] = {"id": "g", "displayName": "Engineering"}
+    found = Ledger.leftovers(server, RunMatch("abc123"))
+    assert found == [Leftover("/Users/..%2FGroups%2Fg", "scimitar-abc123-x@example.com")]
+    Ledger.purge(server, found, settle_s=0)
+    assert "/Groups/g" in server.resources and "/Groups/g" not in server.deleted
