@@ -309,6 +309,7 @@ class Ledger:
     ) -> CleanupReport:
         """Delete every recorded resource in reverse order, then re-read each one.
 
+        A DELETE answering 5xx (or a dropped connection) is sent once more at the end of the pass.
         A DELETE answering 2xx or 404 is verified by a GET: 404 (or 410) is gone, 200 is still there.
         Resources still there are read again for up to `settle_s` seconds (a replica may lag the
         DELETE); what stays readable is `still_present`. Any other status, of the DELETE or of the
@@ -317,16 +318,25 @@ class Ledger:
         """
         report = CleanupReport()
         answered: list[str] = []
-        for path in reversed(self.paths):
-            try:
-                response = client.delete(path)
-            except Exception as exc:  # unreachable mid-cleanup: report and keep the rest
-                report.failed.append((path, _why(exc)))
-                continue
-            if 200 <= response.status < 300 or response.status in _GONE:
-                answered.append(path)
-            else:
-                report.failed.append((path, f"DELETE answered {response.status}"))
+        todo = list(reversed(self.paths))
+        for last_try in (False, True):  # a 5xx or a dropped connection is tried once more
+            again: list[str] = []
+            for path in todo:
+                try:
+                    response = client.delete(path)
+                except Exception as exc:  # unreachable mid-cleanup: report and keep the rest
+                    if last_try:
+                        report.failed.append((path, _why(exc)))
+                    else:
+                        again.append(path)
+                    continue
+                if 200 <= response.status < 300 or response.status in _GONE:
+                    answered.append(path)
+                elif response.status >= 500 and not last_try:
+                    again.append(path)
+                else:  # 401, 403, 409, ...: asking again changes nothing
+                    report.failed.append((path, f"DELETE answered {response.status}"))
+            todo = again
         present = self._verify(client, answered, report)
         waited, pause = 0.0, 0.2
         while present and waited < settle_s:

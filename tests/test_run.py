@@ -297,3 +297,27 @@ def test_an_id_cannot_aim_a_sweep_delete_at_another_path() -> None:
     assert found == [Leftover("/Users/..%2FGroups%2Fg", "scimitar-abc123-x@example.com")]
     Ledger.purge(server, found, settle_s=0)
     assert "/Groups/g" in server.resources and "/Groups/g" not in server.deleted
+
+
+def test_a_transient_5xx_is_tried_once_more_a_401_is_not() -> None:
+    class Flaky(FakeServer):
+        def __init__(self) -> None:
+            super().__init__()
+            self.answers = {"/Users/a": [503], "/Users/b": [401]}
+
+        def delete(self, path: str, **kwargs: Any) -> FakeResponse:
+            queued = self.answers.get(path)
+            if queued:
+                self.deleted.append(path)
+                return FakeResponse(queued.pop(0))
+            return super().delete(path, **kwargs)
+
+    server = Flaky()
+    server.resources.update({"/Users/a": {"id": "a"}, "/Users/b": {"id": "b"}})
+    ledger = Ledger()
+    ledger.add("/Users/a")
+    ledger.add("/Users/b")
+    report = ledger.cleanup(server)
+    assert report.deleted == ["/Users/a"]
+    assert report.failed == [("/Users/b", "DELETE answered 401")]
+    assert server.deleted == ["/Users/b", "/Users/a", "/Users/a"]
