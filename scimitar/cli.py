@@ -6,9 +6,10 @@ the suites *and* the IdP scenarios against one target; it always writes `reports
 `replay` and `load` hand their parsed arguments to `scimitar.scenario.cli` and `scimitar.load.cli`,
 `serve` to `scimitar.server.cli`, so each lives with the code it drives.
 
-Exit codes: 0 all MUSTs met (with `--baseline`: no new MUST failure), 1 a MUST failed or a check
-errored, 2 usage or configuration error, 3 the target is unreachable or rejects the credential, 130 Ctrl-C
-(after deleting what the run created; a second Ctrl-C aborts that cleanup and says how to finish it).
+Exit codes: 0 all MUSTs met (with `--baseline`: no new MUST failure), 1 a MUST failed, a check
+errored or the cleanup could not delete something, 2 usage or configuration error, 3 the target is
+unreachable or rejects the credential, 130 Ctrl-C (after deleting what the run created; a second
+Ctrl-C aborts that cleanup and says how to finish it).
 Usage, configuration and target errors are printed as one line on stderr, never as a traceback.
 """
 
@@ -19,7 +20,7 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from scimitar.options import (
     ConfigError,
@@ -30,6 +31,9 @@ from scimitar.options import (
 )
 from scimitar.report.output import add_report_arguments
 from scimitar.target import Target, TargetError
+
+if TYPE_CHECKING:
+    from scimitar.run import RunMatch
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_TARGET = 0, 1, 2, 3
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports Ctrl-C
@@ -86,8 +90,8 @@ TEST_EPILOG = """examples:
   scimitar test -k "rfc7644-4" -- -x -vv          # arguments after -- go to pytest
 
 outputs: reports/<run-id>/results.json and report.html, reports/latest -> the newest run.
-exit codes: 0 no MUST failure (or none new with --baseline), 1 MUST failures or errors,
-2 usage or configuration error, 3 target unreachable or credential refused.
+exit codes: 0 no MUST failure (or none new with --baseline), 1 MUST failures, errors or an
+incomplete cleanup, 2 usage or configuration error, 3 target unreachable or credential refused.
 """
 MAIN_EPILOG = """examples:
   scimitar test                                   # everything against the embedded reference server
@@ -95,11 +99,12 @@ MAIN_EPILOG = """examples:
   scimitar replay scenarios/okta/deactivate.yaml --quirk patch-active-ignored
   scimitar serve --quirk filter-ignored
   scimitar checks --tag patch
-  scimitar cleanup --target-url https://staging.example.com/scim/v2 --dry-run
+  scimitar cleanup --target-url https://staging.example.com/scim/v2 --run-id 1a2b3c --dry-run
   scimitar load --workload okta-burst --duration 30s
 
 `scimitar COMMAND --help` shows each command's options and examples.
-exit codes: 0 ok, 1 MUST failures, 2 usage/configuration error, 3 target unreachable or credential refused.
+exit codes: 0 ok, 1 MUST failures or an incomplete cleanup, 2 usage/configuration error,
+3 target unreachable or credential refused.
 """
 REPLAY_EPILOG = """examples:
   scimitar replay scenarios/okta/deactivate.yaml                     # embedded reference server
@@ -113,10 +118,14 @@ CHECKS_EPILOG = """examples:
   scimitar checks --json > catalogue.json
 """
 CLEANUP_EPILOG = """examples:
-  SCIM_TOKEN=... scimitar cleanup --target-url https://idp.example.com/scim/v2
-  scimitar cleanup --target staging --prefix scimitar-1a2b3c- --dry-run
+  SCIM_TOKEN=... scimitar cleanup --target-url https://idp.example.com/scim/v2 --run-id 1a2b3c --dry-run
+  SCIM_TOKEN=... scimitar cleanup --target-url https://idp.example.com/scim/v2 --run-id 1a2b3c
+  scimitar cleanup --target staging --all-runs --dry-run
 
-Only Users whose userName and Groups whose displayName start with the prefix are deleted.
+Only Users whose userName and Groups whose displayName start with scimitar-<run id>- are listed
+and deleted (run id: 1-16 lowercase letters or digits, as in the report's header and results.json).
+Names such as scimitar-foo@example.com or scimitar-team are never touched. Each deletion is
+verified by a re-read; exit 0 only when every listed resource is gone.
 """
 SERVE_EPILOG = """examples:
   scimitar serve --port 8000
@@ -199,13 +208,22 @@ def build_parser(
 
     cleanup = sub.add_parser(
         "cleanup",
-        help="delete resources a run left behind (by name prefix)",
+        help="delete resources a run left behind (by its run id)",
         epilog=CLEANUP_EPILOG,
         formatter_class=fmt,
         allow_abbrev=False,
     )
     add_cli_arguments(cleanup, "cleanup")
-    cleanup.add_argument("--prefix", default="scimitar-", help="name prefix to match (default: scimitar-)")
+    which = cleanup.add_argument_group("which run (one is required)")
+    which.add_argument(
+        "--run-id", metavar="ID", help="the run whose resources (named scimitar-ID-...) are deleted"
+    )
+    which.add_argument(
+        "--all-runs", action="store_true", help="every scimitar run's resources (scimitar-<run id>-...)"
+    )
+    which.add_argument(
+        "--prefix", metavar="PREFIX", help="the same as --run-id, given as the exact prefix scimitar-ID-"
+    )
     cleanup.add_argument("--dry-run", action="store_true", help="list what would be deleted, delete nothing")
 
     serve = sub.add_parser(
@@ -347,29 +365,54 @@ def run_checks(ns: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cleanup_match(ns: argparse.Namespace) -> RunMatch:
+    """The run(s) `scimitar cleanup` may touch: exactly one of --run-id, --prefix, --all-runs."""
+    from scimitar.run import RunMatch
+
+    given = [flag for flag, value in (("--run-id", ns.run_id), ("--prefix", ns.prefix), ("--all-runs", ns.all_runs)) if value]
+    if not given:
+        raise ValueError(
+            "cleanup deletes only a run's resources: name it with --run-id ID (in the report's header "
+            "and results.json), or sweep every run with --all-runs"
+        )
+    if len(given) > 1:
+        raise ValueError(f"give only one of {', '.join(given)}")
+    if ns.all_runs:
+        return RunMatch(None)
+    if ns.prefix:
+        return RunMatch.from_prefix(ns.prefix)
+    return RunMatch(ns.run_id)
+
+
 def run_cleanup(ns: argparse.Namespace) -> int:
+    """List the run's resources, delete exactly those, and verify each is gone (see CLEANUP_EPILOG)."""
     if not explicit_target(ns):
         return _fail("cleanup deletes resources: name the target with --target-url or --target", EXIT_USAGE)
+    try:
+        match = _cleanup_match(ns)
+    except ValueError as exc:
+        return _fail(str(exc), EXIT_USAGE)
     try:
         options = resolve_target_options(ns)
     except ConfigError as exc:
         return _fail(str(exc), EXIT_USAGE)
-    if not ns.prefix.startswith("scimitar-") and len(ns.prefix) < 4:
-        return _fail(f"refusing the short prefix {ns.prefix!r}", EXIT_USAGE)
     from scimitar.exchange import Recorder
-    from scimitar.run import Ledger
+    from scimitar.run import CleanupError, Ledger
 
     target = Target(options)
     try:
         target.probe()
         client = target.client(target.masker(), Recorder())
-        found = Ledger.leftovers(client, ns.prefix)
-        if ns.dry_run:
-            for item in found:
-                print(f"would delete {item.path} ({item.name})")
-            print(f"{len(found)} resource(s) match {ns.prefix!r}")
+        found = Ledger.leftovers(client, match)
+        verb = "would delete" if ns.dry_run else "will delete"
+        for item in found:
+            print(f"{verb} {item.path} ({item.name})")
+        print(f"{len(found)} resource(s) named {match.describe()}")
+        if ns.dry_run or not found:
             return EXIT_OK
         report = Ledger.purge(client, found)
+    except CleanupError as exc:  # the probe passed, then a listing was refused: nothing deleted
+        return _fail(str(exc), EXIT_FAILED)
     except TargetError as exc:
         return _fail(str(exc), EXIT_TARGET)
     finally:
@@ -377,10 +420,18 @@ def run_cleanup(ns: argparse.Namespace) -> int:
     names = {item.path: item.name for item in found}
     for path in report.deleted:
         print(f"deleted {path} ({names.get(path, '')})")
+    for path, what in report.still_present:
+        print(f"still present {path} ({names.get(path, '')}): {what}", file=sys.stderr)
     for path, why in report.failed:
-        print(f"could not delete {path}: {why}", file=sys.stderr)
-    print(f"deleted {len(report.deleted)} resource(s) matching {ns.prefix!r}")
-    return EXIT_FAILED if report.failed else EXIT_OK
+        print(f"could not delete {path} ({names.get(path, '')}): {why}", file=sys.stderr)
+    print(f"{report.summary()} (of {len(found)} named {match.describe()})")
+    if report.still_present:
+        print(
+            "scimitar: the target keeps resources it answered DELETE for (soft delete; RFC 7644 §3.6 "
+            "requires 404 for them): remove them in the product",
+            file=sys.stderr,
+        )
+    return EXIT_OK if report.complete else EXIT_FAILED
 
 
 def run_serve(ns: argparse.Namespace) -> int:

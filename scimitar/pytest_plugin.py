@@ -6,11 +6,14 @@ target is probed once: an unreachable target or a rejected credential ends pytes
 and exit code 3 instead of a screenful of identical failures.
 
 Outcomes: a MUST failure fails the test; a SHOULD failure passes it but shows `W`/`WARNING` and is
-counted on a "warnings: N" line; a MAY failure and an unmet `needs` skip it. At session end (also
-after Ctrl-C, and from `atexit` as a last resort) the ledger deletes what the run created, a sweep
-by the run's prefix deletes what it created unrecorded (`Run.cleanup`), and the JSON / JUnit / HTML
-results are written (`scimitar.report.output`). A second Ctrl-C aborts the cleanup, not the reports,
-and prints the `scimitar cleanup` line that finishes it.
+counted on a "warnings: N" line; a MAY failure and an unmet `needs` skip it. Each check deletes
+what it created when it ends (`CheckContext.cleanup_created`). At session end (also after Ctrl-C,
+and from `atexit` as a last resort) the ledger deletes what is left, a sweep by the run's exact
+prefix deletes what it created unrecorded (`Run.cleanup`, every deletion verified by a re-read), the
+cleanup's report goes into results.json's `cleanup` section, and the JSON / JUnit / HTML results are
+written (`scimitar.report.output`). A cleanup that could not delete something makes the run exit 1
+and prints the `scimitar cleanup --run-id` line that finishes it. A second Ctrl-C aborts the cleanup,
+not the reports, and prints that line too.
 
 Scenario items (collected by `scimitar.scenario.collect`) share the session; their full results,
 step exchanges included, are kept for the HTML timeline and the JUnit step cases. Selection:
@@ -136,6 +139,7 @@ class ScimSession:
         except KeyboardInterrupt:
             # A second Ctrl-C (the first one ended the tests) aborts the cleanup, not the reports.
             self.cleanup_interrupted = True
+        self.results.extra["cleanup"] = self.cleanup_json()
         try:
             self.results.finish()
             self.written = write_outputs(
@@ -153,12 +157,74 @@ class ScimSession:
         finally:
             self.target.close()
 
+    @property
+    def cleanup_incomplete(self) -> bool:
+        """The cleanup was interrupted, or a DELETE, re-read or listing failed (401, 403, 5xx...).
+
+        Such a run exits 1 whatever its checks said: it may have left resources on the target.
+        Resources the target keeps after a successful DELETE (`still_present`, a soft delete) are
+        reported but do not change the exit code: the §3.6 checks judge that behaviour.
+        """
+        report = self.cleanup_report
+        return self.cleanup_interrupted or report is None or bool(report.failed)
+
+    def finish_command(self) -> str:
+        """The command that finishes this run's cleanup (credentials come from the environment)."""
+        return f"scimitar cleanup --target-url {self.target.base_url} --run-id {self.run.run_id}"
+
+    def cleanup_json(self) -> dict[str, Any]:
+        """The results.json `cleanup` section: counts, what is still there and what failed."""
+        report = self.cleanup_report or CleanupReport()
+        section: dict[str, Any] = {
+            **report.to_json(),
+            "interrupted": self.cleanup_interrupted,
+            "prefix": self.run.prefix,
+        }
+        if self.cleanup_interrupted:
+            section["complete"] = False
+        if self.cleanup_incomplete and not self.target.embedded:
+            section["finish_with"] = self.finish_command()
+        return section
+
     def leftovers_hint(self) -> str:
         """The one line that says how to delete what an aborted cleanup left behind."""
         return (
             f"scimitar: cleanup interrupted; resources named {self.run.prefix}* may be left, delete them "
-            f"with: scimitar cleanup --target-url {self.target.base_url} --prefix {self.run.prefix}"
+            f"with: {self.finish_command()}"
         )
+
+    def cleanup_lines(self, limit: int = 10) -> list[tuple[str, bool]]:
+        """The terminal lines of the cleanup report, `(text, is_problem)`, at most `limit` per list."""
+        report = self.cleanup_report
+        if report is None:
+            return []
+        lines: list[tuple[str, bool]] = []
+        if report.deleted or report.failed or report.still_present:
+            lines.append((f"scimitar cleanup: {report.summary()}", bool(report.failed)))
+        if report.still_present:
+            lines.append(
+                (
+                    f"scimitar cleanup: {len(report.still_present)} resource(s) still present after a "
+                    "successful DELETE: the target keeps deleted resources (RFC 7644 §3.6 requires 404 "
+                    "for them); remove them in the product",
+                    True,
+                )
+            )
+            lines += [(f"scimitar cleanup:   {path}: {what}", True) for path, what in report.still_present[:limit]]
+            if len(report.still_present) > limit:
+                lines.append((f"scimitar cleanup:   ... and {len(report.still_present) - limit} more", True))
+        for path, why in report.failed[:limit]:
+            lines.append((f"scimitar cleanup: could not delete {path}: {why}", True))
+        if len(report.failed) > limit:
+            lines.append((f"scimitar cleanup: ... and {len(report.failed) - limit} more failures", True))
+        if report.failed:
+            where = (
+                "the embedded server is gone with the run"
+                if self.target.embedded
+                else f"finish with: {self.finish_command()}"
+            )
+            lines.append((f"scimitar: cleanup incomplete, the run exits 1; {where}", True))
+        return lines
 
 
 class ReportOptions:
@@ -331,6 +397,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         session.exitstatus = pytest.ExitCode.OK if comparison.ok else pytest.ExitCode.TESTS_FAILED
     if scim_session.output_error and int(session.exitstatus) == 0:
         session.exitstatus = pytest.ExitCode.USAGE_ERROR
+    if scim_session.cleanup_incomplete and int(session.exitstatus) == 0:
+        # Resources may be left on the target: never a green run (the lines say how to finish).
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
@@ -362,13 +431,10 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         1 for entry in results.scenarios for st in entry.get("steps", []) if st.get("outcome") == "warning"
     )
     terminalreporter.write_line(f"warnings: {len(warned) + step_warnings}")
-    report = scim_session.cleanup_report
     if scim_session.cleanup_interrupted and not scim_session.target.embedded:
         terminalreporter.write_line(scim_session.leftovers_hint(), red=True)
-    if report is not None and (report.deleted or report.failed):
-        terminalreporter.write_line(f"scimitar cleanup: deleted {len(report.deleted)} resource(s)")
-        for path, why in report.failed:
-            terminalreporter.write_line(f"scimitar cleanup: could not delete {path}: {why}", red=True)
+    for line, problem in scim_session.cleanup_lines():
+        terminalreporter.write_line(line, red=problem)
     if scim_session.target.stats.throttled:
         terminalreporter.write_line(
             f"scimitar: target throttled {scim_session.target.stats.throttled} request(s)"

@@ -148,6 +148,8 @@ class Quirk(StrEnum):
     DEACTIVATE_KEEPS_MEMBER = "deactivate-keeps-member"
     ROLE_NOT_UPDATED = "role-not-updated"
     REVOKED_TOKEN_ACCEPTED = "revoked-token-accepted"
+    # h4-cleanup: deletes that do not delete (RFC 7644 §3.6)
+    SOFT_DELETE = "soft-delete"
 
 
 @dataclass(frozen=True)
@@ -423,6 +425,12 @@ QUIRKS: dict[Quirk, QuirkInfo] = {
         "ClickHouse profile", "A member's role is fixed at creation and ignores group moves."
     ),
     Quirk.REVOKED_TOKEN_ACCEPTED: QuirkInfo("ClickHouse profile", "A revoked credential still works."),
+    # h4-cleanup: deletes that do not delete (RFC 7644 §3.6)
+    Quirk.SOFT_DELETE: QuirkInfo(
+        "RFC 7644 §3.6",
+        "DELETE of a User only deactivates it: 204, but it stays readable, listed and writable with "
+        "`active: false`.",
+    ),
 }
 
 

@@ -62,6 +62,7 @@ def test_unreachable_target_exits_3_with_one_line() -> None:
         ("test", "--target-url", "http://127.0.0.1:9", "--quirk", "filter-ignored"),
         ("test", "--no-such-flag"),
         ("cleanup",),
+        ("cleanup", "--target-url", "http://127.0.0.1:9"),  # no --run-id / --all-runs
         ("test", "--target", "nope", "--config", "/nonexistent/scimitar.yaml"),
     ],
 )
@@ -84,7 +85,7 @@ def test_suites_are_found() -> None:
 
 
 def test_cleanup_unreachable_exits_3() -> None:
-    out = scimitar("cleanup", "--target-url", "http://127.0.0.1:9")
+    out = scimitar("cleanup", "--target-url", "http://127.0.0.1:9", "--run-id", "abc123")
     assert out.returncode == 3 and len(out.stderr.strip().splitlines()) == 1
 
 

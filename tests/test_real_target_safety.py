@@ -3,7 +3,7 @@
 * the harness touches only what it created (foreign resources byte-identical, no write on a foreign
   id in the server's audit log) and deletes all of it at the end: after a normal run, after MUST
   failures, and after Ctrl-C (`scimitar test` and `scimitar replay`);
-* `scimitar cleanup` deletes exactly the resources named with the prefix;
+* `scimitar cleanup` deletes exactly the resources named with the run's prefix, never look-alikes;
 * no token (nor its base64 forms, nor the admin token) appears in any output or report file;
 * an unreachable target, a refused token or a failed TLS handshake is one line on stderr and exit 3,
   a bad option combination one line and exit 2.
@@ -354,7 +354,7 @@ def test_second_ctrl_c_aborts_cleanup_with_a_hint(
     session.finish()
     assert session.cleanup_interrupted
     hint = session.leftovers_hint()
-    assert "scimitar cleanup --target-url http://127.0.0.1:9/scim/v2 --prefix scimitar-abc123-" in hint
+    assert "scimitar cleanup --target-url http://127.0.0.1:9/scim/v2 --run-id abc123" in hint
     assert_no_secret(hint + capsys.readouterr().out, "the cleanup hint")
 
 
@@ -400,66 +400,99 @@ def test_failing_run_cleans_up(tmp_path: Path, reports: Path) -> None:
 # -- 4. scimitar cleanup -------------------------------------------------------------------------------
 
 
-def test_cleanup_deletes_exactly_the_prefixed(server: Server) -> None:
-    prefix = "scimitar-abc123-"
+def _create(server: Server, endpoint: str, name: str, members: Sequence[str] = ()) -> str:
+    if endpoint == "/Users":
+        body: dict[str, Any] = {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": name}
+    else:
+        body = {
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+            "displayName": name,
+            "members": [{"value": m.rsplit("/", 1)[1]} for m in members],
+        }
+    response = server.scim.post(endpoint, json=body)
+    assert response.status_code == 201, response.text
+    return f"{endpoint}/{response.json()['id']}"
 
-    def user(name: str) -> str:
-        response = server.scim.post(
-            "/Users",
-            json={"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": name},
-        )
-        assert response.status_code == 201, response.text
-        return f"/Users/{response.json()['id']}"
 
-    def group(name: str, members: Sequence[str] = ()) -> str:
-        response = server.scim.post(
-            "/Groups",
-            json={
-                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
-                "displayName": name,
-                "members": [{"value": m.rsplit("/", 1)[1]} for m in members],
-            },
-        )
-        assert response.status_code == 201, response.text
-        return f"/Groups/{response.json()['id']}"
+def _listed(done: Done, verb: str) -> set[str]:
+    return {line.split()[len(verb.split())] for line in done.out.splitlines() if line.startswith(f"{verb} /")}
 
-    ours = [user(f"{prefix}ada@example.com"), user(f"{prefix}grace@example.com")]
-    ours.append(group(f"{prefix}team", ours))
-    foreign = [
-        user("scimitarish@example.com"),
-        user("scimitar-abc1234-other.run@example.com"),
-        user("x-scimitar-abc123-inside@example.com"),
-        user("Scimitar-ABC123-upper@example.com"),
-        group("scimitar-abc12-team"),
-        group("scimitarish team"),
+
+def test_cleanup_deletes_exactly_the_runs_resources(server: Server) -> None:
+    """Issue 10.6: `scimitar cleanup` with the old default prefix deleted `scimitar-foo@example.com`
+    and `scimitar-team`. Now it needs a run id (or --all-runs), matches `scimitar-<run id>-` at the
+    start of the name only, lists what it will delete and verifies each deletion."""
+    ours = [_create(server, "/Users", "scimitar-abc123-ada@example.com"),
+            _create(server, "/Users", "scimitar-abc123-grace@example.com")]
+    ours.append(_create(server, "/Groups", "scimitar-abc123-team", ours))
+    other_runs = [
+        _create(server, "/Users", "scimitar-abc1234-other.run@example.com"),
+        _create(server, "/Groups", "scimitar-abc12-team"),
+    ]
+    never = [
+        _create(server, "/Users", "scimitar-foo@example.com"),
+        _create(server, "/Groups", "scimitar-team"),
+        _create(server, "/Users", "scimitarish@example.com"),
+        _create(server, "/Users", "x-scimitar-abc123-inside@example.com"),
+        _create(server, "/Users", "Scimitar-ABC123-upper@example.com"),
+        _create(server, "/Groups", "scimitarish team"),
     ]
     try:
         before = server.snapshot()
-        foreign_before = {path: before[path] for path in before if path not in ours}
+        untouched = {path: before[path] for path in before if path not in ours}
 
-        dry = scimitar("cleanup", "--target-url", server.url, "--prefix", prefix, "--dry-run")
+        dry = scimitar("cleanup", "--target-url", server.url, "--run-id", "abc123", "--dry-run")
         assert dry.code == 0, dry.both
-        assert {line.split()[2] for line in dry.out.splitlines() if line.startswith("would delete")} == set(
-            ours
-        )
+        assert _listed(dry, "would delete") == set(ours)
+        every = scimitar("cleanup", "--target-url", server.url, "--all-runs", "--dry-run")
+        assert every.code == 0, every.both
+        assert _listed(every, "would delete") == set(ours + other_runs), "look-alikes are nobody's run"
         assert server.snapshot() == before, "--dry-run deleted something"
 
-        done = scimitar("cleanup", "--target-url", server.url, "--prefix", prefix)
+        for argv, why in (
+            ((), "no run named"),
+            (("--prefix", "scimitar-"), "not a run prefix"),
+            (("--prefix", "sc"), "not a run prefix"),
+            (("--run-id", "ABC123"), "not a run id"),
+            (("--run-id", "abc123", "--all-runs"), "two selections"),
+        ):
+            refused = scimitar("cleanup", "--target-url", server.url, *argv)
+            assert refused.code == 2 and len(refused.err.strip().splitlines()) == 1, (why, refused.both)
+        assert server.snapshot() == before, "a refused cleanup deleted something"
+
+        done = scimitar("cleanup", "--target-url", server.url, "--run-id", "abc123")
         assert done.code == 0, done.both
-        assert {line.split()[1] for line in done.out.splitlines() if line.startswith("deleted /")} == set(
-            ours
-        )
+        assert _listed(done, "will delete") == set(ours), "it says what it will delete first"
+        assert _listed(done, "deleted") == set(ours)
+        assert "deleted 3 resource(s), 0 still present after DELETE, 0 could not be deleted" in done.out
         after = server.snapshot()
         assert not set(ours) & set(after)
-        assert {path: after.get(path) for path in foreign_before} == foreign_before
+        assert {path: after.get(path) for path in untouched} == untouched
 
-        refused = scimitar("cleanup", "--target-url", server.url, "--prefix", "sc")
-        assert refused.code == 2 and len(refused.err.strip().splitlines()) == 1, refused.both
+        alias = scimitar("cleanup", "--target-url", server.url, "--prefix", "scimitar-abc12-")
+        assert alias.code == 0 and _listed(alias, "deleted") == {other_runs[1]}, alias.both
         unnamed = scimitar("cleanup")
         assert unnamed.code == 2 and len(unnamed.err.strip().splitlines()) == 1, unnamed.both
     finally:
-        for path in [p for p in foreign if p.startswith("/Groups/")] + foreign:
+        for path in sorted(other_runs + never, key=lambda p: not p.startswith("/Groups/")):
             server.scim.delete(path)
+
+
+def test_cleanup_reports_what_a_soft_deleting_server_keeps(tmp_path: Path) -> None:
+    """Issue 9.5: a DELETE that only deactivates is not counted as deleted, and the command fails."""
+    soft = Server(tmp_path / "soft.log", quirks=("soft-delete",))
+    try:
+        user = _create(soft, "/Users", "scimitar-soft1-kept@example.com")
+        group = _create(soft, "/Groups", "scimitar-soft1-team")
+        done = scimitar("cleanup", "--target-url", soft.url, "--run-id", "soft1")
+        assert done.code == 1, done.both
+        assert _listed(done, "deleted") == {group}
+        assert f"still present {user} (scimitar-soft1-kept@example.com): still readable after DELETE, " \
+            "with active=false" in done.err
+        assert "deleted 1 resource(s), 1 still present after DELETE, 0 could not be deleted" in done.out
+        assert soft.scim.get(user).json()["active"] is False
+    finally:
+        soft.stop()
 
 
 # -- 6. one clear line and exit code 3 (or 2) ---------------------------------------------------------
@@ -474,7 +507,7 @@ def test_target_errors_are_one_line(server: Server, tmp_path: Path) -> None:
         "test": ["test"],
         "replay": ["replay", replay_file],
         "load": ["load", *load_args],
-        "cleanup": ["cleanup"],
+        "cleanup": ["cleanup", "--run-id", "abc123"],
     }
     cases: list[tuple[str, list[str], str | None, int, str]] = []
     for name, argv in commands.items():

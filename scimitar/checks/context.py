@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from scimitar.checks.registry import Check, CheckFailed, CheckSkipped
 from scimitar.exchange import Exchange, Recorder
-from scimitar.run import DataFactory, Ledger, Run
+from scimitar.run import CleanupReport, DataFactory, Ledger, LedgerScope, Run
 from scimitar.schema import CORE_GROUP, CORE_USER, ENTERPRISE_USER
 from scimitar.target import ScimClient, ScimResponse
 
@@ -168,6 +168,15 @@ class CheckContext:
     recorder: Recorder
     check: Check | None = None
     target: Target | None = None
+    #: This check's part of the run's ledger: the client's create hook, `create` and the checks that
+    #: record a Bulk or PUT creation all feed it, and `cleanup_created` deletes it when the check ends.
+    created: LedgerScope = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.created = self.run.ledger.scope()
+        scoped = self.client.with_recorder(self.client.recorder)
+        scoped.ledger = self.created
+        self.client = scoped
 
     @property
     def data(self) -> DataFactory:
@@ -175,7 +184,25 @@ class CheckContext:
 
     @property
     def ledger(self) -> Ledger:
-        return self.run.ledger
+        """Where a check records what it created (this check's scope of the run's ledger)."""
+        return self.created
+
+    def cleanup_created(self) -> CleanupReport:
+        """Delete what this check created, newest first; the runner calls it when the check ends,
+        whatever the outcome, so no check sees another's leftovers (a User a refused-looking POST
+        created can no longer make a later uniqueness or required-attribute check pass or fail).
+
+        Each deletion is verified by a re-read, without waiting: what is not verified gone (an
+        error status, a lagging replica, a soft delete) stays in the run's ledger, and the run's
+        final cleanup retries and reports it. Never raises but for Ctrl-C: a cleanup problem must
+        not change the check's outcome.
+        """
+        if not len(self.created):
+            return CleanupReport()
+        try:
+            return self.created.cleanup(self.client.with_recorder(Recorder()), settle_s=0)
+        except Exception as exc:  # the run's final cleanup has every path still
+            return CleanupReport(failed=[("*", f"{type(exc).__name__}: {exc}")])
 
     @property
     def features(self) -> Features:

@@ -16,7 +16,7 @@ from scimitar.checks.assertions import require
 from scimitar.checks.context import CheckContext
 from scimitar.checks.registry import Level, check
 from scimitar.quirks import Quirk
-from scimitar.schema import CORE_GROUP, ENTERPRISE_USER
+from scimitar.schema import CORE_GROUP, ENTERPRISE_USER, PATCH_OP
 from scimitar.target import ScimResponse
 
 # -- helpers shared by the resource modules -------------------------------------------------------
@@ -313,7 +313,7 @@ def delete_204(ctx: CheckContext) -> None:
     section="RFC 7644 §3.6",
     level=Level.MUST,
     tags=("crud",),
-    broken_by=(Quirk.DELETED_STILL_READABLE,),
+    broken_by=(Quirk.DELETED_STILL_READABLE, Quirk.SOFT_DELETE),
 )
 def deleted_get_404(ctx: CheckContext) -> None:
     """RFC 7644 §3.6: "Service providers MAY choose not to permanently delete the resource but MUST
@@ -334,7 +334,7 @@ def deleted_get_404(ctx: CheckContext) -> None:
     level=Level.MUST,
     tags=("crud", "filter"),
     needs=("filter",),
-    broken_by=(Quirk.DELETED_STILL_READABLE,),
+    broken_by=(Quirk.DELETED_STILL_READABLE, Quirk.SOFT_DELETE),
 )
 def deleted_omitted_from_queries(ctx: CheckContext) -> None:
     """RFC 7644 §3.6: "Service providers MUST omit the resource from future query results.\""""
@@ -358,7 +358,7 @@ def deleted_omitted_from_queries(ctx: CheckContext) -> None:
     section="RFC 7644 §3.6",
     level=Level.MUST,
     tags=("crud",),
-    broken_by=(Quirk.DELETE_IDEMPOTENT_204,),
+    broken_by=(Quirk.DELETE_IDEMPOTENT_204, Quirk.SOFT_DELETE),
 )
 def delete_again_404(ctx: CheckContext) -> None:
     """RFC 7644 §3.6: "Service providers MAY choose not to permanently delete the resource but MUST
@@ -372,6 +372,41 @@ def delete_again_404(ctx: CheckContext) -> None:
     first = ctx.client.delete(path)
     ctx.expect_status(first, 204, 200, message=f"setup failed: DELETE answered {first.status}")
     ctx.expect_status(ctx.client.delete(path), 404, message="a second DELETE did not answer 404")
+
+
+@check(
+    "rfc7644-3.6-deleted-writes-404",
+    title="PUT and PATCH of a deleted User answer 404 (a soft delete stays deleted)",
+    section="RFC 7644 §3.6",
+    level=Level.MUST,
+    tags=("crud",),
+    broken_by=(Quirk.SOFT_DELETE, Quirk.DELETED_STILL_READABLE),
+)
+def deleted_writes_404(ctx: CheckContext) -> None:
+    """RFC 7644 §3.6: "Service providers MAY choose not to permanently delete the resource but MUST
+    return a 404 (Not Found) error code for all operations associated with the previously deleted
+    resource." Keeping a deleted User (a soft delete, often as `active: false`) is allowed; writing
+    to it is not: a replace or a PATCH must answer 404 like the GET
+    (`rfc7644-3.6-deleted-get-404`), so no client can bring a deleted User back by its old id.
+    PATCH is left out where the ServiceProviderConfig says patch.supported=false.
+    """
+    user = ctx.create_user()
+    path = path_of("/Users", user)
+    deleted = ctx.client.delete(path)
+    ctx.expect_status(deleted, 204, 200, message=f"setup failed: DELETE answered {deleted.status}")
+    put = ctx.client.put(path, json=full_user(user))
+    ctx.expect_status(put, 404, message=f"PUT of the deleted User answered {put.status}, expected 404")
+    if ctx.features.patch is False:
+        return
+    patch = ctx.client.patch(
+        path,
+        json={
+            "schemas": [PATCH_OP],
+            # userName is required in every User schema: the only attribute surely declared
+            "Operations": [{"op": "replace", "path": "userName", "value": user["userName"]}],
+        },
+    )
+    ctx.expect_status(patch, 404, message=f"PATCH of the deleted User answered {patch.status}, expected 404")
 
 
 # -- update metadata ------------------------------------------------------------------------------

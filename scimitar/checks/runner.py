@@ -58,6 +58,9 @@ def run_check(check: Check, ctx: CheckContext) -> CheckResult:
             text = str(exc).splitlines()[0] if str(exc) else ""
             outcome = Outcome.ERROR
             message = masker.mask_text(f"{type(exc).__name__}: {text}".rstrip(": "))
+        # Every ending above (pass, fail, skip, error) deletes what the check created; a Ctrl-C
+        # skips this and leaves it to the run's cleanup, which a second Ctrl-C may abort.
+        ctx.cleanup_created()
 
     return CheckResult(
         id=check.id,

@@ -242,7 +242,7 @@ def put_own_username_no_conflict(ctx: CheckContext) -> None:
     section="RFC 7644 §3.6",
     level=Level.SHOULD,
     tags=("uniqueness", "crud"),
-    broken_by=(Quirk.DELETED_STILL_READABLE,),
+    broken_by=(Quirk.DELETED_STILL_READABLE, Quirk.SOFT_DELETE),
 )
 def deleted_username_reusable(ctx: CheckContext) -> None:
     """RFC 7644 §3.6: "the service provider SHOULD NOT consider the deleted resource in conflict

@@ -343,6 +343,38 @@ def _profile(results: Results) -> str:
     return f"{declared} (declared)" if declared else "remote target (profile not declared)"
 
 
+def _cleanup(section: Any) -> str:
+    """What the run's cleanup achieved: deleted (verified by a re-read), still present, failed."""
+    if not isinstance(section, dict):
+        return ""
+    still = [s for s in section.get("still_present") or [] if isinstance(s, dict)]
+    failed = [f for f in section.get("failed") or [] if isinstance(f, dict)]
+    state = "complete" if section.get("complete") else "incomplete"
+    if section.get("interrupted"):
+        state = "interrupted"
+    out = [
+        f'<h2 id="cleanup">Cleanup <span class="note">{_e(state)}; resources named '
+        f"{_e(section.get('prefix', ''))}…</span></h2>",
+        f"<p>{_e(section.get('deleted', 0))} deleted (each re-read answered 404), {len(still)} still present "
+        f"after a successful DELETE, {len(failed)} could not be deleted.</p>",
+    ]
+    if still:
+        items = "".join(f"<li><code>{_e(s.get('path'))}</code> {_e(s.get('detail'))}</li>" for s in still[:50])
+        items += f"<li>… and {len(still) - 50} more (all in results.json)</li>" if len(still) > 50 else ""
+        out.append(
+            "<h3>Still present</h3><p>The target kept these after answering the DELETE (a soft delete); "
+            "RFC 7644 §3.6 requires 404 for every operation on a deleted resource.</p>"
+            f"<ul>{items}</ul>"
+        )
+    if failed:
+        items = "".join(f"<li><code>{_e(f.get('path'))}</code> {_e(f.get('reason'))}</li>" for f in failed[:50])
+        items += f"<li>… and {len(failed) - 50} more (all in results.json)</li>" if len(failed) > 50 else ""
+        out.append(f"<h3>Could not delete</h3><ul>{items}</ul>")
+    if section.get("finish_with"):
+        out.append(f'<p>Finish with: <code>{_e(section["finish_with"])}</code></p>')
+    return "".join(out)
+
+
 def render(results: Results, comparison: Comparison | None = None) -> str:
     """The whole report as one HTML string (scrub it before writing; `output.write_outputs` does)."""
     catalogue = _catalogue_info()
@@ -424,6 +456,7 @@ def render(results: Results, comparison: Comparison | None = None) -> str:
                 )
                 out.append(f"<h3>{name}</h3><ul>{items}</ul>")
 
+    out.append(_cleanup(results.extra.get("cleanup")))
     out.append('<h2 id="matrix">Where the endpoint stands</h2><div class="matrices">')
     out.append(
         _matrix("By feature", feature_rows(checks_json, results.scenarios, tags_of, profiles), "feature")

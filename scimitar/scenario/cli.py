@@ -119,6 +119,17 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
             report = runs.cleanup(target.client(masker, Recorder()))
             for path, why in report.failed:
                 print(f"scimitar: cleanup could not delete {path}: {why}", file=sys.stderr)
+            for path, what in report.still_present:  # a soft delete: reported, judged by the checks
+                print(f"scimitar: cleanup: {path} is still present: {what}", file=sys.stderr)
+            results.extra["cleanup"] = {**report.to_json(), "prefix": runs.prefix}
+            if report.failed:  # resources may be left: never a green run (as `scimitar test`)
+                worst = EXIT_FAILED if worst == EXIT_OK else worst
+                if not target.embedded:
+                    print(
+                        f"scimitar: cleanup incomplete; finish with: scimitar cleanup --target-url "
+                        f"{target.base_url} --run-id {runs.run_id}",
+                        file=sys.stderr,
+                    )
         except KeyboardInterrupt:
             worst = EXIT_INTERRUPTED
             if not target.embedded:

@@ -608,6 +608,10 @@ class ScimService:
                 return Result(204)  # the quirk: deleting nothing "succeeds"
             current = self._get_existing(rt, rid)
             self._check_if_match(current, if_match)
+            if Quirk.SOFT_DELETE in self.quirks and rt is self.users:
+                # the quirk: "delete" deactivates; the User stays readable, listed and a member
+                self._store_update(rt, current, {**current, "active": False}, base, "delete", actor)
+                return Result(204)
             if Quirk.DELETED_STILL_READABLE not in self.quirks:
                 self.store.delete(rt.name, rid)
             if Quirk.DELETE_KEEPS_MEMBERSHIP not in self.quirks:
