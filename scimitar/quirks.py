@@ -405,7 +405,10 @@ QUIRKS: dict[Quirk, QuirkInfo] = {
         "RFC 7643 §4.1.2", "`$ref` of group members and of `User.groups` point at the wrong endpoint."
     ),
     Quirk.GROUP_MEMBERS_DROPPED: QuirkInfo("RFC 7643 §4.2", "`members` sent on Group create are dropped."),
-    Quirk.ME_404: QuirkInfo("RFC 7644 §3.11", "`/Me` answers 404 instead of 501 (or serving the alias)."),
+    Quirk.ME_404: QuirkInfo(
+        "RFC 7644 §3.11",
+        "`/Me` is not routed: a plain-text 404 (no SCIM Error) instead of 501 (or serving the alias).",
+    ),
     Quirk.ME_STUB_200: QuirkInfo(
         "RFC 7644 §3.11", "`/Me` answers 200 with an empty object and no `Location`."
     ),

@@ -74,6 +74,10 @@ def failing(ctx: CheckContext) -> None:
     )
 
 
+def succeeding(ctx: CheckContext) -> None:
+    ctx.expect_status(ctx.client.get("/Users"), 200)
+
+
 def test_must_should_may_outcomes() -> None:
     must = run_check(make(Level.MUST, failing), context())
     should = run_check(make(Level.SHOULD, failing), context())
@@ -87,8 +91,8 @@ def test_must_should_may_outcomes() -> None:
 
 
 def test_pass_skip_error_and_unmet_needs() -> None:
-    passed = run_check(make(Level.MUST, lambda ctx: ctx.client.get("/Users")), context())
-    assert passed.outcome is Outcome.PASSED and len(passed.exchanges) == 1
+    passed = run_check(make(Level.MUST, succeeding), context())
+    assert passed.outcome is Outcome.PASSED and len(passed.exchanges) == 1 and passed.expectations == 1
 
     skipped = run_check(make(Level.MUST, lambda ctx: ctx.skip("no groups here")), context())
     assert (skipped.outcome, skipped.message) == (Outcome.SKIPPED, "no groups here")
@@ -113,7 +117,7 @@ def test_results_json_junit_and_exit_code(tmp_path: Path) -> None:
     results = Results(run_id="t1", target={"description": "test target"})
     for level in (Level.MUST, Level.SHOULD, Level.MAY):
         results.add(run_check(make(level, failing), context()))
-    results.add(run_check(make(Level.MUST, lambda ctx: None), context()))
+    results.add(run_check(make(Level.MUST, succeeding), context()))
     assert results.summary == {"passed": 1, "failed": 1, "warnings": 1, "skipped": 1, "errors": 0}
     assert results.exit_code() == 1
     assert results.summary_line() == "scimitar: 1 passed, 1 failed, 1 warnings, 1 skipped, 0 errors"
@@ -240,3 +244,85 @@ def test_pytest_plugin_end_to_end(tmp_path: Path) -> None:
     unreachable = _pytest_suites(tmp_path, "--scim-target-url", "http://127.0.0.1:9")
     assert unreachable.returncode == 3
     assert "cannot reach http://127.0.0.1:9: connection refused" in unreachable.stdout + unreachable.stderr
+
+
+HTML = "<!doctype html><html><body><h1>Welcome</h1></body></html>"
+
+
+async def html_page(request: Request) -> Response:
+    """What a web server that is no SCIM endpoint answers: 200 text/html to every method and path."""
+    return Response(HTML, status_code=200, media_type="text/html")
+
+
+def html_client() -> ScimClient:
+    methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+    app = Starlette(routes=[Route("/{path:path}", html_page, methods=methods)])
+    return ScimClient(
+        httpx.Client(transport=InProcessTransport(app)),
+        base_url="http://127.0.0.1/scim/v2",
+        authorization=f"Bearer {SECRET}",
+        masker=Masker([SECRET]),
+        recorder=Recorder(),
+    )
+
+
+def test_no_check_passes_against_a_server_that_answers_html_to_everything() -> None:
+    """Issue 9.4: a target answering `200 text/html` to everything gets no MUST pass. The probe,
+    which says "not a SCIM endpoint" first, is bypassed: this holds the runner and the catalogue."""
+    from scimitar.checks.registry import all_checks, load_catalogue
+
+    load_catalogue()
+    client, run = html_client(), Run(seed=0, run_id="html1")
+    discovery = Discovery.fetch(client)
+    assert discovery.service_provider_config is None and discovery.schemas is None
+
+    def ctx(c: Check) -> CheckContext:
+        recorder = Recorder()
+        return CheckContext(client=client.with_recorder(recorder), run=run, discovery=discovery,
+                            recorder=recorder, check=c)
+
+    try:
+        results = {c.id: (c, run_check(c, ctx(c))) for c in all_checks()}
+    finally:
+        client.http.close()
+    must_passes = [i for i, (c, r) in results.items() if c.level is Level.MUST and r.outcome is Outcome.PASSED]
+    assert not must_passes, f"MUST checks passed against an HTML page: {must_passes}"
+    for named in ("rfc7644-3.12-error-schemas-uri", "rfc7644-3.12-error-status-string",
+                  "rfc7235-3.1-401-www-authenticate"):
+        outcome, message = results[named][1].outcome, results[named][1].message
+        assert outcome is Outcome.SKIPPED and message.startswith("not exercised: "), (named, message)
+    assert "answered 200, not an error" in results["rfc7644-3.12-error-schemas-uri"][1].message
+    passes = sorted(i for i, (_, r) in results.items() if r.outcome is Outcome.PASSED)
+    assert not passes, f"checks passed against an HTML page: {passes}"
+
+
+def test_a_check_that_evaluates_nothing_is_not_exercised() -> None:
+    """A check that returns without an expectation is SKIPPED "not exercised", with its reason;
+    setup (`ctx.setup()`, `ctx.create`) does not count as exercising the requirement."""
+    def silent(ctx: CheckContext) -> None:
+        ctx.client.get("/Users")
+
+    def said_why(ctx: CheckContext) -> None:
+        ctx.not_exercised("the server never answered 4xx")
+
+    def setup_only(ctx: CheckContext) -> None:
+        response = ctx.client.get("/Users")
+        with ctx.setup():
+            ctx.expect_status(response, 200)
+            ctx.expect(True, "setup holds")
+
+    for body, why in ((silent, "the check evaluated no expectation"),
+                      (said_why, "the server never answered 4xx"),
+                      (setup_only, "the check evaluated no expectation")):
+        result = run_check(make(Level.MUST, body), context())
+        assert (result.outcome, result.message, result.expectations) == (
+            Outcome.SKIPPED, f"not exercised: {why}", 0)
+
+    def two(ctx: CheckContext) -> None:
+        response = ctx.client.get("/Users")
+        ctx.expect_status(response, 200)
+        ctx.expect(response.status == 200, "ok")
+        ctx.not_exercised("ignored: something was exercised")
+
+    passed = run_check(make(Level.MUST, two), context())
+    assert (passed.outcome, passed.expectations) == (Outcome.PASSED, 2)

@@ -203,7 +203,9 @@ def problems(name: str, reply: Reply) -> list[str]:
 def require(ctx: CheckContext, name: str, response: ScimResponse, what: str = "") -> None:
     """Fail the check (with `response` as the evidence) unless the named assertion holds."""
     found = problems(name, Reply.of(response))
-    if found:
+    if not found:
+        ctx.evaluated()
+    else:
         assertion = ASSERTIONS[name]
         ctx.fail(
             f"{what + ': ' if what else ''}{'; '.join(found)}",

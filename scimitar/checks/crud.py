@@ -275,10 +275,19 @@ def client_id_ignored(ctx: CheckContext) -> None:
     wanted = f"{ctx.data.prefix}client-chosen-id"
     response = post_user(ctx, ctx.data.user(id=wanted))
     if response.status == 400:
+        ctx.evaluated()  # refused: the id was not adopted
         return
     ctx.expect_status(response, 201, 200, 400)
+    issued = attr(response.json(), "id")
     ctx.expect(
-        attr(response.json(), "id") != wanted,
+        isinstance(issued, str) and bool(issued),
+        f"the create answered {response.status} without a resource carrying an id",
+        expected="the created User with its service-provider issued id",
+        actual=response.json() if isinstance(response.json(), dict) else response.headers.get("content-type"),
+        response=response,
+    )
+    ctx.expect(
+        issued != wanted,
         "the server adopted the id the client sent",
         expected="a service-provider issued id",
         actual=wanted,

@@ -297,7 +297,8 @@ def primary_at_most_once(ctx: CheckContext) -> None:
     ]
     response = post_user(ctx, payload)
     if 400 <= response.status < 500:
-        return  # refused: the MUST holds
+        ctx.evaluated()  # refused: the MUST holds
+        return
     ctx.expect_status(
         response,
         201,

@@ -277,8 +277,8 @@ def create_app(config: ServerConfig | None = None) -> Starlette:
         # RFC 7644 §3.11: "A service provider that does NOT support this feature SHOULD respond
         # with HTTP status code 501 (Not Implemented)." Provisioning credentials here belong to
         # an IdP connection, not to a User resource, so there is no subject for /Me to alias.
-        if Quirk.ME_404 in server.config.quirks:
-            raise ScimError(404, f"no endpoint at {request.url.path}")
+        if Quirk.ME_404 in server.config.quirks:  # a framework's 404 for a route that does not exist
+            return Response("Not Found", status_code=404, media_type="text/plain")
         if Quirk.ME_STUB_200 in server.config.quirks:
             return server.json({})
         raise ScimError(
