@@ -84,7 +84,8 @@ def body_of(ctx: CheckContext, response: ScimResponse, what: str) -> dict[str, A
 def read(ctx: CheckContext, path: str) -> dict[str, Any]:
     """GET a resource this check created; anything but 200 fails the check's setup."""
     response = ctx.client.get(path)
-    ctx.expect_status(response, 200, message=f"setup failed: GET {path} answered {response.status}")
+    with ctx.setup():
+        ctx.expect_status(response, 200, message=f"setup failed: GET {path} answered {response.status}")
     return body_of(ctx, response, f"GET {path}")
 
 
@@ -331,7 +332,8 @@ def deleted_get_404(ctx: CheckContext) -> None:
     user = ctx.create_user()
     path = path_of("/Users", user)
     deleted = ctx.client.delete(path)
-    ctx.expect_status(deleted, 204, 200, message=f"setup failed: DELETE answered {deleted.status}")
+    with ctx.setup():
+        ctx.expect_status(deleted, 204, 200, message=f"setup failed: DELETE answered {deleted.status}")
     ctx.expect_status(ctx.client.get(path), 404)
 
 
@@ -348,7 +350,8 @@ def deleted_omitted_from_queries(ctx: CheckContext) -> None:
     """RFC 7644 §3.6: "Service providers MUST omit the resource from future query results.\""""
     user = ctx.create_user()
     deleted = ctx.client.delete(path_of("/Users", user))
-    ctx.expect_status(deleted, 204, 200, message=f"setup failed: DELETE answered {deleted.status}")
+    with ctx.setup():
+        ctx.expect_status(deleted, 204, 200, message=f"setup failed: DELETE answered {deleted.status}")
     response = ctx.client.get("/Users", params={"filter": f'userName eq "{user["userName"]}"'})
     ctx.expect_status(response, 200)
     ids = [attr(r, "id") for r in attr(response.json(), "Resources") or []]
@@ -378,7 +381,8 @@ def delete_again_404(ctx: CheckContext) -> None:
     user = ctx.create_user()
     path = path_of("/Users", user)
     first = ctx.client.delete(path)
-    ctx.expect_status(first, 204, 200, message=f"setup failed: DELETE answered {first.status}")
+    with ctx.setup():
+        ctx.expect_status(first, 204, 200, message=f"setup failed: DELETE answered {first.status}")
     ctx.expect_status(ctx.client.delete(path), 404, message="a second DELETE did not answer 404")
 
 
@@ -404,7 +408,8 @@ def lastmodified_advances(ctx: CheckContext) -> None:
     response = ctx.client.put(
         path_of("/Users", user), json=full_user(user, displayName=f"{user.get('displayName')} Updated")
     )
-    ctx.expect_status(response, 200, 204, message=f"setup failed: PUT answered {response.status}")
+    with ctx.setup():
+        ctx.expect_status(response, 200, 204, message=f"setup failed: PUT answered {response.status}")
     after_body = read(ctx, path_of("/Users", user))
     after = attr(after_body, "meta", "lastModified")
     old, new = parse_datetime(before), parse_datetime(after)
@@ -468,7 +473,8 @@ def enterprise_round_trip(ctx: CheckContext) -> None:
     """
     payload = ctx.data.user(enterprise=True)
     response = post_user(ctx, payload)
-    ctx.expect_status(response, 201, 200, message=f"setup failed: POST /Users answered {response.status}")
+    with ctx.setup():
+        ctx.expect_status(response, 201, 200, message=f"setup failed: POST /Users answered {response.status}")
     user = body_of(ctx, response, "POST /Users")
     body = read(ctx, path_of("/Users", user))
     sent = payload[ENTERPRISE_USER]

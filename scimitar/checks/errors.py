@@ -19,6 +19,11 @@ from scimitar.quirks import Quirk
 from scimitar.schema import CORE_USER, ERROR, SCIM_TYPES
 from scimitar.target import ScimResponse
 
+#: Table 9 keywords that fit a missing or mistyped value: "invalidValue: A required value was
+#: missing, or the value specified was not compatible with the operation or attribute type" and
+#: "invalidSyntax: [...] did not conform to the request schema" overlap here.
+INVALID_VALUE = ("invalidValue", "invalidSyntax")
+
 
 def unknown_user(ctx: CheckContext) -> ScimResponse:
     return ctx.client.get(f"/Users/{uuid.uuid4()}")
@@ -33,20 +38,36 @@ def bad_filter(ctx: CheckContext) -> ScimResponse:
 
 
 def expect_error(
-    ctx: CheckContext, response: ScimResponse, status: int, scim_type: str | None, what: str
+    ctx: CheckContext,
+    response: ScimResponse,
+    status: int,
+    scim_type: str | tuple[str, ...] | None,
+    what: str,
+    *,
+    keyword_required: bool = False,
 ) -> None:
-    """`status`, a SCIM Error body, and (when given) that scimType."""
+    """`status`, a SCIM Error body, and (when given) that scimType.
+
+    scimType is "OPTIONAL" (RFC 7644 §3.12): an error without one is only failed where another
+    sentence makes the keyword part of the answer (`keyword_required`, e.g. §3.3's 409
+    "uniqueness"); one that is present must be the keyword Table 9 gives the case.
+    """
     ctx.expect_status(response, status, message=f"{what} answered {response.status}, expected {status}")
     require(ctx, "scim-error-body", response, what)
     body = response.json()
-    if scim_type is not None:
-        ctx.expect(
-            ci(body, "scimType") == scim_type,
-            f"{what}: scimType is {ci(body, 'scimType')!r}",
-            expected=scim_type,
-            actual=ci(body, "scimType"),
-            response=response,
-        )
+    if scim_type is None:
+        return
+    wanted = (scim_type,) if isinstance(scim_type, str) else scim_type
+    found = ci(body, "scimType")
+    if found is None and not keyword_required:
+        return
+    ctx.expect(
+        found in wanted,
+        f"{what}: scimType is {found!r}",
+        expected=" or ".join(wanted),
+        actual=found,
+        response=response,
+    )
 
 
 @check(
@@ -163,18 +184,51 @@ def scim_type_defined(ctx: CheckContext) -> None:
 
 
 @check(
+    "rfc7644-3.12-scimtype-keyword-given",
+    title="Errors for an unparsable body and a missing value carry a Table 9 scimType",
+    section="RFC 7644 §3.12",
+    level=Level.MAY,
+    tags=("errors",),
+    needs=("users",),
+    broken_by=(Quirk.ERROR_NO_SCIMTYPE,),
+)
+def scim_type_given(ctx: CheckContext) -> None:
+    """RFC 7644 §3.12: "scimType: A SCIM detail error keyword. See Table 9. OPTIONAL." Where no
+    other sentence makes the keyword part of the answer, giving it is optional: a provider that
+    leaves it out is reported as an optional (MAY) behaviour not present, never as a warning.
+    """
+    probes = [
+        ("a truncated JSON body", bad_json(ctx)),
+        ("a User without userName", ctx.client.post("/Users", json=ctx.data.user(userName=None))),
+    ]
+    for what, response in probes:
+        if response.status < 400:
+            ctx.not_exercised(f"{what} answered {response.status}, not an error")
+            continue
+        ctx.expect(
+            isinstance(ci(response.json(), "scimType"), str),
+            f"the {response.status} error to {what} carries no scimType",
+            expected="a Table 9 keyword such as invalidSyntax or invalidValue",
+            actual=ci(response.json(), "scimType"),
+            response=response,
+        )
+
+
+@check(
     "rfc7644-3.12-invalid-json-400",
     title="A body that is not valid JSON answers 400 invalidSyntax",
     section="RFC 7644 §3.12",
     level=Level.SHOULD,
     tags=("errors",),
     needs=("users",),
-    broken_by=(Quirk.BAD_JSON_500, Quirk.ERROR_NO_SCIMTYPE),
+    broken_by=(Quirk.BAD_JSON_500, Quirk.SCIMTYPE_UNKNOWN),
 )
 def invalid_json(ctx: CheckContext) -> None:
     """RFC 7644 §3.12, Table 8: "400 (Bad Request): Request is unparsable, syntactically
-    incorrect, or violates schema."; Table 9: "invalidSyntax: The request body message structure
-    was invalid or did not conform to the request schema."
+    incorrect, or violates schema." ("Implementers SHOULD handle the identified HTTP status codes
+    as described below."); Table 9: "invalidSyntax: The request body message structure was invalid
+    or did not conform to the request schema." scimType is "OPTIONAL": an error without one passes,
+    one that names another keyword does not.
     """
     expect_error(ctx, bad_json(ctx), 400, "invalidSyntax", "POST with a truncated JSON body")
 
@@ -186,12 +240,15 @@ def invalid_json(ctx: CheckContext) -> None:
     level=Level.SHOULD,
     tags=("errors", "filter"),
     needs=("users", "filter"),
-    broken_by=(Quirk.UNKNOWN_FILTER_ATTR_500, Quirk.ERROR_NO_SCIMTYPE),
+    broken_by=(Quirk.UNKNOWN_FILTER_ATTR_500, Quirk.SCIMTYPE_UNKNOWN),
 )
 def invalid_filter(ctx: CheckContext) -> None:
-    """RFC 7644 §3.12, Table 9: "invalidFilter: The specified filter syntax was invalid (does not
-    comply with Figure 1), or the specified attribute and filter comparison combination is not
-    supported." (Applicability: GET, POST (Search), PATCH (Path Filter).)
+    """RFC 7644 §3.12, Table 8: "400 (Bad Request): Request is unparsable, syntactically
+    incorrect, or violates schema." ("Implementers SHOULD handle the identified HTTP status codes
+    as described below."); Table 9: "invalidFilter: The specified filter syntax was invalid (does
+    not comply with Figure 1), or the specified attribute and filter comparison combination is not
+    supported." A missing scimType is not judged here ("scimType [...] OPTIONAL"); the MUST of
+    §3.4.2.2 for an unrecognised operator, keyword included, is rfc7644-3.4.2.2-filter-unknown-operator.
     """
     expect_error(ctx, bad_filter(ctx), 400, "invalidFilter", 'GET with the filter userName xx "scimitar"')
 
@@ -213,7 +270,7 @@ def conflict(ctx: CheckContext) -> None:
     """
     user = ctx.create_user()
     response = ctx.client.post("/Users", json=ctx.data.user(userName=user["userName"]))
-    expect_error(ctx, response, 409, "uniqueness", "POST of a duplicate userName")
+    expect_error(ctx, response, 409, "uniqueness", "POST of a duplicate userName", keyword_required=True)
 
 
 @check(
@@ -223,17 +280,18 @@ def conflict(ctx: CheckContext) -> None:
     level=Level.SHOULD,
     tags=("errors",),
     needs=("users",),
-    broken_by=(Quirk.ERROR_NO_SCIMTYPE,),
+    broken_by=(Quirk.REQUIRED_NOT_ENFORCED, Quirk.SCIMTYPE_UNKNOWN),
 )
 def missing_required(ctx: CheckContext) -> None:
     """RFC 7644 §3.12, Table 9: "invalidValue: A required value was missing, or the value
     specified was not compatible with the operation or attribute type (see Section 2.2 of
     [RFC7643]), or resource schema (see Section 4 of [RFC7643])." `userName` is REQUIRED (RFC 7643
     §4.1.1). The status code is a SHOULD: "Implementers SHOULD handle the identified HTTP status
-    codes as described below."
+    codes as described below." scimType is "OPTIONAL": absent passes; present, it must be
+    invalidValue (or invalidSyntax, "did not conform to the request schema", which overlaps).
     """
     response = ctx.client.post("/Users", json=ctx.data.user(userName=None))
-    expect_error(ctx, response, 400, "invalidValue", "POST of a User without userName")
+    expect_error(ctx, response, 400, INVALID_VALUE, "POST of a User without userName")
 
 
 @check(
@@ -243,15 +301,18 @@ def missing_required(ctx: CheckContext) -> None:
     level=Level.SHOULD,
     tags=("errors",),
     needs=("users",),
-    broken_by=(Quirk.ERROR_NO_SCIMTYPE,),
+    broken_by=(Quirk.SCIMTYPE_UNKNOWN,),
 )
 def wrong_type(ctx: CheckContext) -> None:
-    """RFC 7644 §3.12, Table 9: "invalidValue: A required value was missing, or the value
+    """RFC 7644 §3.12, Table 8: "400 (Bad Request): Request is unparsable, syntactically
+    incorrect, or violates schema." ("Implementers SHOULD handle the identified HTTP status codes
+    as described below."); Table 9: "invalidValue: A required value was missing, or the value
     specified was not compatible with the operation or attribute type (see Section 2.2 of
-    [RFC7643])". `userName` is a string (RFC 7643 §4.1.1); 12345 is a JSON number.
+    [RFC7643])". `userName` is a string (RFC 7643 §4.1.1); 12345 is a JSON number. scimType is
+    "OPTIONAL": absent passes; present, it must be invalidValue (or the overlapping invalidSyntax).
     """
     response = ctx.client.post("/Users", json=ctx.data.user(userName=12345))
-    expect_error(ctx, response, 400, "invalidValue", "POST with userName as a number")
+    expect_error(ctx, response, 400, INVALID_VALUE, "POST with userName as a number")
 
 
 @check(

@@ -52,7 +52,8 @@ def stale_etag(ctx: CheckContext, path: str) -> tuple[str, str]:
             "Operations": [{"op": "replace", "path": "displayName", "value": f"{ctx.data.prefix}changed"}],
         },
     )
-    ctx.expect_status(changed, 200, 204, message=f"setup: PATCH {path} answered {changed.status}")
+    with ctx.setup():
+        ctx.expect_status(changed, 200, 204, message=f"setup: PATCH {path} answered {changed.status}")
     current, _ = current_etag(ctx, path)
     if opaque(current) == opaque(stale):
         ctx.skip("the ETag did not change after an update, so no stale ETag is available")
