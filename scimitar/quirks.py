@@ -148,6 +148,10 @@ class Quirk(StrEnum):
     DEACTIVATE_KEEPS_MEMBER = "deactivate-keeps-member"
     ROLE_NOT_UPDATED = "role-not-updated"
     REVOKED_TOKEN_ACCEPTED = "revoked-token-accepted"
+    # h6-checks: checks the catalogue missed (issue 9.9)
+    GROUP_META_MISSING = "group-meta-missing"
+    HTML_404 = "html-404"
+    CANONICAL_VALUES_ENFORCED = "canonical-values-enforced"
 
 
 @dataclass(frozen=True)
@@ -426,6 +430,18 @@ QUIRKS: dict[Quirk, QuirkInfo] = {
         "ClickHouse profile", "A member's role is fixed at creation and ignores group moves."
     ),
     Quirk.REVOKED_TOKEN_ACCEPTED: QuirkInfo("ClickHouse profile", "A revoked credential still works."),
+    # h6-checks: checks the catalogue missed (issue 9.9)
+    Quirk.GROUP_META_MISSING: QuirkInfo("RFC 7643 §3.1", "Groups carry no `meta` (Users still do)."),
+    Quirk.HTML_404: QuirkInfo(
+        "RFC 7644 §3.12",
+        "404s for /Schemas/{id}, /ResourceTypes/{name}, unknown routes such as GET /.search, and "
+        "non-UUID resource ids are a text/html page, not a SCIM Error.",
+    ),
+    Quirk.CANONICAL_VALUES_ENFORCED: QuirkInfo(
+        "RFC 7643 §2.3.1",
+        "A multi-valued `type` outside the schema's canonicalValues (emails, phoneNumbers, ...) is "
+        "refused with 400 invalidValue.",
+    ),
 }
 
 

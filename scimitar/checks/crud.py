@@ -491,3 +491,81 @@ def enterprise_round_trip(ctx: CheckContext) -> None:
         "schemas lacks the enterprise extension URN",
         actual=attr(body, "schemas"),
     )
+
+
+# -- Group meta (issue 9.9: only User meta was checked) ---------------------------------------------
+
+
+def _group_meta(ctx: CheckContext) -> tuple[ScimResponse, dict[str, Any], dict[str, Any]]:
+    """Create a Group; return the create response, its body and the Group read back."""
+    response = ctx.client.post("/Groups", json=ctx.data.group())
+    ctx.expect_status(response, 201, 200)
+    body = body_of(ctx, response, "POST /Groups")
+    return response, body, read(ctx, path_of("/Groups", body))
+
+
+@check(
+    "rfc7643-3.1-group-meta",
+    title="A created Group carries meta.resourceType, created, lastModified and location",
+    section="RFC 7643 §3.1",
+    level=Level.SHOULD,
+    tags=("crud", "groups"),
+    needs=("groups",),
+    broken_by=(Quirk.GROUP_META_MISSING, Quirk.META_MISSING),
+)
+def group_meta(ctx: CheckContext) -> None:
+    """RFC 7643 §3.1: "meta: A complex attribute containing resource metadata. All "meta"
+    sub-attributes are assigned by the service provider (have a "mutability" of "readOnly"), and all
+    of these sub-attributes have a "returned" characteristic of "default"." Held for Groups as
+    rfc7643-3.1-create-meta holds it for Users, on the create response and on a read: no keyword
+    makes the sub-attributes REQUIRED, so their absence is reported at SHOULD.
+    """
+    response, body, stored = _group_meta(ctx)
+    name = (ctx.discovery.resource_type("Group") or {}).get("name") or "Group"
+    for what, resource in (("the create response", body), ("the Group read back", stored)):
+        meta = attr(resource, "meta")
+        missing = [k for k in ("resourceType", "created", "lastModified", "location") if not attr(meta, k)]
+        ctx.expect(not missing, f"{what}: meta lacks {', '.join(missing)}", actual=meta, response=response)
+        ctx.expect(
+            attr(meta, "resourceType") == name,
+            f"{what}: meta.resourceType is not the name of the Group resource type",
+            expected=name,
+            actual=attr(meta, "resourceType"),
+            response=response,
+        )
+
+
+@check(
+    "rfc7643-3.1-group-meta-datetimes",
+    title="A new Group's meta.created and meta.lastModified are the same xsd:dateTime",
+    section="RFC 7643 §3.1",
+    level=Level.MUST,
+    tags=("crud", "groups"),
+    needs=("groups",),
+    broken_by=(Quirk.META_LAST_MODIFIED_SKEW, Quirk.DATETIME_NOT_XSD),
+)
+def group_meta_datetimes(ctx: CheckContext) -> None:
+    """RFC 7643 §3.1: "created: The "DateTime" that the resource was added to the service provider.
+    This attribute MUST be a DateTime." and "lastModified: [...] If this resource has never been
+    modified since its initial creation, the value MUST be the same as the value of "created"."
+    (RFC 7643 §2.3.5: a DateTime "MUST be encoded as a valid xsd:dateTime"). A Group that carries
+    neither value is not judged here (rfc7643-3.1-group-meta reports that).
+    """
+    _, _, stored = _group_meta(ctx)
+    meta = attr(stored, "meta")
+    raw_created, raw_modified = attr(meta, "created"), attr(meta, "lastModified")
+    if raw_created is None and raw_modified is None:
+        ctx.skip("the Group carries no meta.created or meta.lastModified to judge")
+    created, modified = parse_datetime(raw_created), parse_datetime(raw_modified)
+    ctx.expect(
+        created is not None and modified is not None,
+        "the Group's meta.created or meta.lastModified is missing or not an xsd:dateTime",
+        expected="e.g. 2008-01-23T04:56:22Z",
+        actual={"created": raw_created, "lastModified": raw_modified},
+    )
+    ctx.expect(
+        created == modified,
+        "meta.lastModified of a never-modified Group differs from meta.created",
+        expected=raw_created,
+        actual=raw_modified,
+    )

@@ -16,7 +16,7 @@ from scimitar.checks.assertions import require
 from scimitar.checks.context import CheckContext
 from scimitar.checks.registry import Level, check
 from scimitar.quirks import Quirk
-from scimitar.schema import CORE_USER, ERROR, SCIM_TYPES
+from scimitar.schema import CORE_USER, ERROR, SCIM_TYPES, SEARCH_REQUEST
 from scimitar.target import ScimResponse
 
 #: Table 9 keywords that fit a missing or mistyped value: "invalidValue: A required value was
@@ -359,3 +359,40 @@ def malformed_not_5xx(ctx: CheckContext) -> None:
             actual=response.status,
             response=response,
         )
+
+
+@check(
+    "rfc7644-3.12-not-found-bodies-are-scim-errors",
+    title="404s for discovery ids, /.search and non-UUID resource ids are SCIM Errors, not HTML pages",
+    section="RFC 7644 §3.12",
+    level=Level.MUST,
+    tags=("errors", "discovery"),
+    needs=("users",),
+    broken_by=(Quirk.HTML_404,),
+)
+def not_found_bodies(ctx: CheckContext) -> None:
+    """RFC 7644 §3.12: "In addition to returning an HTTP response code, implementers MUST return the
+    errors in the body of the response in a JSON format, using the attributes described below.
+    Error responses are identified using the following "schema" URI:
+    "urn:ietf:params:scim:api:messages:2.0:Error"." The errors a web framework tends to render
+    itself, because no route matched, are the ones probed: an unknown schema URI under /Schemas, an
+    unknown ResourceType, a root `/.search` (with an invalid filter, so a provider that serves it
+    answers 400), and resource ids that are not UUIDs (ids are opaque, RFC 7643 §3.1, so a route
+    that only matches UUIDs is no excuse). An answer below 400 is not an error and not judged here.
+    """
+    token = uuid.uuid4().hex[:8]
+    search = {"schemas": [SEARCH_REQUEST], "filter": 'userName xx "scimitar"', "count": 1}
+    probes = [
+        ("GET /Schemas/{unknown URI}",
+         ctx.client.get(f"/Schemas/urn:ietf:params:scim:schemas:scimitar:2.0:NoSuch{token}")),
+        ("GET /ResourceTypes/{unknown}", ctx.client.get(f"/ResourceTypes/ScimitarNoSuch{token}")),
+        ("POST /.search with an invalid filter", ctx.client.post("/.search", json=search)),
+        ("GET /Users/{an id that is no UUID}", ctx.client.get(f"/Users/scimitar-no-such-{token}")),
+    ]
+    if ctx.features.groups is not False:
+        probes.append(("GET /Groups/{an id that is no UUID}", ctx.client.get(f"/Groups/scimitar-no-such-{token}")))
+    for what, response in probes:
+        if response.status < 400:
+            ctx.not_exercised(f"{what} answered {response.status}, not an error")
+            continue
+        require(ctx, "scim-error-body", response, f"{what} answered {response.status}")

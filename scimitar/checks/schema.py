@@ -321,3 +321,55 @@ def primary_at_most_once(ctx: CheckContext) -> None:
         expected="at most one primary email",
         actual=stored,
     )
+
+
+def _declared_sub(ctx: CheckContext, schema_id: str, attribute: str, sub: str) -> dict[str, Any] | None:
+    """The target's `/Schemas` definition of `attribute.sub` in `schema_id`; None if it does not say.
+    Raises CheckSkipped when the target publishes the attribute without that sub-attribute."""
+    for schema in ctx.discovery.schemas or []:
+        if str(schema.get("id", "")).lower() != schema_id.lower():
+            continue
+        for a in schema.get("attributes") or []:
+            if isinstance(a, dict) and str(a.get("name", "")).lower() == attribute.lower():
+                for s in a.get("subAttributes") or []:
+                    if isinstance(s, dict) and str(s.get("name", "")).lower() == sub.lower():
+                        return s
+                ctx.skip(f"the target's /Schemas declares {attribute} without a {sub} sub-attribute")
+        ctx.skip(f"the target's /Schemas declares no {attribute} attribute for {schema_id}")
+    return None
+
+
+@check(
+    "rfc7643-7-canonical-values-are-suggestions",
+    title="An `emails` type outside the declared canonicalValues is accepted (kept or ignored), not refused",
+    section="RFC 7643 §7, §2.4",
+    level=Level.SHOULD,
+    tags=("schema",),
+    needs=("users",),
+    broken_by=(Quirk.CANONICAL_VALUES_ENFORCED,),
+)
+def canonical_values_are_suggestions(ctx: CheckContext) -> None:
+    """RFC 7643 §7: "canonicalValues: A collection of suggested canonical values that MAY be used
+    (e.g., "work" and "home"). In some cases, service providers MAY choose to ignore unsupported
+    values. OPTIONAL." and §2.4: "type: A label indicating the attribute's function, e.g., "work" or
+    "home"." The values are suggestions, and the RFC's allowance for a value the provider does not
+    support is to ignore it; refusing the whole User deviates. No keyword forbids the refusal, so
+    it is reported at SHOULD. The label sent is one the target's `/Schemas` does not list.
+    """
+    declared = _declared_sub(ctx, CORE_USER, "emails", "type")
+    listed = [str(v) for v in (declared or {}).get("canonicalValues") or []]
+    label = "scimitarlabel"
+    name = ctx.data.user_name()
+    payload = ctx.data.user(
+        userName=name,
+        emails=[{"value": name, "type": "work", "primary": True}, {"value": f"x.{name}", "type": label}],
+    )
+    response = post_user(ctx, payload)
+    ctx.expect(
+        response.status in (200, 201),
+        f"a User whose second email has the type {label!r} (not among the declared canonicalValues "
+        f"{listed or 'of RFC 7643 §4.1.2'}) was refused with {response.status}",
+        expected="201: the value kept, or ignored",
+        actual=response.status,
+        response=response,
+    )
