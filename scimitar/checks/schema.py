@@ -373,3 +373,10 @@ def canonical_values_are_suggestions(ctx: CheckContext) -> None:
         actual=response.status,
         response=response,
     )
+    created = body_of(ctx, response, "POST /Users")
+    ctx.expect(
+        isinstance(attr(created, "id"), str) and bool(attr(created, "id")),
+        f"the create answered {response.status} without the created User",
+        expected="the created User with its id",
+        response=response,
+    )
