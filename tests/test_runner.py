@@ -326,3 +326,41 @@ def test_a_check_that_evaluates_nothing_is_not_exercised() -> None:
 
     passed = run_check(make(Level.MUST, two), context())
     assert (passed.outcome, passed.expectations) == (Outcome.PASSED, 2)
+
+
+def test_interop_checks_carry_the_idp_label_and_source() -> None:
+    """Issue 9.10: `okta-*` / `entra-*` checks test what an IdP sends beyond the RFC; they are
+    labelled "Okta interop" / "Entra interop" (not an RFC section) and name a public https source."""
+    from scimitar.checks.registry import INTEROP_LABELS, all_checks, load_catalogue
+
+    load_catalogue()
+    interop = [c for c in all_checks() if c.interop]
+    assert {c.id.split("-")[0] for c in interop} == {"okta", "entra"}
+    for c in interop:
+        label = next(v for k, v in INTEROP_LABELS.items() if c.id.startswith(k))
+        assert (c.section, c.source.startswith("https://")) == (label, True), c.id
+    assert all(not c.source and c.section.startswith("RFC") for c in all_checks() if not c.interop)
+
+    def func(ctx: CheckContext) -> None:
+        """Quote."""
+
+    registry = Registry()
+    for section, source in (("RFC 7644 §3.4.2", "https://example.org"), ("Okta interop", "")):
+        try:
+            check("okta-x", title="t", section=section, level="MUST", tags=("crud",), source=source,
+                  registry=registry)(func)
+        except ValueError:
+            continue
+        raise AssertionError(f"accepted okta-x with section {section!r}, source {source!r}")
+
+
+def test_report_groups_interop_checks_under_their_label() -> None:
+    from scimitar.report.features import SECTION_TITLES, check_features, section_group, section_rows
+
+    assert section_group("Okta interop") == "Okta interop"
+    assert check_features({"id": "entra-start-index-echo", "section": "Entra interop"}, ("pagination",)) == [
+        "pagination", "entra"]
+    rows = section_rows([{"id": "okta-patch-deactivate", "section": "Okta interop", "outcome": "passed"},
+                         {"id": "rfc7644-3.6-delete-204", "section": "RFC 7644 §3.6", "outcome": "passed"}])
+    assert [r.key for r in rows] == ["RFC 7644 §3.6", "Okta interop"]
+    assert "developer.okta.com" in rows[1].note and "Okta interop" in SECTION_TITLES

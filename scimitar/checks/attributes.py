@@ -12,7 +12,7 @@ from typing import Any
 
 from scimitar.checks import _query as q
 from scimitar.checks.context import CheckContext
-from scimitar.checks.registry import Level, check
+from scimitar.checks.registry import ENTRA_SOURCE, Level, check
 from scimitar.quirks import Quirk
 from scimitar.schema import CORE_GROUP, CORE_USER, ENTERPRISE_USER
 from scimitar.target import ScimResponse
@@ -426,7 +426,8 @@ def excluded_on_patch(ctx: CheckContext) -> None:
 @check(
     "entra-group-lookup-excluded-members",
     title="Entra's group lookup `?excludedAttributes=members&filter=displayName eq` omits members",
-    section="RFC 7644 §3.9",
+    section="Entra interop",
+    source=ENTRA_SOURCE,
     level=Level.MUST,
     tags=("attributes", "groups"),
     needs=("groups", "filter"),

@@ -14,7 +14,7 @@ from typing import Any
 from scimitar.checks import _query as q
 from scimitar.checks.assertions import require
 from scimitar.checks.context import CheckContext
-from scimitar.checks.registry import Level, check
+from scimitar.checks.registry import ENTRA_SOURCE, OKTA_SOURCE, Level, check
 from scimitar.quirks import Quirk
 from scimitar.target import ScimResponse
 
@@ -278,7 +278,8 @@ def start_index_below_one(ctx: CheckContext) -> None:
 @check(
     "okta-connector-test-list-users",
     title="Okta's connector test `GET /Users?startIndex=1&count=2` gets a full ListResponse",
-    section="RFC 7644 §3.4.2",
+    section="Okta interop",
+    source=OKTA_SOURCE,
     level=Level.MUST,
     tags=("pagination",),
     broken_by=(Quirk.COUNT_IGNORED,),
@@ -310,7 +311,8 @@ def okta_connector_test_list_users(ctx: CheckContext) -> None:
 @check(
     "okta-import-paging",
     title="Okta's import loop (startIndex += count) sees every user once",
-    section=SECTION,
+    section="Okta interop",
+    source=OKTA_SOURCE,
     level=Level.SHOULD,
     tags=("pagination",),
     needs=("filter",),
@@ -348,7 +350,8 @@ def okta_import_paging(ctx: CheckContext) -> None:
 @check(
     "entra-start-index-echo",
     title="Entra's gallery check `GET /Users?startIndex=N&count=5` gets startIndex N back",
-    section=SECTION,
+    section="Entra interop",
+    source=ENTRA_SOURCE,
     level=Level.MUST,
     tags=("pagination",),
     broken_by=(Quirk.STARTINDEX_IGNORED,),

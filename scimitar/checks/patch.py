@@ -14,7 +14,7 @@ from typing import Any
 from scimitar.checks._query import get_ci as ci
 from scimitar.checks._query import user_path
 from scimitar.checks.context import CheckContext
-from scimitar.checks.registry import Level, check
+from scimitar.checks.registry import ENTRA_KNOWN_ISSUES, OKTA_SOURCE, Level, check
 from scimitar.quirks import Quirk
 from scimitar.schema import CORE_GROUP, ENTERPRISE_USER, PATCH_OP
 from scimitar.target import ScimResponse
@@ -963,7 +963,8 @@ def atomic(ctx: CheckContext) -> None:
 @check(
     "okta-patch-deactivate",
     title='Okta deactivate: pathless replace {"active": false} sets active false',
-    section="RFC 7644 §3.5.2.3 (Okta)",
+    section="Okta interop",
+    source=OKTA_SOURCE,
     level=Level.MUST,
     tags=("patch",),
     needs=("patch", "users"),
@@ -989,7 +990,8 @@ def okta_deactivate(ctx: CheckContext) -> None:
 @check(
     "okta-patch-group-rename-with-id",
     title="Okta group rename: pathless replace carrying the group's own id renames it",
-    section="RFC 7644 §3.5.2.3 (Okta)",
+    section="Okta interop",
+    source=OKTA_SOURCE,
     level=Level.SHOULD,
     tags=("patch", "groups"),
     needs=("patch", "groups"),
@@ -1018,7 +1020,8 @@ def okta_group_rename(ctx: CheckContext) -> None:
 @check(
     "okta-patch-member-move",
     title="Okta membership change: remove members[value eq] then add in one PATCH",
-    section="RFC 7644 §3.5.2 (Okta)",
+    section="Okta interop",
+    source=OKTA_SOURCE,
     level=Level.MUST,
     tags=("patch", "groups"),
     needs=("patch", "users", "groups"),
@@ -1054,7 +1057,8 @@ def okta_member_move(ctx: CheckContext) -> None:
 @check(
     "entra-patch-op-case-insensitive",
     title="Entra's capitalised PATCH ops (Replace, ADD, Remove) are accepted",
-    section="RFC 7644 §3.5.2 (Entra)",
+    section="Entra interop",
+    source=ENTRA_KNOWN_ISSUES,
     level=Level.SHOULD,
     tags=("patch",),
     needs=("patch", "users"),
@@ -1092,7 +1096,8 @@ def entra_op_case(ctx: CheckContext) -> None:
 @check(
     "entra-patch-active-string-boolean",
     title='Entra\'s string boolean ("False") for active deactivates the user',
-    section="RFC 7644 §3.5.2 (Entra)",
+    section="Entra interop",
+    source=ENTRA_KNOWN_ISSUES,
     level=Level.SHOULD,
     tags=("patch",),
     needs=("patch", "users"),
@@ -1117,7 +1122,8 @@ def entra_string_boolean(ctx: CheckContext) -> None:
 @check(
     "entra-patch-remove-members-value-list",
     title="Entra's remove of members with a value list removes only the listed members",
-    section="RFC 7644 §3.5.2.2 (Entra)",
+    section="Entra interop",
+    source=ENTRA_KNOWN_ISSUES,
     level=Level.SHOULD,
     tags=("patch", "groups"),
     needs=("patch", "users", "groups"),
