@@ -176,6 +176,8 @@ def attributes_urn_and_case(ctx: CheckContext) -> None:
     """RFC 7644 §3.10: "the core User resource attribute 'userName' is identified as
     "urn:ietf:params:scim:schemas:core:2.0:User:userName"" and "All facets (URN, attribute, and
     sub-attribute name) of the fully encoded attribute name are case insensitive."
+    Binding: §3.9: "each resource returned MUST contain the minimum set of resource attributes and
+    any attributes or sub-attributes explicitly requested by the "attributes" parameter".
     """
     user = _user(ctx, "aurn")
     for requested in (f"{CORE_USER}:userName", "USERNAME", f"{CORE_USER.upper()}:UserName"):
@@ -282,6 +284,9 @@ def excluded_sub_attribute(ctx: CheckContext) -> None:
     """RFC 7644 §3.9: "the default set of attributes minus those attributes listed in
     "excludedAttributes" is returned", names in standard attribute notation, where
     "sub-attributes are referenced via nested dot ('.') notation" (§3.10).
+    Binding: §3.9: "excludedAttributes: When specified, each resource returned MUST contain the
+    minimum set of resource attributes. Additionally, the default set of attributes minus those
+    attributes listed in "excludedAttributes" is returned."
     """
     user = _user(ctx, "aexsub", name={"givenName": "Ann", "familyName": "Example"})
     response = ctx.client.get(f"/Users/{user['id']}", params={"excludedAttributes": "name.familyName"})

@@ -72,6 +72,7 @@ def missing_credential(ctx: CheckContext) -> None:
 def wrong_token(ctx: CheckContext) -> None:
     """RFC 7644 §3.12, Table 8: "401 (Unauthorized): Authorization failure. The authorization
     header is invalid or missing."
+    ("Implementers SHOULD handle the identified HTTP status codes as described below.")
     """
     require_auth(ctx)
     response = ctx.client.get("/Users", auth=wrong_credential())
@@ -153,6 +154,8 @@ def no_leak(ctx: CheckContext) -> None:
     §3.12, Table 8: "401 (Unauthorized): Authorization failure. The authorization header is
     invalid or missing." A user's id and userName must not appear in any answer to a request
     without credentials.
+    The level is Table 8's: "Implementers SHOULD handle the identified HTTP status codes as
+    described below."
     """
     require_auth(ctx)
     user = ctx.create_user()
@@ -187,6 +190,8 @@ def write_refused(ctx: CheckContext) -> None:
     authentication credentials for the target resource"; RFC 7644 §3.12 Table 8: "401
     (Unauthorized): Authorization failure. The authorization header is invalid or missing."
     The check deletes one of its own users with a wrong token and reads it back.
+    The level is Table 8's: "Implementers SHOULD handle the identified HTTP status codes as
+    described below."
     """
     require_auth(ctx)
     user = ctx.create_user()

@@ -134,8 +134,8 @@ def version_equals_etag(ctx: CheckContext) -> None:
 @check(
     "rfc7644-3.14-version-changes-on-update",
     title="The ETag changes when the resource is modified",
-    section="RFC 7644 §3.14",
-    level=Level.MUST,
+    section="RFC 7644 §3.14; RFC 7232 §2.1",
+    level=Level.SHOULD,
     tags=("etag",),
     needs=("etag", "users"),
     broken_by=(Quirk.VERSION_UNCHANGED,),
@@ -144,7 +144,10 @@ def version_changes(ctx: CheckContext) -> None:
     """RFC 7644 §3.14: ETags are used "for performing conditional retrievals and ensuring that
     clients do not inadvertently overwrite each other's changes"; RFC 7232 §2.3: an entity-tag is
     "an opaque validator for differentiating between multiple representations of the same
-    resource". An ETag that survives a modification cannot do either.
+    resource". An ETag that survives a modification cannot do either. The level is RFC 7232
+    §2.1's for the weak tags SCIM uses (`W/"..."`, RFC 7644 §3.14's examples): "An origin server
+    SHOULD change a weak entity-tag whenever it considers prior representations to be
+    unacceptable as a substitute for the current representation."
     """
     payload = ctx.data.user()
     user = ctx.create("/Users", payload)

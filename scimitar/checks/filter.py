@@ -186,6 +186,8 @@ def filter_ne(ctx: CheckContext) -> None:
 def filter_co(ctx: CheckContext) -> None:
     """RFC 7644 §3.4.2.2: "co: contains. The entire operator value must be a substring of the
     attribute value for a match."
+    Binding: "When specified, only those resources matching the filter expression SHALL be returned"
+    (RFC 7644 §3.4.2.2).
     """
     tok, (a, b, c) = _three(ctx, "fco")
     response, body = _filtered(ctx, _scoped(tok, 'userName co "rav"'))
@@ -225,6 +227,8 @@ def filter_co_case_insensitive(ctx: CheckContext) -> None:
 def filter_sw(ctx: CheckContext) -> None:
     """RFC 7644 §3.4.2.2: "sw: starts with. The entire operator value must be a substring of the
     attribute value, starting at the beginning of the attribute value."
+    Binding: "When specified, only those resources matching the filter expression SHALL be returned"
+    (RFC 7644 §3.4.2.2).
     """
     tok, (a, b, c) = _three(ctx, "fsw")
     response, body = _filtered(ctx, f'userName sw "{tok}br"')
@@ -243,6 +247,8 @@ def filter_sw(ctx: CheckContext) -> None:
 def filter_ew(ctx: CheckContext) -> None:
     """RFC 7644 §3.4.2.2: "ew: ends with. The entire operator value must be a substring of the
     attribute value, matching at the end of the attribute value."
+    Binding: "When specified, only those resources matching the filter expression SHALL be returned"
+    (RFC 7644 §3.4.2.2).
     """
     tok, (a, b, c) = _three(ctx, "few")
     response, body = _filtered(ctx, _scoped(tok, 'userName ew "lie@example.com"'))
@@ -261,6 +267,8 @@ def filter_ew(ctx: CheckContext) -> None:
 def filter_pr(ctx: CheckContext) -> None:
     """RFC 7644 §3.4.2.2: "pr: present (has value). If the attribute has a non-empty value, or if it
     contains a non-empty node for complex attributes, there is a match."
+    Binding: "When specified, only those resources matching the filter expression SHALL be returned"
+    (RFC 7644 §3.4.2.2).
     """
     tok, (a, b, c) = _three(ctx, "fpr", alpha={"title": "Engineer"})
     response, body = _filtered(ctx, _scoped(tok, "title pr"))
@@ -280,6 +288,8 @@ def filter_ordering_string(ctx: CheckContext) -> None:
     """RFC 7644 §3.4.2.2: "gt: greater than. If the attribute value is greater than the operator
     value, there is a match. The actual comparison is dependent on the attribute type. For string
     attribute types, this is a lexicographical comparison"; ge, lt and le likewise.
+    Binding: "When specified, only those resources matching the filter expression SHALL be returned"
+    (RFC 7644 §3.4.2.2).
     """
     tok, (a, b, c) = _three(ctx, "fgt")
     pivot = b["userName"]
@@ -303,6 +313,8 @@ def filter_ordering_string(ctx: CheckContext) -> None:
 def filter_or(ctx: CheckContext) -> None:
     """RFC 7644 §3.4.2.2 (Table 4): "or: Logical "or". The filter is a match if either expression
     evaluates to true."
+    Binding: "When specified, only those resources matching the filter expression SHALL be returned"
+    (RFC 7644 §3.4.2.2).
     """
     _, (a, b, c) = _three(ctx, "for")
     flt = f'userName eq "{a["userName"]}" or userName eq "{c["userName"]}"'
@@ -322,6 +334,8 @@ def filter_or(ctx: CheckContext) -> None:
 def filter_not(ctx: CheckContext) -> None:
     """RFC 7644 §3.4.2.2 (Table 4): "not: "Not" function. The filter is a match if the expression
     evaluates to false."
+    Binding: "When specified, only those resources matching the filter expression SHALL be returned"
+    (RFC 7644 §3.4.2.2).
     """
     tok, (a, b, c) = _three(ctx, "fnot")
     response, body = _filtered(ctx, _scoped(tok, f'not (userName eq "{a["userName"]}")'))
@@ -424,6 +438,8 @@ def filter_multivalued_any(ctx: CheckContext) -> None:
     attribute, the filter matches if any of the values of the specified attribute match the
     specified criterion; e.g., if a User has multiple "emails" values, only one has to match for
     the entire User to match."
+    Binding: "When specified, only those resources matching the filter expression SHALL be returned"
+    (RFC 7644 §3.4.2.2).
     """
     tok = q.token(ctx, "fmv")
     second = f"{tok}second@example.net"
@@ -451,6 +467,8 @@ def filter_urn_qualified(ctx: CheckContext) -> None:
     schema URN separated by a colon (":") character; e.g., the core User resource attribute
     'userName' is identified as "urn:ietf:params:scim:schemas:core:2.0:User:userName"", and a
     filter names attributes in this notation (§3.4.2.2: "attrPath = [URI ":"] ATTRNAME *1subAttr").
+    Binding: "When specified, only those resources matching the filter expression SHALL be returned"
+    (RFC 7644 §3.4.2.2).
     """
     tok = q.token(ctx, "furn")
     a = q.make_user(ctx, tok, "alpha")
@@ -473,6 +491,8 @@ def filter_enterprise_urn(ctx: CheckContext) -> None:
     """RFC 7644 §3.10: "the attribute 'age' defined in "urn:ietf:params:scim:schemas:exampleCo:2.0:hr"
     is uniquely identified as "urn:ietf:params:scim:schemas:exampleCo:2.0:hr:age""; so
     `urn:...:enterprise:2.0:User:employeeNumber` names the enterprise employee number in a filter.
+    Binding: "When specified, only those resources matching the filter expression SHALL be returned"
+    (RFC 7644 §3.4.2.2).
     """
     tok = q.token(ctx, "fent")
     number = f"{tok}E1"
@@ -496,6 +516,8 @@ def filter_case_insensitive_names(ctx: CheckContext) -> None:
     """RFC 7644 §3.4.2.2: "Attribute names and attribute operators used in filters are case
     insensitive. For example, the following two expressions will evaluate to the same logical
     value: filter=userName Eq "john" filter=Username eq "john""
+    Binding: "When specified, only those resources matching the filter expression SHALL be returned"
+    (RFC 7644 §3.4.2.2).
     """
     tok = q.token(ctx, "fnam")
     a = q.make_user(ctx, tok, "alpha")
@@ -536,6 +558,8 @@ def filter_datetime_chronological(ctx: CheckContext) -> None:
     """RFC 7644 §3.4.2.2 (gt): "The actual comparison is dependent on the attribute type. [...] for
     DateTime types, it is a chronological comparison." Timestamps written with another offset
     (`+01:00`, `-01:00`) denote the same instants, so a text comparison gives the wrong answer.
+    Binding: "When specified, only those resources matching the filter expression SHALL be returned"
+    (RFC 7644 §3.4.2.2).
     """
     tok = q.token(ctx, "fdt")
     a = q.make_user(ctx, tok, "alpha")
@@ -570,6 +594,8 @@ def filter_boolean_eq(ctx: CheckContext) -> None:
     """RFC 7644 §3.4.2.2: "eq: equal. The attribute and operator values must be identical for a
     match", with boolean literals `true` / `false` (Figure 1: "compValue = false / null / true /
     number / string").
+    Binding: "When specified, only those resources matching the filter expression SHALL be returned"
+    (RFC 7644 §3.4.2.2).
     """
     tok, (a, b, c) = _three(ctx, "fbool", bravo={"active": False})
     response, body = _filtered(ctx, _scoped(tok, "active eq false"))

@@ -100,6 +100,7 @@ def total_results_counts_matches(ctx: CheckContext) -> None:
     """RFC 7644 §3.4.2.4 (Table 7): "totalResults: Non-negative integer. Specifies the total number of
     results matching the client query, e.g., 1000." and §3.4.2: "The value may be larger than the
     number of resources returned, such as when returning a single page".
+    §3.4.2 makes it "REQUIRED".
     """
     tok, users = _set(ctx, "ptot")
     response, body = _page(ctx, tok, count=2)
@@ -199,6 +200,7 @@ def start_index_past_end(ctx: CheckContext) -> None:
 def count_zero(ctx: CheckContext) -> None:
     """RFC 7644 §3.4.2.4 (count): "A value of "0" indicates that no resource results are to be
     returned except for "totalResults"."
+    Binding: "When specified, the service provider MUST NOT return more results than specified".
     """
     tok, users = _set(ctx, "pzero", 3)
     response, body = _page(ctx, tok, count=0)

@@ -104,6 +104,7 @@ def extension_urn_in_schemas(ctx: CheckContext) -> None:
     """RFC 7643 §3: "schemas ... an array of Strings containing URIs that are used to indicate the
     namespaces of the SCIM schemas that define the attributes present in the current JSON
     structure." Enterprise attributes present means the enterprise URN is listed.
+    The "schemas" attribute "is a REQUIRED attribute" (RFC 7643 §3).
     """
     user = ctx.create_user(enterprise=True)
     body = read(ctx, path_of("/Users", user))
