@@ -364,3 +364,55 @@ def test_report_groups_interop_checks_under_their_label() -> None:
                          {"id": "rfc7644-3.6-delete-204", "section": "RFC 7644 §3.6", "outcome": "passed"}])
     assert [r.key for r in rows] == ["RFC 7644 §3.6", "Okta interop"]
     assert "developer.okta.com" in rows[1].note and "Okta interop" in SECTION_TITLES
+
+
+def test_collection_paging_needs_no_filter() -> None:
+    """Issue 9.6: the collection paging checks pass on a target that declares filtering unsupported
+    and answers 501 to any `filter`, where the `userName sw` paging checks cannot run."""
+    from urllib.parse import parse_qs
+
+    from starlette.types import Receive, Scope, Send
+
+    from scimitar.checks.registry import all_checks, load_catalogue
+    from scimitar.server.app import create_app
+    from scimitar.server.config import ServerConfig
+
+    token = "no-filter-token-4417"
+    inner = create_app(ServerConfig(tokens=[token]))
+
+    async def no_filter(scope: Scope, receive: Receive, send: Send) -> None:
+        query = parse_qs(scope.get("query_string", b"").decode()) if scope["type"] == "http" else {}
+        if any(k.lower() == "filter" for k in query):
+            body = b'{"schemas":["urn:ietf:params:scim:api:messages:2.0:Error"],"status":"501"}'
+            await send({"type": "http.response.start", "status": 501,
+                        "headers": [(b"content-type", b"application/scim+json")]})
+            await send({"type": "http.response.body", "body": body})
+            return
+        await inner(scope, receive, send)
+
+    client = ScimClient(
+        httpx.Client(transport=InProcessTransport(no_filter, lifespan=False)),
+        base_url="http://127.0.0.1/scim/v2",
+        authorization=f"Bearer {token}",
+        masker=Masker([token]),
+        recorder=Recorder(),
+    )
+    run = Run(seed=3, run_id="nof1")
+    discovery = Discovery.fetch(client)
+    assert discovery.service_provider_config is not None
+    discovery.service_provider_config["filter"] = {"supported": False, "maxResults": 0}
+    load_catalogue()
+    try:
+        outcomes = {}
+        for c in all_checks(suite="pagination"):
+            recorder = Recorder()
+            ctx = CheckContext(client=client.with_recorder(recorder), run=run, discovery=discovery,
+                               recorder=recorder, check=c)
+            outcomes[c.id] = run_check(c, ctx)
+    finally:
+        client.http.close()
+    collection = {i: r for i, r in outcomes.items() if "-collection-" in i}
+    assert len(collection) == 7
+    assert all(r.outcome is Outcome.PASSED for r in collection.values()), {
+        i: (r.outcome, r.message) for i, r in collection.items()}
+    assert outcomes["rfc7644-3.4.2.4-count-limits-page"].outcome is Outcome.SKIPPED
