@@ -258,7 +258,7 @@ def html_client() -> ScimClient:
     methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
     app = Starlette(routes=[Route("/{path:path}", html_page, methods=methods)])
     return ScimClient(
-        httpx.Client(transport=InProcessTransport(app)),
+        httpx.Client(transport=InProcessTransport(app, lifespan=False)),
         base_url="http://127.0.0.1/scim/v2",
         authorization=f"Bearer {SECRET}",
         masker=Masker([SECRET]),
