@@ -82,11 +82,12 @@ def body_of(ctx: CheckContext, response: ScimResponse, what: str) -> dict[str, A
 
 
 def read(ctx: CheckContext, path: str) -> dict[str, Any]:
-    """GET a resource this check created; anything but 200 fails the check's setup."""
+    """GET a resource this check created; anything but 200 fails the check's setup. Reading back
+    is setup: it does not count as exercising the check's requirement."""
     response = ctx.client.get(path)
     with ctx.setup():
         ctx.expect_status(response, 200, message=f"setup failed: GET {path} answered {response.status}")
-    return body_of(ctx, response, f"GET {path}")
+        return body_of(ctx, response, f"GET {path}")
 
 
 def post_user(ctx: CheckContext, payload: dict[str, Any]) -> ScimResponse:
