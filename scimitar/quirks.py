@@ -434,8 +434,8 @@ QUIRKS: dict[Quirk, QuirkInfo] = {
     Quirk.GROUP_META_MISSING: QuirkInfo("RFC 7643 §3.1", "Groups carry no `meta` (Users still do)."),
     Quirk.HTML_404: QuirkInfo(
         "RFC 7644 §3.12",
-        "404s for /Schemas/{id}, /ResourceTypes/{name}, unknown routes such as GET /.search, and "
-        "non-UUID resource ids are a text/html page, not a SCIM Error.",
+        "404s for /Schemas/{id}, /ResourceTypes/{name}, unrouted paths, a root POST /.search (not "
+        "served) and non-UUID resource ids are a text/html page, not a SCIM Error.",
     ),
     Quirk.CANONICAL_VALUES_ENFORCED: QuirkInfo(
         "RFC 7643 §2.3.1",

@@ -500,8 +500,9 @@ def collection_start_index_echoed(ctx: CheckContext) -> None:
 def collection_total_results(ctx: CheckContext) -> None:
     """RFC 7644 §3.4.2: "totalResults: The total number of results returned by the list or query
     operation. The value may be larger than the number of resources returned, such as when
-    returning a single page of results. REQUIRED." The collection holds at least the check's own
-    five users, and a page starting at startIndex s that shows n resources proves s - 1 + n.
+    returning a single page of results where multiple pages are available. REQUIRED." The
+    collection holds at least the check's own five users, and a page starting at startIndex s that
+    shows n resources proves s - 1 + n.
     """
     users = _collection(ctx, "ctot")
     for start in (1, 3, 5):
@@ -531,9 +532,9 @@ def collection_pages_consistent(ctx: CheckContext) -> None:
     paging, set "startIndex" to 11 and re-fetch, i.e., /Users?startIndex=11&count=10". Walking the
     collection page by page (advancing by the resources each page returned, since a provider "MAY
     return fewer results") sees no resource twice, sees every user the check created, and reads
-    the same totalResults on every page. The RFC also says "SCIM pagination is not session based;
-    hence, clients SHOULD never assume repeatable results" (the collection may change between
-    requests), so a stable walk is reported at SHOULD. The walk is bounded: at most
+    the same totalResults on every page. The RFC also says "Because pagination is not stateful,
+    clients MUST be prepared to handle inconsistent results" (the collection may change between
+    requests), so a stable walk is not a MUST and is reported at SHOULD. The walk is bounded: at most
     MAX_WALK_PAGES requests of at most MAX_WALK_COUNT resources; a larger collection skips.
     """
     users = _collection(ctx, "cwalk")
