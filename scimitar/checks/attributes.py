@@ -390,6 +390,9 @@ def attributes_on_replace(ctx: CheckContext) -> None:
         "emails": [{"value": user["userName"], "type": "work", "primary": True}],
     }
     response = ctx.client.put(f"/Users/{user['id']}", json=replacement, params={"attributes": "userName"})
+    if response.status == 204:  # no resource in the response: nothing for `attributes` to shape
+        ctx.not_exercised("the PUT answered 204 without a body (rfc7644-3.5.1-put-200-with-resource judges that)")
+        return
     ctx.expect_status(response, 200)
     body = _body(ctx, response, "PUT ?attributes=userName")
     _expect_present(ctx, response, body, ("id", "userName"), "PUT ?attributes=userName")
