@@ -273,6 +273,13 @@ class CheckContext:
         response = self.client.post(endpoint, json=payload)
         body = response.json()
         rid = body.get("id") if isinstance(body, dict) else None
+        if response.status in (200, 201) and not rid and response.location:
+            # RFC 7644 §3.3: the body only "SHOULD contain the service provider's "representation""
+            # (rfc7644-3.3-create-returns-representation judges that); the Location names it.
+            read = self.client.get(response.location)
+            if read.status == 200 and isinstance(read.json(), dict):
+                body = read.json()
+                rid = body.get("id")
         if response.status not in (200, 201) or not isinstance(rid, str) or not rid:
             raise CheckFailed(  # a setup failure: not counted as an expectation
                 f"setup failed: POST {endpoint} did not create the resource "

@@ -11,6 +11,7 @@ from scimitar.checks._query import get_ci as ci
 from scimitar.checks._query import user_path
 from scimitar.checks.assertions import require
 from scimitar.checks.context import CheckContext
+from scimitar.checks.crud import created_body
 from scimitar.checks.registry import Level, check
 from scimitar.quirks import Quirk
 from scimitar.schema import PATCH_OP
@@ -95,8 +96,8 @@ def etag_on_writes(ctx: CheckContext) -> None:
     payload = ctx.data.user()
     created = ctx.client.post("/Users", json=payload)
     ctx.expect_status(created, 201, 200)
-    body = created.json()
-    ctx.expect(isinstance(body, dict) and body.get("id"), "the create response has no id", response=created)
+    body = created_body(ctx, created, "POST /Users")
+    ctx.expect(bool(body.get("id")), "the created User has no id", response=created)
     ctx.expect(bool(created.etag), "the POST response carries no ETag header", response=created)
     path = f"/Users/{body['id']}"
     payload["displayName"] = f"{ctx.data.prefix}put"

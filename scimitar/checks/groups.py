@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from scimitar.checks.context import CheckContext
-from scimitar.checks.crud import attr, path_of, post_user, read, values_of
+from scimitar.checks.crud import attr, created_body, path_of, post_user, read, values_of
 from scimitar.checks.registry import Level, check
 from scimitar.quirks import Quirk
 
@@ -233,7 +233,7 @@ def user_groups_readonly(ctx: CheckContext) -> None:
         ctx.evaluated()  # refused: the readOnly value did not become membership
         return
     ctx.expect_status(response, 201, 200)
-    user = response.json()
+    user = created_body(ctx, response, "POST /Users")
     listed = values_of(read(ctx, path_of("/Users", user)), "groups")
     members = values_of(read(ctx, path_of("/Groups", group)), "members")
     ctx.expect(

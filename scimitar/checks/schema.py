@@ -9,6 +9,8 @@ from scimitar.checks.crud import (
     XSD_DATETIME,
     attr,
     body_of,
+    created_body,
+    empty_create,
     path_of,
     post_user,
     read,
@@ -40,8 +42,11 @@ def user_response_valid(ctx: CheckContext) -> None:
     """
     response = post_user(ctx, ctx.data.user())
     ctx.expect_status(response, 201, 200)
-    body = body_of(ctx, response, "POST /Users")
-    ctx.validate_resource(body, "User", response=response)
+    if empty_create(response):  # no representation in the create response (a SHOULD): judge the read
+        body = created_body(ctx, response, "POST /Users")
+    else:
+        body = body_of(ctx, response, "POST /Users")
+        ctx.validate_resource(body, "User", response=response)
     fetched = ctx.client.get(path_of("/Users", body))
     ctx.expect_status(fetched, 200)
     ctx.validate_resource(fetched.json(), "User", response=fetched)
@@ -135,7 +140,7 @@ def id_never_bulkid(ctx: CheckContext) -> None:
     if response.status == 400:
         response = post_user(ctx, ctx.data.user())
     ctx.expect_status(response, 201, 200)
-    rid = attr(response.json(), "id")
+    rid = attr(created_body(ctx, response, "POST /Users"), "id")
     ctx.expect(
         isinstance(rid, str) and rid.strip() and "bulkId" not in rid,
         "the created resource's id is empty or uses the reserved bulkId",
