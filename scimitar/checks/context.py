@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from scimitar.checks.registry import Check, CheckFailed, CheckSkipped
 from scimitar.exchange import Exchange, Recorder
 from scimitar.run import DataFactory, Ledger, Run
-from scimitar.schema import CORE_GROUP, CORE_USER, ENTERPRISE_USER
+from scimitar.schema import CORE_GROUP, CORE_USER, ENTERPRISE_USER, PATCH_OP
 from scimitar.target import ScimClient, ScimResponse
 
 if TYPE_CHECKING:
@@ -69,6 +69,11 @@ def _supported(spc: dict[str, Any], member: str) -> bool | None:
     if isinstance(value, dict) and isinstance(value.get("supported"), bool):
         return bool(value["supported"])
     return None
+
+
+def _member_ids(group: Any) -> set[str]:
+    members = group.get("members") if isinstance(group, dict) else None
+    return {str(m.get("value")) for m in members or [] if isinstance(m, dict)}
 
 
 def _int(value: Any) -> int | None:
@@ -298,7 +303,26 @@ class CheckContext:
 
     def create_group(self, **overrides: Any) -> dict[str, Any]:
         """Create a generated Group (see `DataFactory.group`) and return the server's representation."""
-        return self.create("/Groups", self.data.group(**overrides))
+        group = self.create("/Groups", self.data.group(**overrides))
+        return self._with_members(group, overrides.get("members"))
+
+    def _with_members(self, group: dict[str, Any], members: Any) -> dict[str, Any]:
+        """Setup for checks that need a Group with members: a provider that keeps no `members` sent
+        on create (rfc7643-4.2-group-members-returned judges that, at SHOULD) gets them added with
+        a PATCH, as Entra and Okta do; if that fails too, the check is skipped, not failed."""
+        wanted = {str(m.get("value")) for m in members or [] if isinstance(m, dict) and m.get("value")}
+        if not wanted or wanted <= _member_ids(group):
+            return group
+        path = f"/Groups/{group.get('id')}"
+        if self.features.patch is not False:
+            self.client.patch(path, json={"schemas": [PATCH_OP], "Operations": [
+                {"op": "add", "path": "members", "value": [{"value": v} for v in sorted(wanted)]}]})
+            read = self.client.get(path)
+            body = read.json()
+            if read.status == 200 and isinstance(body, dict) and wanted <= _member_ids(body):
+                return body
+        self.skip("setup: the target kept none of the members sent on create, and a PATCH add did not "
+                  "add them (rfc7643-4.2-group-members-returned judges that)")
 
     # -- validation -------------------------------------------------------------------------------
     def _raise_violations(
