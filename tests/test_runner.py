@@ -35,7 +35,7 @@ async def users(request: Request) -> Response:
 
 def context(discovery: Discovery | None = None) -> CheckContext:
     app = Starlette(routes=[Route("/scim/v2/Users", users)])
-    http = httpx.Client(transport=InProcessTransport(app))
+    http = httpx.Client(transport=InProcessTransport(app, lifespan=False))
     recorder = Recorder()
     client = ScimClient(
         http,
