@@ -348,6 +348,7 @@ def run_checks(ns: argparse.Namespace) -> int:
                         "tags": list(c.tags),
                         "needs": list(c.needs),
                         "broken_by": list(c.broken_by),
+                        "source": c.source,
                         "doc": c.doc,
                     }
                     for c in catalogue

@@ -150,6 +150,10 @@ class Quirk(StrEnum):
     REVOKED_TOKEN_ACCEPTED = "revoked-token-accepted"
     # h4-cleanup: deletes that do not delete (RFC 7644 §3.6)
     SOFT_DELETE = "soft-delete"
+    # h6-checks: checks the catalogue missed (issue 9.9)
+    GROUP_META_MISSING = "group-meta-missing"
+    HTML_404 = "html-404"
+    CANONICAL_VALUES_ENFORCED = "canonical-values-enforced"
 
 
 @dataclass(frozen=True)
@@ -407,7 +411,10 @@ QUIRKS: dict[Quirk, QuirkInfo] = {
         "RFC 7643 §4.1.2", "`$ref` of group members and of `User.groups` point at the wrong endpoint."
     ),
     Quirk.GROUP_MEMBERS_DROPPED: QuirkInfo("RFC 7643 §4.2", "`members` sent on Group create are dropped."),
-    Quirk.ME_404: QuirkInfo("RFC 7644 §3.11", "`/Me` answers 404 instead of 501 (or serving the alias)."),
+    Quirk.ME_404: QuirkInfo(
+        "RFC 7644 §3.11",
+        "`/Me` is not routed: a plain-text 404 (no SCIM Error) instead of 501 (or serving the alias).",
+    ),
     Quirk.ME_STUB_200: QuirkInfo(
         "RFC 7644 §3.11", "`/Me` answers 200 with an empty object and no `Location`."
     ),
@@ -430,6 +437,18 @@ QUIRKS: dict[Quirk, QuirkInfo] = {
         "RFC 7644 §3.6",
         "DELETE of a User only deactivates it: 204, but it stays readable, listed and writable with "
         "`active: false`.",
+    ),
+    # h6-checks: checks the catalogue missed (issue 9.9)
+    Quirk.GROUP_META_MISSING: QuirkInfo("RFC 7643 §3.1", "Groups carry no `meta` (Users still do)."),
+    Quirk.HTML_404: QuirkInfo(
+        "RFC 7644 §3.12",
+        "404s for /Schemas/{id}, /ResourceTypes/{name}, unrouted paths, a root POST /.search (not "
+        "served) and non-UUID resource ids are a text/html page, not a SCIM Error.",
+    ),
+    Quirk.CANONICAL_VALUES_ENFORCED: QuirkInfo(
+        "RFC 7643 §2.3.1",
+        "A multi-valued `type` outside the schema's canonicalValues (emails, phoneNumbers, ...) is "
+        "refused with 400 invalidValue.",
     ),
 }
 

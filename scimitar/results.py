@@ -46,6 +46,8 @@ class CheckResult:
     expected: Any = None
     actual: Any = None
     evidence: list[Exchange] = field(default_factory=list)
+    #: Expectations the check evaluated on its requirement (0 means it was not exercised).
+    expectations: int = 0
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -77,6 +77,7 @@ def test_what_a_check_created_is_gone_before_the_next_check(ending: str) -> None
         response = ctx.client.post("/Users", json=ctx.data.user())
         created.append(f"/Users/{response.json()['id']}")
         created.append(f"/Groups/{ctx.create_group()['id']}")
+        ctx.expect(response.status == 201, "the plain POST created the User")  # exercised, not vacuous
         if ending == "fails":
             ctx.fail("a MUST failure after the creates")
         if ending == "errors":
@@ -169,6 +170,7 @@ def test_a_401_during_cleanup_is_reported_and_fails_the_run(tmp_path: Path) -> N
     def revokes(ctx: CheckContext) -> None:
         created.append(f"/Users/{ctx.create_user()['id']}")
         gate.refused = {"DELETE", "GET"}  # from now on the credential is refused
+        ctx.expect(True, "exercised")  # a passing check, so the run would otherwise be green
 
     assert session.run_check(make("revokes", revokes)).outcome is Outcome.PASSED
     assert session.run.ledger.paths == created, "what the check could not delete waits for the run's cleanup"

@@ -12,7 +12,8 @@ from typing import Any
 
 from scimitar.checks import _query as q
 from scimitar.checks.context import CheckContext
-from scimitar.checks.registry import Level, check
+from scimitar.checks.crud import created_body
+from scimitar.checks.registry import ENTRA_SOURCE, Level, check
 from scimitar.quirks import Quirk
 from scimitar.schema import CORE_GROUP, CORE_USER, ENTERPRISE_USER
 from scimitar.target import ScimResponse
@@ -176,6 +177,8 @@ def attributes_urn_and_case(ctx: CheckContext) -> None:
     """RFC 7644 §3.10: "the core User resource attribute 'userName' is identified as
     "urn:ietf:params:scim:schemas:core:2.0:User:userName"" and "All facets (URN, attribute, and
     sub-attribute name) of the fully encoded attribute name are case insensitive."
+    Binding: §3.9: "each resource returned MUST contain the minimum set of resource attributes and
+    any attributes or sub-attributes explicitly requested by the "attributes" parameter".
     """
     user = _user(ctx, "aurn")
     for requested in (f"{CORE_USER}:userName", "USERNAME", f"{CORE_USER.upper()}:UserName"):
@@ -202,6 +205,9 @@ def attributes_extension(ctx: CheckContext) -> None:
     """
     ext = {"employeeNumber": "4242", "department": "Research"}
     user = _user(ctx, "aext", schemas=[CORE_USER, ENTERPRISE_USER], **{ENTERPRISE_USER: ext})
+    if q.get_ci(q.get_ci(user, ENTERPRISE_USER), "employeeNumber") != "4242":
+        ctx.skip("the target did not keep the enterprise employeeNumber sent on create, so there is "
+                 "none to select (rfc7643-3.3-enterprise-round-trip judges that)")
     requested = f"{ENTERPRISE_USER}:employeeNumber"
     response = ctx.client.get(f"/Users/{user['id']}", params={"attributes": requested})
     body = _body(ctx, response, f"GET ?attributes={requested}")
@@ -282,6 +288,9 @@ def excluded_sub_attribute(ctx: CheckContext) -> None:
     """RFC 7644 §3.9: "the default set of attributes minus those attributes listed in
     "excludedAttributes" is returned", names in standard attribute notation, where
     "sub-attributes are referenced via nested dot ('.') notation" (§3.10).
+    Binding: §3.9: "excludedAttributes: When specified, each resource returned MUST contain the
+    minimum set of resource attributes. Additionally, the default set of attributes minus those
+    attributes listed in "excludedAttributes" is returned."
     """
     user = _user(ctx, "aexsub", name={"givenName": "Ann", "familyName": "Example"})
     response = ctx.client.get(f"/Users/{user['id']}", params={"excludedAttributes": "name.familyName"})
@@ -315,15 +324,21 @@ def password_not_returned_when_requested(ctx: CheckContext) -> None:
     created = ctx.client.post("/Users", json={**payload, "password": secret})
     if created.status == 400:
         ctx.skip("the target refused a password on create, so there is none to withhold")
-    user = _body(ctx, created, "POST /Users with a password")
-    ctx.expect(isinstance(user.get("id"), str), "the create response has no id", response=created)
+    ctx.expect_status(created, 200, 201)
+    ctx.expect(secret not in created.text, "the create response returned the password", response=created)
+    user = created_body(ctx, created, "POST /Users with a password")
+    ctx.expect(isinstance(user.get("id"), str), "the created User has no id", response=created)
     params = {"attributes": "password,userName"}
     requests = [("GET /Users/{id}?attributes=password", f"/Users/{user['id']}", params)]
     if ctx.features.filter is not False:
-        listed = {"filter": f'id eq "{user["id"]}"', **params}
-        requests.append(("GET /Users?filter=id eq ...&attributes=password", "/Users", listed))
+        # userName eq, the lookup every IdP sends; a provider may decline a filter (400), and the
+        # GET by id above already holds the requirement, so a declined listing is not a failure
+        listed = {"filter": f'userName eq "{name}"', **params}
+        requests.append(("GET /Users?filter=userName eq ...&attributes=password", "/Users", listed))
     for what, path, query in requests:
         resp = ctx.client.get(path, params=query)
+        if path == "/Users" and resp.status == 400:
+            continue
         ctx.expect_status(resp, 200)
         body = resp.json()
         shown = q.resources(body) if isinstance(body, dict) and q.has_ci(body, "Resources") else [body]
@@ -355,6 +370,9 @@ def attributes_on_create(ctx: CheckContext) -> None:
     attributes SHALL be overridden".
     """
     response, _ = _post_user(ctx, "apost", {"attributes": "userName"})
+    if not response.json():  # 201 without a representation (RFC 7644 §3.3: SHOULD): nothing to shape
+        ctx.not_exercised("the create answered without a body (rfc7644-3.3-create-returns-representation judges that)")
+        return
     body = _body(ctx, response, "POST ?attributes=userName")
     _expect_present(ctx, response, body, ("id", "userName"), "POST ?attributes=userName")
     _expect_absent(ctx, response, body, ("displayName", "name", "emails"), "POST ?attributes=userName")
@@ -381,6 +399,9 @@ def attributes_on_replace(ctx: CheckContext) -> None:
         "emails": [{"value": user["userName"], "type": "work", "primary": True}],
     }
     response = ctx.client.put(f"/Users/{user['id']}", json=replacement, params={"attributes": "userName"})
+    if response.status == 204:  # no resource in the response: nothing for `attributes` to shape
+        ctx.not_exercised("the PUT answered 204 without a body (rfc7644-3.5.1-put-200-with-resource judges that)")
+        return
     ctx.expect_status(response, 200)
     body = _body(ctx, response, "PUT ?attributes=userName")
     _expect_present(ctx, response, body, ("id", "userName"), "PUT ?attributes=userName")
@@ -422,7 +443,8 @@ def excluded_on_patch(ctx: CheckContext) -> None:
 @check(
     "entra-group-lookup-excluded-members",
     title="Entra's group lookup `?excludedAttributes=members&filter=displayName eq` omits members",
-    section="RFC 7644 §3.9",
+    section="Entra interop",
+    source=ENTRA_SOURCE,
     level=Level.MUST,
     tags=("attributes", "groups"),
     needs=("groups", "filter"),

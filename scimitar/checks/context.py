@@ -7,14 +7,15 @@ here so that each check stays a dozen lines.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from scimitar.checks.registry import Check, CheckFailed, CheckSkipped
 from scimitar.exchange import Exchange, Recorder
 from scimitar.run import CleanupReport, DataFactory, Ledger, LedgerScope, Run
-from scimitar.schema import CORE_GROUP, CORE_USER, ENTERPRISE_USER
+from scimitar.schema import CORE_GROUP, CORE_USER, ENTERPRISE_USER, PATCH_OP
 from scimitar.target import ScimClient, ScimResponse
 
 if TYPE_CHECKING:
@@ -68,6 +69,11 @@ def _supported(spc: dict[str, Any], member: str) -> bool | None:
     if isinstance(value, dict) and isinstance(value.get("supported"), bool):
         return bool(value["supported"])
     return None
+
+
+def _member_ids(group: Any) -> set[str]:
+    members = group.get("members") if isinstance(group, dict) else None
+    return {str(m.get("value")) for m in members or [] if isinstance(m, dict)}
 
 
 def _int(value: Any) -> int | None:
@@ -160,7 +166,13 @@ class Discovery:
 
 @dataclass
 class CheckContext:
-    """Everything one check may use; `recorder` holds this check's exchanges only."""
+    """Everything one check may use; `recorder` holds this check's exchanges only.
+
+    `expectations` counts the expectations evaluated on the check's requirement (passed or
+    failed): every `expect*`, `fail`, `validate_*` and `assertions.require`, except inside
+    `setup()` (and `create`, which is setup). The runner turns a check that returns with none
+    into SKIPPED "not exercised: ...", so a check whose precondition never happens cannot pass.
+    """
 
     client: ScimClient
     run: Run
@@ -168,6 +180,9 @@ class CheckContext:
     recorder: Recorder
     check: Check | None = None
     target: Target | None = None
+    expectations: int = field(default=0, init=False)
+    not_exercised_reasons: list[str] = field(default_factory=list, init=False)
+    _setup_depth: int = field(default=0, init=False, repr=False)
     #: This check's part of the run's ledger: the client's create hook, `create` and the checks that
     #: record a Bulk or PUT creation all feed it, and `cleanup_created` deletes it when the check ends.
     created: LedgerScope = field(init=False, repr=False)
@@ -208,6 +223,29 @@ class CheckContext:
     def features(self) -> Features:
         return self.discovery.features
 
+    # -- counting -------------------------------------------------------------------------------
+    def evaluated(self) -> None:
+        """Count one expectation on the requirement (outside `setup()`); helpers call this."""
+        if self._setup_depth == 0:
+            self.expectations += 1
+
+    @contextmanager
+    def setup(self) -> Iterator[None]:
+        """Expectations inside this block prepare the check (create, read back) and do not count
+        as exercising its requirement; a failure inside still fails the check."""
+        self._setup_depth += 1
+        try:
+            yield
+        finally:
+            self._setup_depth -= 1
+
+    def not_exercised(self, why: str) -> None:
+        """Say why the requirement could not be put to the test here (the precondition did not
+        happen). Does not stop the check; if it ends with no expectation evaluated, the runner
+        reports SKIPPED "not exercised: <why>"."""
+        if why not in self.not_exercised_reasons:
+            self.not_exercised_reasons.append(why)
+
     # -- outcomes ---------------------------------------------------------------------------------
     def _evidence(self, response: ScimResponse | Exchange | None) -> list[Exchange]:
         if isinstance(response, ScimResponse):
@@ -226,6 +264,7 @@ class CheckContext:
         response: ScimResponse | Exchange | None = None,
     ) -> NoReturn:
         """Fail the check; the evidence is `response`'s exchange, else the last one recorded."""
+        self.evaluated()
         raise CheckFailed(message, expected=expected, actual=actual, exchanges=self._evidence(response))
 
     def skip(self, reason: str) -> NoReturn:
@@ -242,9 +281,12 @@ class CheckContext:
     ) -> None:
         if not condition:
             self.fail(message, expected=expected, actual=actual, response=response)
+        self.evaluated()
 
     def expect_status(self, response: ScimResponse, *codes: int, message: str | None = None) -> None:
-        if response.status not in codes:
+        if response.status in codes:
+            self.evaluated()
+        else:
             wanted = " or ".join(str(c) for c in codes)
             self.fail(
                 message or f"{response.exchange.method} answered {response.status}, expected {wanted}",
@@ -257,18 +299,26 @@ class CheckContext:
     def create(self, endpoint: str, payload: dict[str, Any]) -> dict[str, Any]:
         """POST a resource, record it in the ledger, and return the server's representation.
 
-        Anything but 200/201 with an `id` is a failed *setup*, reported with the exchange.
+        Anything but 200/201 with an `id` is a failed *setup*, reported with the exchange; it does
+        not count as an expectation on the check's requirement.
         """
         response = self.client.post(endpoint, json=payload)
         body = response.json()
         rid = body.get("id") if isinstance(body, dict) else None
+        if response.status in (200, 201) and not rid and response.location:
+            # RFC 7644 §3.3: the body only "SHOULD contain the service provider's "representation""
+            # (rfc7644-3.3-create-returns-representation judges that); the Location names it.
+            read = self.client.get(self.client.resolve(response.location, "Location"))
+            if read.status == 200 and isinstance(read.json(), dict):
+                body = read.json()
+                rid = body.get("id")
         if response.status not in (200, 201) or not isinstance(rid, str) or not rid:
-            self.fail(
+            raise CheckFailed(  # a setup failure: not counted as an expectation
                 f"setup failed: POST {endpoint} did not create the resource "
                 f"(status {response.status}{', no id in the body' if response.status in (200, 201) else ''})",
                 expected="201 with the created resource (including its id)",
                 actual=response.status,
-                response=response,
+                exchanges=self._evidence(response),
             )
         self.ledger.add(f"{endpoint.rstrip('/')}/{rid}")  # also for clients without a ledger hook
         assert isinstance(body, dict)
@@ -280,14 +330,35 @@ class CheckContext:
 
     def create_group(self, **overrides: Any) -> dict[str, Any]:
         """Create a generated Group (see `DataFactory.group`) and return the server's representation."""
-        return self.create("/Groups", self.data.group(**overrides))
+        group = self.create("/Groups", self.data.group(**overrides))
+        return self._with_members(group, overrides.get("members"))
+
+    def _with_members(self, group: dict[str, Any], members: Any) -> dict[str, Any]:
+        """Setup for checks that need a Group with members: a provider that keeps no `members` sent
+        on create (rfc7643-4.2-group-members-returned judges that, at SHOULD) gets them added with
+        a PATCH, as Entra and Okta do; if that fails too, the check is skipped, not failed."""
+        wanted = {str(m.get("value")) for m in members or [] if isinstance(m, dict) and m.get("value")}
+        if not wanted or wanted <= _member_ids(group):
+            return group
+        path = f"/Groups/{group.get('id')}"
+        if self.features.patch is not False:
+            self.client.patch(path, json={"schemas": [PATCH_OP], "Operations": [
+                {"op": "add", "path": "members", "value": [{"value": v} for v in sorted(wanted)]}]})
+            read = self.client.get(path)
+            body = read.json()
+            if read.status == 200 and isinstance(body, dict) and wanted <= _member_ids(body):
+                return body
+        self.skip("setup: the target kept none of the members sent on create, and a PATCH add did not "
+                  "add them (rfc7643-4.2-group-members-returned judges that)")
 
     # -- validation -------------------------------------------------------------------------------
     def _raise_violations(
         self, what: str, found: Sequence[Violation], response: ScimResponse | Exchange | None
     ) -> None:
         violations = [f"{v.pointer or '/'}: {v.message}" for v in found]
-        if violations:
+        if not violations:
+            self.evaluated()
+        else:
             self.fail(
                 f"{what}: {len(violations)} violation(s): " + "; ".join(violations),
                 actual="\n".join(violations),

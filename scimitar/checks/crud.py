@@ -81,11 +81,29 @@ def body_of(ctx: CheckContext, response: ScimResponse, what: str) -> dict[str, A
     return body
 
 
+def created_body(ctx: CheckContext, response: ScimResponse, what: str) -> dict[str, Any]:
+    """The resource a successful create made: its response body, or, when a 2xx create carries
+    none, what its Location answers (setup, not counted). RFC 7644 §3.3: the body only "SHOULD
+    contain the service provider's "representation" of the newly created resource"
+    (rfc7644-3.3-create-returns-representation judges that), so its absence fails no other check."""
+    body = response.json()
+    if 200 <= response.status < 300 and not body and response.location:
+        return read(ctx, ctx.client.resolve(response.location, "Location"))
+    return body_of(ctx, response, what)
+
+
+def empty_create(response: ScimResponse) -> bool:
+    """A 2xx create that carries no representation (allowed: RFC 7644 §3.3 says SHOULD)."""
+    return 200 <= response.status < 300 and not response.json()
+
+
 def read(ctx: CheckContext, path: str) -> dict[str, Any]:
-    """GET a resource this check created; anything but 200 fails the check's setup."""
+    """GET a resource this check created; anything but 200 fails the check's setup. Reading back
+    is setup: it does not count as exercising the check's requirement."""
     response = ctx.client.get(path)
-    ctx.expect_status(response, 200, message=f"setup failed: GET {path} answered {response.status}")
-    return body_of(ctx, response, f"GET {path}")
+    with ctx.setup():
+        ctx.expect_status(response, 200, message=f"setup failed: GET {path} answered {response.status}")
+        return body_of(ctx, response, f"GET {path}")
 
 
 def post_user(ctx: CheckContext, payload: dict[str, Any]) -> ScimResponse:
@@ -243,7 +261,7 @@ def created_readable_at_location(ctx: CheckContext) -> None:
     """
     response = post_user(ctx, ctx.data.user())
     ctx.expect_status(response, 201, 200)
-    body = body_of(ctx, response, "POST /Users")
+    body = response.json() if empty_create(response) else body_of(ctx, response, "POST /Users")
     location = response.location or attr(body, "meta", "location")
     ctx.expect(isinstance(location, str) and location, "no Location and no meta.location", response=response)
     what = "Location" if response.location else "meta.location"
@@ -251,6 +269,9 @@ def created_readable_at_location(ctx: CheckContext) -> None:
     ctx.expect_status(
         fetched, 200, message=f"GET of the created resource's Location answered {fetched.status}"
     )
+    if not body:  # no representation to compare with: the Location must at least name a User
+        ctx.expect(bool(attr(fetched.json(), "id")), "the resource at Location has no id", response=fetched)
+        return
     ctx.expect(
         attr(fetched.json(), "id") == body.get("id"),
         "the resource at Location is not the one created",
@@ -270,16 +291,26 @@ def created_readable_at_location(ctx: CheckContext) -> None:
 )
 def client_id_ignored(ctx: CheckContext) -> None:
     """RFC 7643 §3.1: "The value of the "id" attribute is always issued by the service provider and
-    MUST NOT be specified by the client." The server may refuse the request (400) or ignore the
-    value; it must not adopt it.
+    MUST NOT be specified by the client." The server may refuse the request (a 4xx) or ignore the
+    value; it must not adopt it. Binding on the server: `id` has "mutability" "readOnly" (RFC
+    7643 §3.1), and RFC 7643 §7 defines it as "readOnly: The attribute SHALL NOT be modified."
     """
     wanted = f"{ctx.data.prefix}client-chosen-id"
     response = post_user(ctx, ctx.data.user(id=wanted))
-    if response.status == 400:
+    if 400 <= response.status < 500:
+        ctx.evaluated()  # refused: the id was not adopted
         return
-    ctx.expect_status(response, 201, 200, 400)
+    ctx.expect_status(response, 201, 200)
+    issued = attr(created_body(ctx, response, "POST /Users"), "id")
     ctx.expect(
-        attr(response.json(), "id") != wanted,
+        isinstance(issued, str) and bool(issued),
+        f"the create answered {response.status} without a resource carrying an id",
+        expected="the created User with its service-provider issued id",
+        actual=response.json() if isinstance(response.json(), dict) else response.headers.get("content-type"),
+        response=response,
+    )
+    ctx.expect(
+        issued != wanted,
         "the server adopted the id the client sent",
         expected="a service-provider issued id",
         actual=wanted,
@@ -323,7 +354,8 @@ def deleted_get_404(ctx: CheckContext) -> None:
     user = ctx.create_user()
     path = path_of("/Users", user)
     deleted = ctx.client.delete(path)
-    ctx.expect_status(deleted, 204, 200, message=f"setup failed: DELETE answered {deleted.status}")
+    with ctx.setup():
+        ctx.expect_status(deleted, 204, 200, message=f"setup failed: DELETE answered {deleted.status}")
     ctx.expect_status(ctx.client.get(path), 404)
 
 
@@ -340,7 +372,8 @@ def deleted_omitted_from_queries(ctx: CheckContext) -> None:
     """RFC 7644 §3.6: "Service providers MUST omit the resource from future query results.\""""
     user = ctx.create_user()
     deleted = ctx.client.delete(path_of("/Users", user))
-    ctx.expect_status(deleted, 204, 200, message=f"setup failed: DELETE answered {deleted.status}")
+    with ctx.setup():
+        ctx.expect_status(deleted, 204, 200, message=f"setup failed: DELETE answered {deleted.status}")
     response = ctx.client.get("/Users", params={"filter": f'userName eq "{user["userName"]}"'})
     ctx.expect_status(response, 200)
     ids = [attr(r, "id") for r in attr(response.json(), "Resources") or []]
@@ -370,7 +403,8 @@ def delete_again_404(ctx: CheckContext) -> None:
     user = ctx.create_user()
     path = path_of("/Users", user)
     first = ctx.client.delete(path)
-    ctx.expect_status(first, 204, 200, message=f"setup failed: DELETE answered {first.status}")
+    with ctx.setup():
+        ctx.expect_status(first, 204, 200, message=f"setup failed: DELETE answered {first.status}")
     ctx.expect_status(ctx.client.delete(path), 404, message="a second DELETE did not answer 404")
 
 
@@ -431,7 +465,8 @@ def lastmodified_advances(ctx: CheckContext) -> None:
     response = ctx.client.put(
         path_of("/Users", user), json=full_user(user, displayName=f"{user.get('displayName')} Updated")
     )
-    ctx.expect_status(response, 200, 204, message=f"setup failed: PUT answered {response.status}")
+    with ctx.setup():
+        ctx.expect_status(response, 200, 204, message=f"setup failed: PUT answered {response.status}")
     after_body = read(ctx, path_of("/Users", user))
     after = attr(after_body, "meta", "lastModified")
     old, new = parse_datetime(before), parse_datetime(after)
@@ -464,8 +499,8 @@ def group_lifecycle(ctx: CheckContext) -> None:
     """
     payload = ctx.data.group()
     created = ctx.client.post("/Groups", json=payload)
-    body = created.json()
     ctx.expect_status(created, 201)
+    body = created_body(ctx, created, "POST /Groups")
     path = path_of("/Groups", body)
     group = read(ctx, path)
     ctx.expect(
@@ -495,7 +530,8 @@ def enterprise_round_trip(ctx: CheckContext) -> None:
     """
     payload = ctx.data.user(enterprise=True)
     response = post_user(ctx, payload)
-    ctx.expect_status(response, 201, 200, message=f"setup failed: POST /Users answered {response.status}")
+    with ctx.setup():
+        ctx.expect_status(response, 201, 200, message=f"setup failed: POST /Users answered {response.status}")
     user = body_of(ctx, response, "POST /Users")
     body = read(ctx, path_of("/Users", user))
     sent = payload[ENTERPRISE_USER]
@@ -511,4 +547,82 @@ def enterprise_round_trip(ctx: CheckContext) -> None:
         any(same_text(s, ENTERPRISE_USER) for s in attr(body, "schemas") or []),
         "schemas lacks the enterprise extension URN",
         actual=attr(body, "schemas"),
+    )
+
+
+# -- Group meta (issue 9.9: only User meta was checked) ---------------------------------------------
+
+
+def _group_meta(ctx: CheckContext) -> tuple[ScimResponse, dict[str, Any], dict[str, Any]]:
+    """Create a Group; return the create response, its body and the Group read back."""
+    response = ctx.client.post("/Groups", json=ctx.data.group())
+    ctx.expect_status(response, 201, 200)
+    body = created_body(ctx, response, "POST /Groups")
+    return response, body, read(ctx, path_of("/Groups", body))
+
+
+@check(
+    "rfc7643-3.1-group-meta",
+    title="A created Group carries meta.resourceType, created, lastModified and location",
+    section="RFC 7643 §3.1",
+    level=Level.SHOULD,
+    tags=("crud", "groups"),
+    needs=("groups",),
+    broken_by=(Quirk.GROUP_META_MISSING, Quirk.META_MISSING),
+)
+def group_meta(ctx: CheckContext) -> None:
+    """RFC 7643 §3.1: "meta: A complex attribute containing resource metadata. All "meta"
+    sub-attributes are assigned by the service provider (have a "mutability" of "readOnly"), and all
+    of these sub-attributes have a "returned" characteristic of "default"." Held for Groups as
+    rfc7643-3.1-create-meta holds it for Users, on the create response and on a read: no keyword
+    makes the sub-attributes REQUIRED, so their absence is reported at SHOULD.
+    """
+    response, body, stored = _group_meta(ctx)
+    name = (ctx.discovery.resource_type("Group") or {}).get("name") or "Group"
+    for what, resource in (("the create response", body), ("the Group read back", stored)):
+        meta = attr(resource, "meta")
+        missing = [k for k in ("resourceType", "created", "lastModified", "location") if not attr(meta, k)]
+        ctx.expect(not missing, f"{what}: meta lacks {', '.join(missing)}", actual=meta, response=response)
+        ctx.expect(
+            attr(meta, "resourceType") == name,
+            f"{what}: meta.resourceType is not the name of the Group resource type",
+            expected=name,
+            actual=attr(meta, "resourceType"),
+            response=response,
+        )
+
+
+@check(
+    "rfc7643-3.1-group-meta-datetimes",
+    title="A new Group's meta.created and meta.lastModified are the same xsd:dateTime",
+    section="RFC 7643 §3.1",
+    level=Level.MUST,
+    tags=("crud", "groups"),
+    needs=("groups",),
+    broken_by=(Quirk.META_LAST_MODIFIED_SKEW, Quirk.DATETIME_NOT_XSD),
+)
+def group_meta_datetimes(ctx: CheckContext) -> None:
+    """RFC 7643 §3.1: "created: The "DateTime" that the resource was added to the service provider.
+    This attribute MUST be a DateTime." and "lastModified: [...] If this resource has never been
+    modified since its initial creation, the value MUST be the same as the value of "created"."
+    (RFC 7643 §2.3.5: a DateTime "MUST be encoded as a valid xsd:dateTime"). A Group that carries
+    neither value is not judged here (rfc7643-3.1-group-meta reports that).
+    """
+    _, _, stored = _group_meta(ctx)
+    meta = attr(stored, "meta")
+    raw_created, raw_modified = attr(meta, "created"), attr(meta, "lastModified")
+    if raw_created is None and raw_modified is None:
+        ctx.skip("the Group carries no meta.created or meta.lastModified to judge")
+    created, modified = parse_datetime(raw_created), parse_datetime(raw_modified)
+    ctx.expect(
+        created is not None and modified is not None,
+        "the Group's meta.created or meta.lastModified is missing or not an xsd:dateTime",
+        expected="e.g. 2008-01-23T04:56:22Z",
+        actual={"created": raw_created, "lastModified": raw_modified},
+    )
+    ctx.expect(
+        created == modified,
+        "meta.lastModified of a never-modified Group differs from meta.created",
+        expected=raw_created,
+        actual=raw_modified,
     )

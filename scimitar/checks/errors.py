@@ -16,8 +16,13 @@ from scimitar.checks.assertions import require
 from scimitar.checks.context import CheckContext
 from scimitar.checks.registry import Level, check
 from scimitar.quirks import Quirk
-from scimitar.schema import CORE_USER, ERROR, SCIM_TYPES
+from scimitar.schema import CORE_USER, ERROR, SCIM_TYPES, SEARCH_REQUEST
 from scimitar.target import ScimResponse
+
+#: Table 9 keywords that fit a missing or mistyped value: "invalidValue: A required value was
+#: missing, or the value specified was not compatible with the operation or attribute type" and
+#: "invalidSyntax: [...] did not conform to the request schema" overlap here.
+INVALID_VALUE = ("invalidValue", "invalidSyntax")
 
 
 def unknown_user(ctx: CheckContext) -> ScimResponse:
@@ -33,20 +38,36 @@ def bad_filter(ctx: CheckContext) -> ScimResponse:
 
 
 def expect_error(
-    ctx: CheckContext, response: ScimResponse, status: int, scim_type: str | None, what: str
+    ctx: CheckContext,
+    response: ScimResponse,
+    status: int,
+    scim_type: str | tuple[str, ...] | None,
+    what: str,
+    *,
+    keyword_required: bool = False,
 ) -> None:
-    """`status`, a SCIM Error body, and (when given) that scimType."""
+    """`status`, a SCIM Error body, and (when given) that scimType.
+
+    scimType is "OPTIONAL" (RFC 7644 §3.12): an error without one is only failed where another
+    sentence makes the keyword part of the answer (`keyword_required`, e.g. §3.3's 409
+    "uniqueness"); one that is present must be the keyword Table 9 gives the case.
+    """
     ctx.expect_status(response, status, message=f"{what} answered {response.status}, expected {status}")
     require(ctx, "scim-error-body", response, what)
     body = response.json()
-    if scim_type is not None:
-        ctx.expect(
-            ci(body, "scimType") == scim_type,
-            f"{what}: scimType is {ci(body, 'scimType')!r}",
-            expected=scim_type,
-            actual=ci(body, "scimType"),
-            response=response,
-        )
+    if scim_type is None:
+        return
+    wanted = (scim_type,) if isinstance(scim_type, str) else scim_type
+    found = ci(body, "scimType")
+    if found is None and not keyword_required:
+        return
+    ctx.expect(
+        found in wanted,
+        f"{what}: scimType is {found!r}",
+        expected=" or ".join(wanted),
+        actual=found,
+        response=response,
+    )
 
 
 @check(
@@ -80,9 +101,11 @@ def error_schemas(ctx: CheckContext) -> None:
     format, using the attributes described below. Error responses are identified using the
     following "schema" URI: "urn:ietf:params:scim:api:messages:2.0:Error"."
     """
-    for response in (unknown_user(ctx), bad_json(ctx)):
+    for what, response in (("GET of an unknown id", unknown_user(ctx)), ("a truncated JSON body", bad_json(ctx))):
         if response.status < 400:
-            continue  # other checks judge the status code
+            # other checks judge the status code; this one needs an error to look at
+            ctx.not_exercised(f"{what} answered {response.status}, not an error")
+            continue
         body = response.json()
         schemas = ci(body, "schemas")
         ctx.expect(
@@ -108,8 +131,11 @@ def status_string(ctx: CheckContext) -> None:
     """RFC 7644 §3.12: "status: The HTTP status code (see Section 6 of [RFC7231]) expressed as a
     JSON string. REQUIRED."
     """
-    for response in (unknown_user(ctx), bad_json(ctx), bad_filter(ctx)):
+    probes = (("GET of an unknown id", unknown_user(ctx)), ("a truncated JSON body", bad_json(ctx)),
+              ("an invalid filter", bad_filter(ctx)))
+    for what, response in probes:
         if response.status < 400:
+            ctx.not_exercised(f"{what} answered {response.status}, not an error")
             continue
         status = ci(response.json(), "status")
         ctx.expect(
@@ -135,14 +161,55 @@ def scim_type_defined(ctx: CheckContext) -> None:
     defines invalidFilter, tooMany, uniqueness, mutability, invalidSyntax, invalidPath, noTarget,
     invalidValue, invalidVers and sensitive.
     """
-    responses = [bad_json(ctx), bad_filter(ctx), ctx.client.post("/Users", json=ctx.data.user(userName=None))]
-    for response in responses:
+    responses = [
+        ("a truncated JSON body", bad_json(ctx)),
+        ("an invalid filter", bad_filter(ctx)),
+        ("a User without userName", ctx.client.post("/Users", json=ctx.data.user(userName=None))),
+    ]
+    for what, response in responses:
         scim_type = ci(response.json(), "scimType")
+        if response.status < 400:
+            ctx.not_exercised(f"{what} answered {response.status}, not an error")
+            continue
+        if scim_type is None:
+            ctx.not_exercised(f"the {response.status} error to {what} carries no scimType (it is OPTIONAL)")
+            continue
         ctx.expect(
-            scim_type is None or scim_type in SCIM_TYPES,
+            scim_type in SCIM_TYPES,
             f"the {response.status} error uses the undefined scimType {scim_type!r}",
             expected=", ".join(SCIM_TYPES),
             actual=scim_type,
+            response=response,
+        )
+
+
+@check(
+    "rfc7644-3.12-scimtype-keyword-given",
+    title="Errors for an unparsable body and a missing value carry a Table 9 scimType",
+    section="RFC 7644 §3.12",
+    level=Level.MAY,
+    tags=("errors",),
+    needs=("users",),
+    broken_by=(Quirk.ERROR_NO_SCIMTYPE,),
+)
+def scim_type_given(ctx: CheckContext) -> None:
+    """RFC 7644 §3.12: "scimType: A SCIM detail error keyword. See Table 9. OPTIONAL." Where no
+    other sentence makes the keyword part of the answer, giving it is optional: a provider that
+    leaves it out is reported as an optional (MAY) behaviour not present, never as a warning.
+    """
+    probes = [
+        ("a truncated JSON body", bad_json(ctx)),
+        ("a User without userName", ctx.client.post("/Users", json=ctx.data.user(userName=None))),
+    ]
+    for what, response in probes:
+        if response.status < 400:
+            ctx.not_exercised(f"{what} answered {response.status}, not an error")
+            continue
+        ctx.expect(
+            isinstance(ci(response.json(), "scimType"), str),
+            f"the {response.status} error to {what} carries no scimType",
+            expected="a Table 9 keyword such as invalidSyntax or invalidValue",
+            actual=ci(response.json(), "scimType"),
             response=response,
         )
 
@@ -154,12 +221,14 @@ def scim_type_defined(ctx: CheckContext) -> None:
     level=Level.SHOULD,
     tags=("errors",),
     needs=("users",),
-    broken_by=(Quirk.BAD_JSON_500, Quirk.ERROR_NO_SCIMTYPE),
+    broken_by=(Quirk.BAD_JSON_500, Quirk.SCIMTYPE_UNKNOWN),
 )
 def invalid_json(ctx: CheckContext) -> None:
     """RFC 7644 §3.12, Table 8: "400 (Bad Request): Request is unparsable, syntactically
-    incorrect, or violates schema."; Table 9: "invalidSyntax: The request body message structure
-    was invalid or did not conform to the request schema."
+    incorrect, or violates schema." ("Implementers SHOULD handle the identified HTTP status codes
+    as described below."); Table 9: "invalidSyntax: The request body message structure was invalid
+    or did not conform to the request schema." scimType is "OPTIONAL": an error without one passes,
+    one that names another keyword does not.
     """
     expect_error(ctx, bad_json(ctx), 400, "invalidSyntax", "POST with a truncated JSON body")
 
@@ -171,12 +240,15 @@ def invalid_json(ctx: CheckContext) -> None:
     level=Level.SHOULD,
     tags=("errors", "filter"),
     needs=("users", "filter"),
-    broken_by=(Quirk.UNKNOWN_FILTER_ATTR_500, Quirk.ERROR_NO_SCIMTYPE),
+    broken_by=(Quirk.UNKNOWN_FILTER_ATTR_500, Quirk.SCIMTYPE_UNKNOWN),
 )
 def invalid_filter(ctx: CheckContext) -> None:
-    """RFC 7644 §3.12, Table 9: "invalidFilter: The specified filter syntax was invalid (does not
-    comply with Figure 1), or the specified attribute and filter comparison combination is not
-    supported." (Applicability: GET, POST (Search), PATCH (Path Filter).)
+    """RFC 7644 §3.12, Table 8: "400 (Bad Request): Request is unparsable, syntactically
+    incorrect, or violates schema." ("Implementers SHOULD handle the identified HTTP status codes
+    as described below."); Table 9: "invalidFilter: The specified filter syntax was invalid (does
+    not comply with Figure 1), or the specified attribute and filter comparison combination is not
+    supported." A missing scimType is not judged here ("scimType [...] OPTIONAL"); the MUST of
+    §3.4.2.2 for an unrecognised operator, keyword included, is rfc7644-3.4.2.2-filter-unknown-operator.
     """
     expect_error(ctx, bad_filter(ctx), 400, "invalidFilter", 'GET with the filter userName xx "scimitar"')
 
@@ -198,7 +270,7 @@ def conflict(ctx: CheckContext) -> None:
     """
     user = ctx.create_user()
     response = ctx.client.post("/Users", json=ctx.data.user(userName=user["userName"]))
-    expect_error(ctx, response, 409, "uniqueness", "POST of a duplicate userName")
+    expect_error(ctx, response, 409, "uniqueness", "POST of a duplicate userName", keyword_required=True)
 
 
 @check(
@@ -208,17 +280,18 @@ def conflict(ctx: CheckContext) -> None:
     level=Level.SHOULD,
     tags=("errors",),
     needs=("users",),
-    broken_by=(Quirk.ERROR_NO_SCIMTYPE,),
+    broken_by=(Quirk.REQUIRED_NOT_ENFORCED, Quirk.SCIMTYPE_UNKNOWN),
 )
 def missing_required(ctx: CheckContext) -> None:
     """RFC 7644 §3.12, Table 9: "invalidValue: A required value was missing, or the value
     specified was not compatible with the operation or attribute type (see Section 2.2 of
     [RFC7643]), or resource schema (see Section 4 of [RFC7643])." `userName` is REQUIRED (RFC 7643
     §4.1.1). The status code is a SHOULD: "Implementers SHOULD handle the identified HTTP status
-    codes as described below."
+    codes as described below." scimType is "OPTIONAL": absent passes; present, it must be
+    invalidValue (or invalidSyntax, "did not conform to the request schema", which overlaps).
     """
     response = ctx.client.post("/Users", json=ctx.data.user(userName=None))
-    expect_error(ctx, response, 400, "invalidValue", "POST of a User without userName")
+    expect_error(ctx, response, 400, INVALID_VALUE, "POST of a User without userName")
 
 
 @check(
@@ -228,15 +301,18 @@ def missing_required(ctx: CheckContext) -> None:
     level=Level.SHOULD,
     tags=("errors",),
     needs=("users",),
-    broken_by=(Quirk.ERROR_NO_SCIMTYPE,),
+    broken_by=(Quirk.SCIMTYPE_UNKNOWN,),
 )
 def wrong_type(ctx: CheckContext) -> None:
-    """RFC 7644 §3.12, Table 9: "invalidValue: A required value was missing, or the value
+    """RFC 7644 §3.12, Table 8: "400 (Bad Request): Request is unparsable, syntactically
+    incorrect, or violates schema." ("Implementers SHOULD handle the identified HTTP status codes
+    as described below."); Table 9: "invalidValue: A required value was missing, or the value
     specified was not compatible with the operation or attribute type (see Section 2.2 of
-    [RFC7643])". `userName` is a string (RFC 7643 §4.1.1); 12345 is a JSON number.
+    [RFC7643])". `userName` is a string (RFC 7643 §4.1.1); 12345 is a JSON number. scimType is
+    "OPTIONAL": absent passes; present, it must be invalidValue (or the overlapping invalidSyntax).
     """
     response = ctx.client.post("/Users", json=ctx.data.user(userName=12345))
-    expect_error(ctx, response, 400, "invalidValue", "POST with userName as a number")
+    expect_error(ctx, response, 400, INVALID_VALUE, "POST with userName as a number")
 
 
 @check(
@@ -256,27 +332,67 @@ def malformed_not_5xx(ctx: CheckContext) -> None:
     are only sent when the target does not declare filtering unsupported: there Table 8's "501 (Not
     Implemented): Service provider does not support the request operation" is the right answer.
     """
-    probes: list[tuple[str, ScimResponse]] = [
-        ("a truncated JSON body", bad_json(ctx)),
-        ("a JSON array as the body", ctx.client.post("/Users", json=[1, 2, 3])),
+    # (what, response, True when no server can accept it: it is unparsable or not a resource)
+    probes: list[tuple[str, ScimResponse, bool]] = [
+        ("a truncated JSON body", bad_json(ctx), True),
+        ("a JSON array as the body", ctx.client.post("/Users", json=[1, 2, 3]), True),
     ]
     if ctx.features.filter is not False:
         probes += [
-            ("an invalid filter", bad_filter(ctx)),
-            ("an unterminated filter string", ctx.client.get("/Users", params={"filter": 'userName eq "open'})),
+            ("an invalid filter", bad_filter(ctx), True),
+            ("an unterminated filter string",
+             ctx.client.get("/Users", params={"filter": 'userName eq "open'}), True),
         ]
     probes += [
-        ("a huge startIndex", ctx.client.get("/Users", params={"startIndex": "9" * 30, "count": "1"})),
-        ("a non-numeric count", ctx.client.get("/Users", params={"count": "many"})),
+        ("a huge startIndex", ctx.client.get("/Users", params={"startIndex": "9" * 30, "count": "1"}), False),
+        ("a non-numeric count", ctx.client.get("/Users", params={"count": "many"}), False),
     ]
     unknown = ctx.data.user(scimitarUndefinedAttribute="x")
     created = ctx.client.post("/Users", json=unknown)
-    probes.append(("an undefined attribute in a POST", created))
-    for what, response in probes:
+    probes.append(("an undefined attribute in a POST", created, False))
+    for what, response, unparsable in probes:
+        ok = 400 <= response.status < 500 if unparsable else response.status < 500
         ctx.expect(
-            response.status < 500,
+            ok,
             f"{what} answered {response.status}",
-            expected="a 4xx client error (or success where the input is acceptable)",
+            expected="a 4xx client error" + ("" if unparsable else " (or success where the input is acceptable)"),
             actual=response.status,
             response=response,
         )
+
+
+@check(
+    "rfc7644-3.12-not-found-bodies-are-scim-errors",
+    title="404s for discovery ids, /.search and non-UUID resource ids are SCIM Errors, not HTML pages",
+    section="RFC 7644 §3.12",
+    level=Level.MUST,
+    tags=("errors", "discovery"),
+    needs=("users",),
+    broken_by=(Quirk.HTML_404,),
+)
+def not_found_bodies(ctx: CheckContext) -> None:
+    """RFC 7644 §3.12: "In addition to returning an HTTP response code, implementers MUST return the
+    errors in the body of the response in a JSON format, using the attributes described below.
+    Error responses are identified using the following "schema" URI:
+    "urn:ietf:params:scim:api:messages:2.0:Error"." The errors a web framework tends to render
+    itself, because no route matched, are the ones probed: an unknown schema URI under /Schemas, an
+    unknown ResourceType, a root `/.search` (with an invalid filter, so a provider that serves it
+    answers 400), and resource ids that are not UUIDs (ids are opaque, RFC 7643 §3.1, so a route
+    that only matches UUIDs is no excuse). An answer below 400 is not an error and not judged here.
+    """
+    token = uuid.uuid4().hex[:8]
+    search = {"schemas": [SEARCH_REQUEST], "filter": 'userName xx "scimitar"', "count": 1}
+    probes = [
+        ("GET /Schemas/{unknown URI}",
+         ctx.client.get(f"/Schemas/urn:ietf:params:scim:schemas:scimitar:2.0:NoSuch{token}")),
+        ("GET /ResourceTypes/{unknown}", ctx.client.get(f"/ResourceTypes/ScimitarNoSuch{token}")),
+        ("POST /.search with an invalid filter", ctx.client.post("/.search", json=search)),
+        ("GET /Users/{an id that is no UUID}", ctx.client.get(f"/Users/scimitar-no-such-{token}")),
+    ]
+    if ctx.features.groups is not False:
+        probes.append(("GET /Groups/{an id that is no UUID}", ctx.client.get(f"/Groups/scimitar-no-such-{token}")))
+    for what, response in probes:
+        if response.status < 400:
+            ctx.not_exercised(f"{what} answered {response.status}, not an error")
+            continue
+        require(ctx, "scim-error-body", response, f"{what} answered {response.status}")

@@ -39,10 +39,14 @@ def _scoped(tok: str, expr: str) -> str:
     return f'userName sw "{tok}" and ({expr})'
 
 
-def _expect_invalid_filter(ctx: CheckContext, flt: str, why: str) -> None:
+def _expect_invalid_filter(ctx: CheckContext, flt: str, why: str, *, keyword_required: bool = True) -> None:
+    """400, a SCIM Error and scimType invalidFilter; without `keyword_required` a missing scimType
+    passes (RFC 7644 §3.12: "scimType [...] OPTIONAL") and only a wrong one fails."""
     response = ctx.client.get("/Users", params={"filter": flt})
     ctx.expect_status(response, 400, message=f"the filter {flt!r} ({why}) did not answer 400")
     ctx.validate_error(response.json(), response=response)
+    if not keyword_required and q.scim_type(response) is None:
+        return
     ctx.expect(
         q.scim_type(response) == "invalidFilter",
         f'the 400 for the filter {flt!r} ({why}) lacks scimType "invalidFilter"',
@@ -182,6 +186,8 @@ def filter_ne(ctx: CheckContext) -> None:
 def filter_co(ctx: CheckContext) -> None:
     """RFC 7644 §3.4.2.2: "co: contains. The entire operator value must be a substring of the
     attribute value for a match."
+    Binding: "When specified, only those resources matching the filter expression SHALL be returned"
+    (RFC 7644 §3.4.2.2).
     """
     tok, (a, b, c) = _three(ctx, "fco")
     response, body = _filtered(ctx, _scoped(tok, 'userName co "rav"'))
@@ -221,6 +227,8 @@ def filter_co_case_insensitive(ctx: CheckContext) -> None:
 def filter_sw(ctx: CheckContext) -> None:
     """RFC 7644 §3.4.2.2: "sw: starts with. The entire operator value must be a substring of the
     attribute value, starting at the beginning of the attribute value."
+    Binding: "When specified, only those resources matching the filter expression SHALL be returned"
+    (RFC 7644 §3.4.2.2).
     """
     tok, (a, b, c) = _three(ctx, "fsw")
     response, body = _filtered(ctx, f'userName sw "{tok}br"')
@@ -239,6 +247,8 @@ def filter_sw(ctx: CheckContext) -> None:
 def filter_ew(ctx: CheckContext) -> None:
     """RFC 7644 §3.4.2.2: "ew: ends with. The entire operator value must be a substring of the
     attribute value, matching at the end of the attribute value."
+    Binding: "When specified, only those resources matching the filter expression SHALL be returned"
+    (RFC 7644 §3.4.2.2).
     """
     tok, (a, b, c) = _three(ctx, "few")
     response, body = _filtered(ctx, _scoped(tok, 'userName ew "lie@example.com"'))
@@ -257,6 +267,8 @@ def filter_ew(ctx: CheckContext) -> None:
 def filter_pr(ctx: CheckContext) -> None:
     """RFC 7644 §3.4.2.2: "pr: present (has value). If the attribute has a non-empty value, or if it
     contains a non-empty node for complex attributes, there is a match."
+    Binding: "When specified, only those resources matching the filter expression SHALL be returned"
+    (RFC 7644 §3.4.2.2).
     """
     tok, (a, b, c) = _three(ctx, "fpr", alpha={"title": "Engineer"})
     response, body = _filtered(ctx, _scoped(tok, "title pr"))
@@ -276,6 +288,8 @@ def filter_ordering_string(ctx: CheckContext) -> None:
     """RFC 7644 §3.4.2.2: "gt: greater than. If the attribute value is greater than the operator
     value, there is a match. The actual comparison is dependent on the attribute type. For string
     attribute types, this is a lexicographical comparison"; ge, lt and le likewise.
+    Binding: "When specified, only those resources matching the filter expression SHALL be returned"
+    (RFC 7644 §3.4.2.2).
     """
     tok, (a, b, c) = _three(ctx, "fgt")
     pivot = b["userName"]
@@ -299,6 +313,8 @@ def filter_ordering_string(ctx: CheckContext) -> None:
 def filter_or(ctx: CheckContext) -> None:
     """RFC 7644 §3.4.2.2 (Table 4): "or: Logical "or". The filter is a match if either expression
     evaluates to true."
+    Binding: "When specified, only those resources matching the filter expression SHALL be returned"
+    (RFC 7644 §3.4.2.2).
     """
     _, (a, b, c) = _three(ctx, "for")
     flt = f'userName eq "{a["userName"]}" or userName eq "{c["userName"]}"'
@@ -318,6 +334,8 @@ def filter_or(ctx: CheckContext) -> None:
 def filter_not(ctx: CheckContext) -> None:
     """RFC 7644 §3.4.2.2 (Table 4): "not: "Not" function. The filter is a match if the expression
     evaluates to false."
+    Binding: "When specified, only those resources matching the filter expression SHALL be returned"
+    (RFC 7644 §3.4.2.2).
     """
     tok, (a, b, c) = _three(ctx, "fnot")
     response, body = _filtered(ctx, _scoped(tok, f'not (userName eq "{a["userName"]}")'))
@@ -420,6 +438,8 @@ def filter_multivalued_any(ctx: CheckContext) -> None:
     attribute, the filter matches if any of the values of the specified attribute match the
     specified criterion; e.g., if a User has multiple "emails" values, only one has to match for
     the entire User to match."
+    Binding: "When specified, only those resources matching the filter expression SHALL be returned"
+    (RFC 7644 §3.4.2.2).
     """
     tok = q.token(ctx, "fmv")
     second = f"{tok}second@example.net"
@@ -447,6 +467,8 @@ def filter_urn_qualified(ctx: CheckContext) -> None:
     schema URN separated by a colon (":") character; e.g., the core User resource attribute
     'userName' is identified as "urn:ietf:params:scim:schemas:core:2.0:User:userName"", and a
     filter names attributes in this notation (§3.4.2.2: "attrPath = [URI ":"] ATTRNAME *1subAttr").
+    Binding: "When specified, only those resources matching the filter expression SHALL be returned"
+    (RFC 7644 §3.4.2.2).
     """
     tok = q.token(ctx, "furn")
     a = q.make_user(ctx, tok, "alpha")
@@ -469,11 +491,16 @@ def filter_enterprise_urn(ctx: CheckContext) -> None:
     """RFC 7644 §3.10: "the attribute 'age' defined in "urn:ietf:params:scim:schemas:exampleCo:2.0:hr"
     is uniquely identified as "urn:ietf:params:scim:schemas:exampleCo:2.0:hr:age""; so
     `urn:...:enterprise:2.0:User:employeeNumber` names the enterprise employee number in a filter.
+    Binding: "When specified, only those resources matching the filter expression SHALL be returned"
+    (RFC 7644 §3.4.2.2).
     """
     tok = q.token(ctx, "fent")
     number = f"{tok}E1"
     extension = {ENTERPRISE_USER: {"employeeNumber": number}}
     a = q.make_user(ctx, tok, "alpha", schemas=[CORE_USER, ENTERPRISE_USER], **extension)
+    if q.get_ci(q.get_ci(a, ENTERPRISE_USER), "employeeNumber") != number:
+        ctx.skip("the target did not keep the enterprise employeeNumber sent on create, so there is "
+                 "none to filter on (rfc7643-3.3-enterprise-round-trip judges that)")
     b = q.make_user(ctx, tok, "bravo")
     response, body = _filtered(ctx, f'{ENTERPRISE_USER}:employeeNumber eq "{number}"')
     q.expect_ids(ctx, response, body, [a], "enterprise employeeNumber eq <alpha's>", among=[a, b])
@@ -492,6 +519,8 @@ def filter_case_insensitive_names(ctx: CheckContext) -> None:
     """RFC 7644 §3.4.2.2: "Attribute names and attribute operators used in filters are case
     insensitive. For example, the following two expressions will evaluate to the same logical
     value: filter=userName Eq "john" filter=Username eq "john""
+    Binding: "When specified, only those resources matching the filter expression SHALL be returned"
+    (RFC 7644 §3.4.2.2).
     """
     tok = q.token(ctx, "fnam")
     a = q.make_user(ctx, tok, "alpha")
@@ -532,6 +561,8 @@ def filter_datetime_chronological(ctx: CheckContext) -> None:
     """RFC 7644 §3.4.2.2 (gt): "The actual comparison is dependent on the attribute type. [...] for
     DateTime types, it is a chronological comparison." Timestamps written with another offset
     (`+01:00`, `-01:00`) denote the same instants, so a text comparison gives the wrong answer.
+    Binding: "When specified, only those resources matching the filter expression SHALL be returned"
+    (RFC 7644 §3.4.2.2).
     """
     tok = q.token(ctx, "fdt")
     a = q.make_user(ctx, tok, "alpha")
@@ -566,6 +597,8 @@ def filter_boolean_eq(ctx: CheckContext) -> None:
     """RFC 7644 §3.4.2.2: "eq: equal. The attribute and operator values must be identical for a
     match", with boolean literals `true` / `false` (Figure 1: "compValue = false / null / true /
     number / string").
+    Binding: "When specified, only those resources matching the filter expression SHALL be returned"
+    (RFC 7644 §3.4.2.2).
     """
     tok, (a, b, c) = _three(ctx, "fbool", bravo={"active": False})
     response, body = _filtered(ctx, _scoped(tok, "active eq false"))
@@ -600,21 +633,22 @@ def filter_gt_boolean_invalid(ctx: CheckContext) -> None:
     level=Level.SHOULD,
     tags=("filter", "errors"),
     needs=("filter",),
-    broken_by=(Quirk.UNKNOWN_FILTER_ATTR_500, Quirk.ERROR_NO_SCIMTYPE, Quirk.SCIMTYPE_UNKNOWN),
+    broken_by=(Quirk.UNKNOWN_FILTER_ATTR_500, Quirk.SCIMTYPE_UNKNOWN),
 )
 def filter_invalid_syntax(ctx: CheckContext) -> None:
     """RFC 7644 §3.12 (Table 9): "invalidFilter: The specified filter syntax was invalid (does not
     comply with Figure 1) [...]" for GET queries, and "Implementers SHOULD handle the identified
     HTTP status codes as described below." The MUST of §3.4.2.2 ("Providers MUST decline to filter
     results if the specified filter operation is not recognized") covers unknown operators
-    (rfc7644-3.4.2.2-filter-unknown-operator), not a filter that fails to parse, so this is a SHOULD.
+    (rfc7644-3.4.2.2-filter-unknown-operator), not a filter that fails to parse, so this is a SHOULD,
+    and as "scimType [...] OPTIONAL" (§3.12) a 400 Error without a keyword passes; a wrong one does not.
     """
     for flt, why in (
         ("userName eq", "a comparison without a value"),
         ('userName eq "x" and', "a dangling 'and'"),
         ('(userName eq "x"', "an unclosed parenthesis"),
     ):
-        _expect_invalid_filter(ctx, flt, why)
+        _expect_invalid_filter(ctx, flt, why, keyword_required=False)
 
 
 @check(
@@ -843,7 +877,7 @@ def filter_boolean_ne(ctx: CheckContext) -> None:
     level=Level.MUST,
     tags=("filter", "groups"),
     needs=("filter", "groups"),
-    broken_by=(Quirk.FILTER_GROUPS_NOT_COMPUTED, Quirk.USER_GROUPS_MISSING),
+    broken_by=(Quirk.FILTER_GROUPS_NOT_COMPUTED,),
 )
 def filter_user_groups_value(ctx: CheckContext) -> None:
     """RFC 7644 §3.4.2.2: "If the specified attribute in a filter expression is a multi-valued
@@ -851,11 +885,24 @@ def filter_user_groups_value(ctx: CheckContext) -> None:
     specified criterion" and "only those resources matching the filter expression SHALL be
     returned". `User.groups` is readOnly and derived from Group `members` (RFC 7643 §4.1.2), but it
     is still an attribute of the User: a provider may decline the filter (400 invalidFilter, which
-    skips), not answer it wrongly.
+    skips), not answer it wrongly. Maintaining `User.groups` at all is optional (it is not
+    "required", and no keyword makes a provider compute it: rfc7643-4.1.2-user-groups-reflect-membership
+    is a MAY), so where the member's own representation lists no groups the check skips: a filter
+    over values the provider does not keep says nothing.
     """
     tok = q.token(ctx, "fugv")
     a = q.make_user(ctx, tok, "alpha")
     b = q.make_user(ctx, tok, "bravo")
     group = ctx.create_group(members=[{"value": a["id"]}])
+    with ctx.setup():
+        read = ctx.client.get(q.user_path(a))
+        ctx.expect_status(read, 200, message=f"setup failed: GET of the member answered {read.status}")
+    listed = q.get_ci(read.json(), "groups")
+    values = [q.get_ci(g, "value") for g in listed] if isinstance(listed, list) else []
+    if group["id"] not in values:
+        ctx.skip(
+            "the target does not maintain User.groups (the member's representation does not list the "
+            "group), which RFC 7643 §4.1.2 leaves optional: a groups.value filter cannot be judged"
+        )
     response, body = _filtered(ctx, _scoped(tok, f'groups.value eq "{group["id"]}"'))
     q.expect_ids(ctx, response, body, [a], "groups.value eq <group id>", among=[a, b])

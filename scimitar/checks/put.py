@@ -12,7 +12,7 @@ from scimitar.checks.crud import (
     same_text,
     unknown_id,
 )
-from scimitar.checks.registry import Level, check
+from scimitar.checks.registry import OKTA_SOURCE, Level, check
 from scimitar.quirks import Quirk
 
 
@@ -203,7 +203,8 @@ def put_missing_required(ctx: CheckContext) -> None:
 @check(
     "okta-put-profile-update",
     title="Okta profile push: GET, change givenName, PUT the whole object back",
-    section="RFC 7644 §3.5.1 (Okta profile updates)",
+    section="Okta interop",
+    source=OKTA_SOURCE,
     level=Level.MUST,
     tags=("put",),
     broken_by=(Quirk.PUT_REJECTS_READONLY,),

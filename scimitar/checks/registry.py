@@ -77,6 +77,19 @@ ID_PREFIXES: tuple[str, ...] = (
     "entra-",
     "clickhouse-",
 )
+#: Checks that encode what an identity provider sends beyond the RFC are labelled as interop, not
+#: as RFC findings: their section is this label and they name the IdP's public documentation.
+INTEROP_LABELS: dict[str, str] = {"okta-": "Okta interop", "entra-": "Entra interop"}
+#: Okta's public description of the SCIM 2.0 requests it sends (connector test, import paging,
+#: deactivation, group push).
+OKTA_SOURCE = "https://developer.okta.com/docs/api/openapi/okta-scim/guides/scim-20"
+#: Microsoft's public description of the SCIM requests Entra ID sends.
+ENTRA_SOURCE = "https://learn.microsoft.com/en-us/entra/identity/app-provisioning/use-scim-to-provision-users-and-groups"
+#: Microsoft's list of Entra ID's deviations from RFC 7644 (PATCH op case, "False" strings, ...).
+ENTRA_KNOWN_ISSUES = (
+    "https://learn.microsoft.com/en-us/entra/identity/app-provisioning/"
+    "application-provisioning-config-problem-scim-compatibility"
+)
 _ID = re.compile(r"^[a-z0-9][a-z0-9.\-]*[a-z0-9]$")
 _TAG = re.compile(r"^[a-z0-9][a-z0-9\-]*$")
 
@@ -96,6 +109,13 @@ class Check:
     broken_by: tuple[str, ...]
     func: CheckFunc
     doc: str
+    #: Public documentation of an interop check's IdP behaviour (empty for RFC checks).
+    source: str = ""
+
+    @property
+    def interop(self) -> bool:
+        """True for checks of what an IdP sends beyond the RFC (`okta-*`, `entra-*`)."""
+        return self.id.startswith(tuple(INTEROP_LABELS))
 
     @property
     def requirement(self) -> str:
@@ -148,11 +168,23 @@ REGISTRY = Registry()
 
 
 def _validate(
-    check_id: str, level: Level | str, tags: Sequence[str], needs: Sequence[str], broken_by: Sequence[str]
+    check_id: str,
+    level: Level | str,
+    tags: Sequence[str],
+    needs: Sequence[str],
+    broken_by: Sequence[str],
+    section: str = "",
+    source: str = "",
 ) -> Level:
     if not _ID.match(check_id) or not check_id.startswith(ID_PREFIXES):
         prefixes = ", ".join(ID_PREFIXES)
         raise ValueError(f"check id {check_id!r} must be lowercase [a-z0-9.-] and start with: {prefixes}")
+    for prefix, label in INTEROP_LABELS.items():
+        if check_id.startswith(prefix):
+            if section != label:
+                raise ValueError(f"check {check_id}: an interop check's section is {label!r}, not {section!r}")
+            if not source.startswith("https://"):
+                raise ValueError(f"check {check_id}: an interop check names its public source (an https URL)")
     try:
         lvl = Level(level)
     except ValueError:
@@ -181,10 +213,15 @@ def check(
     tags: Sequence[str],
     needs: Sequence[str] = (),
     broken_by: Sequence[str] = (),
+    source: str = "",
     registry: Registry | None = None,
 ) -> Callable[[CheckFunc], CheckFunc]:
-    """Register a check function. Its docstring is required: it quotes the RFC sentence enforced."""
-    lvl = _validate(id, level, tags, needs, broken_by)
+    """Register a check function. Its docstring is required: it quotes the RFC sentence enforced.
+
+    `okta-*` / `entra-*` checks are interop checks: `section` is "Okta interop" / "Entra interop"
+    and `source` the public URL that documents what the IdP sends (the docstring still quotes the
+    RFC sentences that bear on it)."""
+    lvl = _validate(id, level, tags, needs, broken_by, section, source)
 
     def decorator(func: CheckFunc) -> CheckFunc:
         doc = (func.__doc__ or "").strip()
@@ -201,6 +238,7 @@ def check(
                 broken_by=tuple(str(q) for q in broken_by),
                 func=func,
                 doc=doc,
+                source=source,
             )
         )
         return func

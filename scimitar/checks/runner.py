@@ -5,6 +5,12 @@ optional behaviour is simply absent); any other exception is an "error" of the c
 target, reported by type and text only (no traceback, no locals: nothing that could hold a secret).
 What the client refused (`TargetMisbehaved`: a reference to another origin, a body over the limit)
 fails the check whatever its level, and a request cut by the run deadline skips it.
+
+
+A check that returns without having evaluated a single expectation on its requirement has proved
+nothing: it ends SKIPPED with "not exercised: <why>" (the reasons it gave with
+`ctx.not_exercised`), never PASSED. A server that answers `200 text/html` to everything must not
+collect passes from checks whose precondition (an error, a 401) never happened.
 """
 
 from __future__ import annotations
@@ -34,6 +40,10 @@ def run_check(check: Check, ctx: CheckContext) -> CheckResult:
     else:
         try:
             check.func(ctx)
+            if ctx.expectations == 0:
+                outcome = Outcome.SKIPPED
+                why = "; ".join(ctx.not_exercised_reasons) or "the check evaluated no expectation"
+                message = masker.mask_text(f"not exercised: {why}")
         except CheckFailed as failure:
             message = masker.mask_text(failure.message)
             expected = None if failure.expected is None else masker.mask_text(str(failure.expected))
@@ -74,4 +84,5 @@ def run_check(check: Check, ctx: CheckContext) -> CheckResult:
         expected=expected,
         actual=actual,
         evidence=evidence,
+        expectations=ctx.expectations,
     )

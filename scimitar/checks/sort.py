@@ -69,6 +69,8 @@ def sort_ascending(ctx: CheckContext) -> None:
 def sort_descending(ctx: CheckContext) -> None:
     """RFC 7644 §3.4.2.3: "sortOrder: The order in which the "sortBy" parameter is applied. Allowed
     values are "ascending" and "descending"."
+    Binding: "The "sortBy" parameter specifies the attribute whose value SHALL be used to order the
+    returned responses."
     """
     tok = q.token(ctx, "sdesc")
     a, c, b = (q.make_user(ctx, tok, label) for label in ("alpha", "charlie", "bravo"))

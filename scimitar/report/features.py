@@ -57,6 +57,9 @@ SECTION_TITLES: dict[str, str] = {
     "RFC 7232 §3": "conditional request preconditions",
     "RFC 7232 §4": "304 Not Modified",
     "RFC 7235 §3": "401 Unauthorized",
+    # interop checks: what an IdP sends beyond the RFC, from its public documentation
+    "Okta interop": "what Okta sends beyond the RFC (developer.okta.com/docs/api/openapi/okta-scim/guides/scim-20)",
+    "Entra interop": "what Entra ID sends beyond the RFC (learn.microsoft.com/en-us/entra/identity/app-provisioning)",
 }
 
 _SECTION = re.compile(r"RFC\s*(\d{4})\s*§\s*(\d+)(?:\.(\d+))?")

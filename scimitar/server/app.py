@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import uuid
 from typing import Any
 
 import orjson
@@ -156,6 +157,14 @@ def _write_params(request: Request) -> ListParams:
     return _params(request)
 
 
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
 def _actor(request: Request) -> str | None:
     cred = request.scope.get("scimitar.credential")
     return getattr(cred, "id", None)
@@ -266,6 +275,8 @@ def create_app(config: ServerConfig | None = None) -> Starlette:
         raise ScimError(404, f"resource type {request.path_params['name']!r} not found")
 
     async def root_search(request: Request) -> Response:
+        if Quirk.HTML_404 in server.config.quirks:
+            raise ScimError(404, "no root search")  # the quirk: answered as an unrouted path
         body, _ = await _body(request, server)
         return server.result(service.search(None, body, _base(request, server)))
 
@@ -277,8 +288,8 @@ def create_app(config: ServerConfig | None = None) -> Starlette:
         # RFC 7644 §3.11: "A service provider that does NOT support this feature SHOULD respond
         # with HTTP status code 501 (Not Implemented)." Provisioning credentials here belong to
         # an IdP connection, not to a User resource, so there is no subject for /Me to alias.
-        if Quirk.ME_404 in server.config.quirks:
-            raise ScimError(404, f"no endpoint at {request.url.path}")
+        if Quirk.ME_404 in server.config.quirks:  # a framework's 404 for a route that does not exist
+            return Response("Not Found", status_code=404, media_type="text/plain")
         if Quirk.ME_STUB_200 in server.config.quirks:
             return server.json({})
         raise ScimError(
@@ -303,12 +314,30 @@ def create_app(config: ServerConfig | None = None) -> Starlette:
     ]
     routes += admin.routes(server)
 
+    def html_404(request: Request) -> Response | None:
+        """The HTML_404 quirk: the 404 a web framework renders for what its routes do not match
+        (discovery ids, `/.search`, resource ids that are not UUIDs), not a SCIM Error."""
+        if Quirk.HTML_404 not in server.config.quirks:
+            return None
+        segments = [s for s in request.url.path.split("/") if s]
+        unrouted = (
+            any(s in ("Schemas", "ResourceTypes") for s in segments[:-1])
+            or segments[-1:] == [".search"]
+            or (len(segments) >= 2 and segments[-2] in ("Users", "Groups") and not _is_uuid(segments[-1]))
+        )
+        page = "<!doctype html><html><head><title>404 Not Found</title></head><body><h1>Not Found</h1></body></html>"
+        return Response(page, status_code=404, media_type="text/html") if unrouted else None
+
     async def scim_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, ScimError)
+        if exc.status == 404 and (page := html_404(request)) is not None:
+            return page
         return server.error(exc)
 
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
+        if exc.status_code == 404 and Quirk.HTML_404 in server.config.quirks:
+            return Response("<html><body><h1>Not Found</h1></body></html>", status_code=404, media_type="text/html")
         detail = {
             404: f"no endpoint at {request.url.path}",
             405: f"method {request.method} is not allowed on {request.url.path}",

@@ -231,6 +231,8 @@ class ScimService:
             out.pop("schemas", None)
         if Quirk.META_MISSING in self.quirks:
             out.pop("meta", None)
+        if Quirk.GROUP_META_MISSING in self.quirks and rt.name == "Group":
+            out.pop("meta", None)  # the quirk: meta on Users only
         if Quirk.DATETIME_NOT_XSD in self.quirks and isinstance(out.get("meta"), dict):
             out["meta"] = {
                 k: v.replace("T", " ") if k in ("created", "lastModified") else v
@@ -324,7 +326,22 @@ class ScimService:
             else:
                 res.pop(attr.name, None)
 
+    def _enforce_canonical(self, rt: ResourceType, res: Resource) -> None:
+        """The CANONICAL_VALUES_ENFORCED quirk: refuse a sub-attribute value outside its
+        `canonicalValues`, which RFC 7643 §7 calls "suggested canonical values that MAY be used"."""
+        for urn, attr in self.registry.attributes(rt):
+            holder = res.get(urn, {}) if urn and urn != rt.schema else res
+            values = holder.get(attr.name) if isinstance(holder, dict) else None
+            for item in values if isinstance(values, list) else []:
+                for sub in attr.sub_attributes:
+                    value = item.get(sub.name) if isinstance(item, dict) else None
+                    if sub.canonical_values and isinstance(value, str) and value not in sub.canonical_values:
+                        raise bad_request(f"{attr.name}.{sub.name} {value!r} is not one of "
+                                          f"{', '.join(sub.canonical_values)}", "invalidValue")
+
     def _check_required(self, rt: ResourceType, res: Resource) -> None:
+        if Quirk.CANONICAL_VALUES_ENFORCED in self.quirks:
+            self._enforce_canonical(rt, res)
         for urn, attr in self._attrs(rt, "required"):
             holder = res.get(urn, {}) if urn and urn != rt.schema else res
             if attr.name not in holder:
