@@ -100,7 +100,8 @@ async def _body(request: Request, server: ScimServer) -> tuple[Any, int]:
     declared = request.headers.get("content-length")
     # the bulk-limits-ignored quirk also lets bodies past maxPayloadSize through (up to 64 MiB)
     limit = server.config.max_payload_size if Quirk.BULK_LIMITS_IGNORED not in server.config.quirks else 1 << 26
-    if declared and declared.isdigit() and int(declared) > limit:
+    # more digits than any limit has (and Python's int() refuses past 4,300 digits): too large
+    if declared and declared.isdigit() and (len(declared) > 18 or int(declared) > limit):
         raise ScimError(413, f"the request body is larger than {limit} bytes")
     raw = b""
     async for chunk in request.stream():

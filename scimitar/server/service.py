@@ -30,6 +30,7 @@ from scimitar.schema import (
     SchemaRegistry,
 )
 from scimitar.server import filters
+from scimitar.server.cache import BoundedCache
 from scimitar.server.clickhouse import Organization
 from scimitar.server.config import ServerConfig
 from scimitar.server.errors import ScimError, bad_request, not_found
@@ -169,7 +170,10 @@ class ScimService:
         )
         self.audit: deque[dict[str, Any]] = deque(maxlen=10_000)
         self._attr_cache: dict[tuple[str, str], list[tuple[str, Attribute]]] = {}
-        self._compiled: dict[tuple[str, str], tuple[Callable[[Resource], bool], dict[str, Any]]] = {}
+        # compiled filters: bounded by entries and by filter text (see `cache.py`)
+        self._compiled: BoundedCache[tuple[str, str], tuple[Callable[[Resource], bool], dict[str, Any]]] = (
+            BoundedCache(max_entries=2048, max_cost=256 << 10, max_item_cost=8 << 10)
+        )
 
     # -- helpers ----------------------------------------------------------------------------
     def rt_for(self, name: str) -> ResourceType:
@@ -638,6 +642,7 @@ class ScimService:
         key = (rt.name, text)
         entry = self._compiled.get(key)
         if entry is None:
+            cost = len(text)
             try:
                 if Quirk.FILTER_BOOLEAN_NE_AS_EQ in self.quirks:  # the quirk: `active ne true` acts as eq
                     text = re.sub(r"\bne(\s+(?:true|false)\b)", r"eq\1", text, flags=re.IGNORECASE)
@@ -654,11 +659,9 @@ class ScimService:
             except filters.FilterError as exc:
                 if Quirk.UNKNOWN_FILTER_ATTR_500 in self.quirks:
                     raise ScimError(500, "internal server error") from None
-                raise bad_request(f"invalid filter {text!r}: {exc}", "invalidFilter") from None
-            if len(self._compiled) > 2048:
-                self._compiled.clear()
+                raise bad_request(f"invalid filter {filters.shown(text)}: {exc}", "invalidFilter") from None
             entry = (fn, filters.equality_terms(parsed))
-            self._compiled[key] = entry
+            self._compiled.put(key, entry, cost)
         return entry
 
     def _matches(self, rt: ResourceType, text: str | None, base: str) -> list[Resource]:
