@@ -99,7 +99,9 @@ async def _body(request: Request, server: ScimServer) -> tuple[Any, int]:
         raise ScimError(415, f"unsupported media type {media!r}; send application/scim+json")
     declared = request.headers.get("content-length")
     # the bulk-limits-ignored quirk also lets bodies past maxPayloadSize through (up to 64 MiB)
-    limit = server.config.max_payload_size if Quirk.BULK_LIMITS_IGNORED not in server.config.quirks else 1 << 26
+    limit = (
+        server.config.max_payload_size if Quirk.BULK_LIMITS_IGNORED not in server.config.quirks else 1 << 26
+    )
     # more digits than any limit has (and Python's int() refuses past 4,300 digits): too large
     if declared and declared.isdigit() and (len(declared) > 18 or int(declared) > limit):
         raise ScimError(413, f"the request body is larger than {limit} bytes")
@@ -344,7 +346,10 @@ class _Gate:
             return
         server = self.server
         path: str = scope["path"]
-        if path.startswith(self.admin_prefix):
+        # the admin prefix as a whole segment: `/_admin-scim/...` is no admin path
+        if path.startswith(self.admin_prefix) and path[
+            len(self.admin_prefix) : len(self.admin_prefix) + 1
+        ] in ("/", ""):
             await self.app(scope, receive, send)  # the admin routes check their own token
             return
         quirks = server.config.quirks
