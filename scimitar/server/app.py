@@ -16,7 +16,7 @@ from typing import Any
 import orjson
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
@@ -350,7 +350,7 @@ class _Gate:
         if path.startswith(self.admin_prefix) and path[
             len(self.admin_prefix) : len(self.admin_prefix) + 1
         ] in ("/", ""):
-            await self.app(scope, receive, send)  # the admin routes check their own token
+            await self._route(scope, receive, send)  # the admin routes check their own token
             return
         quirks = server.config.quirks
         if quirks:
@@ -391,13 +391,21 @@ class _Gate:
         if Quirk.ACCEPT_JSON_406 in quirks and (b"accept", b"application/json") in scope["headers"]:
             await server.error(ScimError(406, "only application/scim+json is served"))(scope, receive, send)
             return  # the quirk
+        await self._route(scope, receive, send)
+
+    async def _route(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The router, with every exception answered (SCIM and admin routes alike)."""
         try:
             await self.app(scope, receive, send)
+        except ClientDisconnect:
+            # The client went away before its body arrived: nobody is left to answer, and it is
+            # no server error. One debug line, no traceback.
+            log.debug("client disconnected during %s %s", scope.get("method"), scope.get("path"))
         except Exception:
             # A bug must still answer a SCIM error, never a traceback (the log keeps it).
-            log.exception("unhandled error on %s %s", scope.get("method"), path)
+            log.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
             try:
-                await server.error(ScimError(500, "internal server error; see the server log"))(
+                await self.server.error(ScimError(500, "internal server error; see the server log"))(
                     scope, receive, send
                 )
             except Exception:

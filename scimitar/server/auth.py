@@ -70,6 +70,12 @@ class CredentialStore:
         return self._add(cred)
 
     def _add(self, cred: Credential) -> Credential:
+        # Every later `authenticate` compares these as strings: a number or an empty secret here
+        # once made every SCIM request fail until restart. Callers validate; this is the last line.
+        if not isinstance(cred.secret, str) or not cred.secret or not isinstance(cred.key, str):
+            raise ValueError("a credential's token, key and secret must be non-empty strings")
+        if cred.kind == "basic" and (not cred.key or ":" in cred.key):
+            raise ValueError("a basic credential's key must be a non-empty string without ':' (RFC 7617)")
         with self._lock:
             if len(self.live()) >= self.max_live:
                 raise TooManyCredentials(
