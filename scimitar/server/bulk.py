@@ -265,10 +265,7 @@ def _apply_fixup(
             log.exception("unhandled error completing a circular bulk reference")
             raise ScimError(500, "internal server error in this operation; see the server log") from None
     except ScimError as exc:
-        try:
-            service.delete(fix.rt, fix.rid, base, actor)  # a failed operation leaves nothing behind
-        except ScimError:
-            pass
+        service.undo_create(fix.rt, fix.rid, base, actor)  # a failed operation leaves nothing behind
         results[fix.index] = _error(ops[fix.index], exc)
         return
     if done.headers.get("ETag"):

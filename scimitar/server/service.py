@@ -636,6 +636,18 @@ class ScimService:
             return Result(200, self.render(rt, current, base))
         return Result(204)
 
+    def undo_create(self, rt: ResourceType, rid: str, base: str, actor: str | None = None) -> None:
+        """Roll back a create that a later step of the same request could not complete (a Bulk
+        cycle): delete the resource and take back the roles and records its creation made."""
+        try:
+            self.delete(rt, rid, base, actor)
+        except ScimError:
+            pass  # already gone
+        if rt is self.groups:
+            self.org.undo_group(rid)
+        else:
+            self.org.undo_user(rid)
+
     # -- queries ----------------------------------------------------------------------------
     def _compile(self, rt: ResourceType, text: str) -> tuple[Callable[[Resource], bool], dict[str, Any]]:
         """A compiled predicate and its index terms, cached: IdPs repeat the same filter shapes."""
