@@ -258,3 +258,50 @@ def test_bounded_cache_evicts_least_recently_used() -> None:
     for k in "defg":
         cache.put(k, 0, 1)
     assert len(cache) == 3 and cache.cost <= 10
+
+
+_AUTH = (b"authorization", b"Bearer test-token-0123456789")
+_JSON = (b"content-type", b"application/scim+json")
+_U = b'{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":'
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "headers", "body", "query"),
+    [
+        ("POST", b"/scim/v2/Users", [_AUTH, _JSON], _U + b"NaN}", b""),
+        ("POST", b"/scim/v2/Users", [_AUTH, _JSON], _U + b"-Infinity}", b""),
+        ("POST", b"/scim/v2/Users", [_AUTH, _JSON], _U + b"1e999999}", b""),
+        ("POST", b"/scim/v2/Users", [_AUTH, _JSON], _U + BIG.encode() + b"}", b""),
+        ("POST", b"/scim/v2/Users", [_AUTH, _JSON], _U + b'"\\ud800@x.y"}', b""),
+        ("POST", b"/scim/v2/Users", [_AUTH, _JSON], _U + b'"a\x00b@x.y"}', b""),
+        ("POST", b"/scim/v2/Users", [_AUTH, _JSON], _U + b'"\xff\xfe@x.y"}', b""),
+        ("POST", b"/scim/v2/Users", [_AUTH, _JSON], b"\xef\xbb\xbf" + _U + b'"bom@x.y"}', b""),
+        ("POST", b"/scim/v2/Users", [_AUTH, _JSON], _U + b"[" * 5000 + b"]" * 5000 + b"}", b""),
+        ("GET", b"/scim/v2/Users", [_AUTH], b"", b"filter=userName%20eq%20%22%00%22"),
+        ("GET", b"/scim/v2/Users", [_AUTH], b"", b"filter=userName%20eq%20%22%ff%fe%22"),
+        ("GET", b"/scim/v2/Users", [_AUTH], b"", b"filter=userName%20eq%20%22%5Cud800%22"),
+        ("GET", b"/scim/v2/Users", [_AUTH], b"", b"filter=userName%20eq%20" + BIG.encode()),
+        ("GET", b"/scim/v2/Users", [_AUTH], b"", b"startIndex=" + BIG.encode() + b"&count=" + BIG.encode()),
+        ("GET", b"/scim/v2/Users/%ff%fe%00", [_AUTH], b"", b""),
+        ("GET", b"/scim/v2/Users/" + BIG.encode(), [_AUTH], b"", b""),
+        ("DELETE", b"/scim/v2/Users/x", [_AUTH, (b"if-match", b"\xff\xfe" * 5000)], b"", b""),
+        ("GET", b"/scim/v2/Users", [_AUTH, (b"x-big", b"a" * 1_000_000)], b"", b""),
+        ("GET", b"/scim/v2/Users", [(b"authorization", b"Bearer \xff\x00" + b"a" * 100_000)], b"", b""),
+        ("GET", b"/scim/v2/Users", [(b"authorization", b"Basic \xff\xfe==")], b"", b""),
+        ("GET", b"/scim/v2/Users", [(b"authorization", b"Basic " + b"QUFB" * 50_000)], b"", b""),
+        ("GET", b"/_admin/settings", [(b"authorization", b"Bearer \xff")], b"", b""),
+        ("POST", b"/_admin/roles", [(b"authorization", b"Bearer x"), _JSON], b"\xff", b""),
+    ],
+)
+def test_hostile_bytes_are_client_errors(
+    c: httpx.Client, method: str, path: bytes, headers: list[tuple[bytes, bytes]], body: bytes, query: bytes
+) -> None:
+    """Numbers past the double range, NaN/Infinity, surrogates, NUL and non-UTF-8 bytes, deep JSON,
+    huge headers and credentials: each is a 4xx SCIM Error, never a 500 (and nothing stored)."""
+    store = c.app.state.server.service.store  # type: ignore[attr-defined]
+    before = dict(store.tables["User"])
+    status, parsed, raw = asgi_call(c.app, method, path, headers, body, query=query)  # type: ignore[attr-defined]
+    assert 400 <= status < 500 or (status == 200 and method == "GET"), (status, raw[:300])
+    if status >= 400:
+        assert parsed is not None and parsed["status"] == str(status), raw[:300]
+    assert dict(store.tables["User"]) == before

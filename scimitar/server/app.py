@@ -344,13 +344,32 @@ class _Gate:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        # Everything, authentication included, answers its failures: nothing escapes to uvicorn
+        # as a plain-text 500.
+        try:
+            await self._gate(scope, receive, send)
+        except ClientDisconnect:
+            # The client went away before its body arrived: nobody is left to answer, and it is
+            # no server error. One debug line, no traceback.
+            log.debug("client disconnected during %s %s", scope.get("method"), scope.get("path"))
+        except Exception:
+            # A bug must still answer a SCIM error, never a traceback (the log keeps it).
+            log.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
+            try:
+                await self.server.error(ScimError(500, "internal server error; see the server log"))(
+                    scope, receive, send
+                )
+            except Exception:
+                pass  # the response had already started
+
+    async def _gate(self, scope: Scope, receive: Receive, send: Send) -> None:
         server = self.server
         path: str = scope["path"]
         # the admin prefix as a whole segment: `/_admin-scim/...` is no admin path
         if path.startswith(self.admin_prefix) and path[
             len(self.admin_prefix) : len(self.admin_prefix) + 1
         ] in ("/", ""):
-            await self._route(scope, receive, send)  # the admin routes check their own token
+            await self.app(scope, receive, send)  # the admin routes check their own token
             return
         quirks = server.config.quirks
         if quirks:
@@ -391,22 +410,5 @@ class _Gate:
         if Quirk.ACCEPT_JSON_406 in quirks and (b"accept", b"application/json") in scope["headers"]:
             await server.error(ScimError(406, "only application/scim+json is served"))(scope, receive, send)
             return  # the quirk
-        await self._route(scope, receive, send)
+        await self.app(scope, receive, send)
 
-    async def _route(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """The router, with every exception answered (SCIM and admin routes alike)."""
-        try:
-            await self.app(scope, receive, send)
-        except ClientDisconnect:
-            # The client went away before its body arrived: nobody is left to answer, and it is
-            # no server error. One debug line, no traceback.
-            log.debug("client disconnected during %s %s", scope.get("method"), scope.get("path"))
-        except Exception:
-            # A bug must still answer a SCIM error, never a traceback (the log keeps it).
-            log.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
-            try:
-                await self.server.error(ScimError(500, "internal server error; see the server log"))(
-                    scope, receive, send
-                )
-            except Exception:
-                pass  # the response had already started

@@ -8,7 +8,6 @@ constant time (`hmac.compare_digest`) so response timing does not reveal a prefi
 from __future__ import annotations
 
 import base64
-import binascii
 import hmac
 import secrets
 import threading
@@ -104,7 +103,9 @@ class CredentialStore:
         if scheme == "basic":
             try:
                 decoded = base64.b64decode(value, validate=True).decode("utf-8")
-            except (binascii.Error, UnicodeDecodeError):
+            except (ValueError, UnicodeDecodeError):
+                # binascii.Error, and the ValueError b64decode raises for non-ASCII text such as
+                # the latin-1 reading of `Basic \xff\xfe==` (it once escaped as a plain-text 500)
                 return None
             user, sep, password = decoded.partition(":")
             return self._match_pair(user, password) if sep else None
