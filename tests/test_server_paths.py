@@ -126,3 +126,12 @@ def test_the_gate_treats_the_admin_prefix_as_a_whole_segment() -> None:
     auth = [(b"authorization", f"Bearer {TOKEN}".encode())]
     assert asgi_call(app, "GET", b"/_admin-scim/v2/Users", auth)[0] == 200
     assert asgi_call(app, "GET", b"/_admin/credentials")[0] == 401  # the admin guard's own 401
+
+
+def test_embedded_target_refuses_an_overlapping_base_path(capsys: pytest.CaptureFixture[str]) -> None:
+    """`scimitar test --base-path /_admin/x` (the embedded server) is the same usage error."""
+    from scimitar.cli import main
+
+    assert main(["test", "--base-path", "/_admin/x", "-q"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "overlaps the admin API" in err[0], err
