@@ -35,6 +35,7 @@ def _state(c: httpx.Client) -> Any:
                 {n: r.public() for n, r in org.roles.items()},
                 org.group_role,
                 org._fixed,
+                list(service.audit),
             )
         )
 

