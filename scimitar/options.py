@@ -530,6 +530,14 @@ def resolve_target_options(ns: argparse.Namespace, environ: Mapping[str, str] | 
                 raise ConfigError(f"{what} applies to the embedded reference server only, not to {url}")
     if profile is not None and profile not in ("rfc", "clickhouse"):
         raise ConfigError(f"unknown profile {profile!r}; choose rfc or clickhouse")
+    if base_path:
+        # the embedded server refuses a base path over its admin API or one routes could misread
+        from scimitar.server.config import ServerConfig
+
+        try:
+            ServerConfig(base_path=base_path)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
     try:
         quirks: frozenset[Quirk] = parse_quirks(quirk_names)
     except ValueError as exc:

@@ -590,14 +590,17 @@ def test_deep_nesting_is_400(server: Any, depth: int, target: str) -> None:
         ("(" * 64 + "userName pr" + ")" * 64, 200),
         ("(" * 65 + "userName pr" + ")" * 65, 400),
         ("not(" * 600 + 'userName eq "x"' + ")" * 600, 400),
-        (" or ".join(f'userName eq "u{i}"' for i in range(5000)), 200),
-        (" and ".join(["userName pr"] * 5000), 200),
-        (" or ".join(['userName eq "a" and not(userName eq "b")'] * 2000), 200),
+        (" or ".join(f'userName eq "u{i}"' for i in range(200)), 200),
+        (" and ".join(["userName pr"] * 200), 200),
+        (" or ".join(['userName eq "a" and not(userName eq "b")'] * 100), 200),
+        (" or ".join(f'userName eq "u{i}"' for i in range(5000)), 400),
+        (" and ".join(["userName pr"] * 5000), 400),
+        (" or ".join(['userName eq "a" and not(userName eq "b")'] * 2000), 400),
     ],
 )
 def test_filter_size_and_nesting(server: Any, text: str, status: int) -> None:
-    """Long `or`/`and` chains compile and run without one stack frame per term; nesting of
-    parentheses is bounded (400 invalidFilter), never a RecursionError (500)."""
+    """Chains up to the term limit compile and run without one stack frame per term; longer ones,
+    and nesting of parentheses past its bound, are 400 invalidFilter, never a RecursionError (500)."""
     c, _, logs = server
     before = _snapshot(c)
     r = c.post("/Users/.search", json={"schemas": [SEARCH], "filter": text, "count": 1})

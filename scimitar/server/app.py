@@ -17,7 +17,7 @@ from typing import Any
 import orjson
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
@@ -100,8 +100,11 @@ async def _body(request: Request, server: ScimServer) -> tuple[Any, int]:
         raise ScimError(415, f"unsupported media type {media!r}; send application/scim+json")
     declared = request.headers.get("content-length")
     # the bulk-limits-ignored quirk also lets bodies past maxPayloadSize through (up to 64 MiB)
-    limit = server.config.max_payload_size if Quirk.BULK_LIMITS_IGNORED not in server.config.quirks else 1 << 26
-    if declared and declared.isdigit() and int(declared) > limit:
+    limit = (
+        server.config.max_payload_size if Quirk.BULK_LIMITS_IGNORED not in server.config.quirks else 1 << 26
+    )
+    # more digits than any limit has (and Python's int() refuses past 4,300 digits): too large
+    if declared and declared.isdigit() and (len(declared) > 18 or int(declared) > limit):
         raise ScimError(413, f"the request body is larger than {limit} bytes")
     raw = b""
     async for chunk in request.stream():
@@ -370,9 +373,31 @@ class _Gate:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        # Everything, authentication included, answers its failures: nothing escapes to uvicorn
+        # as a plain-text 500.
+        try:
+            await self._gate(scope, receive, send)
+        except ClientDisconnect:
+            # The client went away before its body arrived: nobody is left to answer, and it is
+            # no server error. One debug line, no traceback.
+            log.debug("client disconnected during %s %s", scope.get("method"), scope.get("path"))
+        except Exception:
+            # A bug must still answer a SCIM error, never a traceback (the log keeps it).
+            log.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
+            try:
+                await self.server.error(ScimError(500, "internal server error; see the server log"))(
+                    scope, receive, send
+                )
+            except Exception:
+                pass  # the response had already started
+
+    async def _gate(self, scope: Scope, receive: Receive, send: Send) -> None:
         server = self.server
         path: str = scope["path"]
-        if path.startswith(self.admin_prefix):
+        # the admin prefix as a whole segment: `/_admin-scim/...` is no admin path
+        if path.startswith(self.admin_prefix) and path[
+            len(self.admin_prefix) : len(self.admin_prefix) + 1
+        ] in ("/", ""):
             await self.app(scope, receive, send)  # the admin routes check their own token
             return
         quirks = server.config.quirks
@@ -414,14 +439,5 @@ class _Gate:
         if Quirk.ACCEPT_JSON_406 in quirks and (b"accept", b"application/json") in scope["headers"]:
             await server.error(ScimError(406, "only application/scim+json is served"))(scope, receive, send)
             return  # the quirk
-        try:
-            await self.app(scope, receive, send)
-        except Exception:
-            # A bug must still answer a SCIM error, never a traceback (the log keeps it).
-            log.exception("unhandled error on %s %s", scope.get("method"), path)
-            try:
-                await server.error(ScimError(500, "internal server error; see the server log"))(
-                    scope, receive, send
-                )
-            except Exception:
-                pass  # the response had already started
+        await self.app(scope, receive, send)
+

@@ -8,7 +8,6 @@ constant time (`hmac.compare_digest`) so response timing does not reveal a prefi
 from __future__ import annotations
 
 import base64
-import binascii
 import hmac
 import secrets
 import threading
@@ -70,6 +69,12 @@ class CredentialStore:
         return self._add(cred)
 
     def _add(self, cred: Credential) -> Credential:
+        # Every later `authenticate` compares these as strings: a number or an empty secret here
+        # once made every SCIM request fail until restart. Callers validate; this is the last line.
+        if not isinstance(cred.secret, str) or not cred.secret or not isinstance(cred.key, str):
+            raise ValueError("a credential's token, key and secret must be non-empty strings")
+        if cred.kind == "basic" and (not cred.key or ":" in cred.key):
+            raise ValueError("a basic credential's key must be a non-empty string without ':' (RFC 7617)")
         with self._lock:
             if len(self.live()) >= self.max_live:
                 raise TooManyCredentials(
@@ -98,7 +103,9 @@ class CredentialStore:
         if scheme == "basic":
             try:
                 decoded = base64.b64decode(value, validate=True).decode("utf-8")
-            except (binascii.Error, UnicodeDecodeError):
+            except (ValueError, UnicodeDecodeError):
+                # binascii.Error, and the ValueError b64decode raises for non-ASCII text such as
+                # the latin-1 reading of `Basic \xff\xfe==` (it once escaped as a plain-text 500)
                 return None
             user, sep, password = decoded.partition(":")
             return self._match_pair(user, password) if sep else None

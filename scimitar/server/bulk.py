@@ -16,6 +16,7 @@ The whole job runs under the store's lock, so no other request sees a cycle half
 from __future__ import annotations
 
 import heapq
+import logging
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +25,8 @@ from scimitar.quirks import Quirk
 from scimitar.schema import BULK_REQUEST, BULK_RESPONSE, PATCH_OP, ResourceType
 from scimitar.server.errors import ScimError, bad_request
 from scimitar.server.service import Result, ScimService
+
+log = logging.getLogger("scimitar.server")
 
 _BULK_REF = re.compile(r"bulkId:([^\"/\s]+)")
 
@@ -252,16 +255,26 @@ def _apply_fixup(
                 f"the circular bulkId reference(s) {', '.join(sorted(left))} could not be resolved "
                 "(the referenced operations failed)",
             )
-        done = service.patch(fix.rt, fix.rid, {"schemas": [PATCH_OP], "Operations": operations}, base, actor)
-    except ScimError as exc:
         try:
-            service.delete(fix.rt, fix.rid, base, actor)  # a failed operation leaves nothing behind
+            done = service.patch(
+                fix.rt, fix.rid, {"schemas": [PATCH_OP], "Operations": operations}, base, actor
+            )
         except ScimError:
-            pass
+            raise
+        except Exception:
+            log.exception("unhandled error completing a circular bulk reference")
+            raise ScimError(500, "internal server error in this operation; see the server log") from None
+    except ScimError as exc:
+        service.undo_create(fix.rt, fix.rid, base, actor)  # a failed operation leaves nothing behind
         results[fix.index] = _error(ops[fix.index], exc)
         return
     if done.headers.get("ETag"):
         results[fix.index]["version"] = done.headers["ETag"]
+
+
+def _shown(op: Any, key: str) -> str:
+    value = op.get(key) if isinstance(op, dict) else None
+    return repr(value)[:80]
 
 
 def _error(op: Any, exc: ScimError) -> dict[str, Any]:
@@ -316,6 +329,12 @@ def _one(
             raise bad_request(f"unsupported bulk operation {method} {path}", "invalidValue")
     except ScimError as exc:
         return _error(op, exc)
+    except Exception:
+        # A bug in one operation is that operation's error: the operations before it stay as they
+        # are (RFC 7644 §3.7: each one is processed on its own unless failOnErrors stops the job)
+        # and the client still gets a BulkResponse saying what happened to each.
+        log.exception("unhandled error in bulk operation %s %s", _shown(op, "method"), _shown(op, "path"))
+        return _error(op, ScimError(500, "internal server error in this operation; see the server log"))
     entry: dict[str, Any] = {"method": method, "status": str(result.status)}
     if _bulk_id(op):
         entry["bulkId"] = op["bulkId"]

@@ -6,6 +6,7 @@ import argparse
 import os
 import socket
 import sys
+from collections.abc import Mapping
 
 from scimitar.quirks import QUIRKS, parse_quirks
 from scimitar.server.config import PROFILES, ServerConfig
@@ -16,6 +17,7 @@ examples:
   scimitar serve --profile clickhouse              # ClickHouse-style: Basic key + secret
   scimitar serve --token dev-token --seed-users 500
   SCIMITAR_SERVE_TOKEN=dev-token scimitar serve    # the token stays out of `ps`
+  SCIMITAR_ADMIN_TOKEN=... scimitar serve          # the admin token too (not printed at start)
   scimitar serve --port 0                          # an ephemeral port, printed once bound
   scimitar serve --quirk create-200 --quirk startindex-ignored   # reproduce a customer's bug
   scimitar serve --list-quirks
@@ -56,7 +58,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="let two Groups share a displayName (default: 409 uniqueness, as most IdPs expect)",
     )
-    parser.add_argument("--admin-token", help="credential for the admin API (default: generated)")
+    parser.add_argument(
+        "--admin-token",
+        help=f"credential for the admin API (or set ${ADMIN_TOKEN_ENV}, which `ps` does not show and "
+        "start-up does not print; default: generated and printed once)",
+    )
     parser.add_argument(
         "--strict-role-mapping", action="store_true", help="clickhouse: refuse groups that map to no role"
     )
@@ -70,6 +76,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 #: Environment variables read for a Bearer token when no --token is given, first set wins.
 TOKEN_ENV = ("SCIMITAR_SERVE_TOKEN", "SCIM_TOKEN")
+#: The admin token when no --admin-token is given; the same variable the admin-API observer reads.
+ADMIN_TOKEN_ENV = "SCIMITAR_ADMIN_TOKEN"
 
 
 def build_config(
@@ -106,8 +114,11 @@ def build_config(
         seed_groups=args.seed_groups,
         seed=args.seed,
     )
-    if args.admin_token:
+    given = admin_token_source(args, env)
+    if given == "--admin-token":
         config.admin_token = args.admin_token
+    elif given:
+        config.admin_token = env[ADMIN_TOKEN_ENV].strip()
     if not (config.tokens or config.basic or config.no_auth):
         import secrets
 
@@ -121,6 +132,17 @@ def build_config(
             config.tokens.append(token)
             notes.append(f"  Bearer token: {token}  (shown once)")
     return config, notes
+
+
+def admin_token_source(args: argparse.Namespace, environ: Mapping[str, str]) -> str | None:
+    """Where the admin token comes from: "--admin-token", "$SCIMITAR_ADMIN_TOKEN", or None
+    (generated). A given token is never printed; a generated one is, once, as the only way to
+    learn it."""
+    if args.admin_token:
+        return "--admin-token"
+    if environ.get(ADMIN_TOKEN_ENV, "").strip():
+        return f"${ADMIN_TOKEN_ENV}"
+    return None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -154,10 +176,9 @@ def run(args: argparse.Namespace) -> int:
         print("  authentication: off (--no-auth)")
     if not config.group_display_name_unique:
         print("  group displayName uniqueness: off (--allow-duplicate-group-names)")
-    print(
-        f"  admin API: {url.rsplit(config.base_path, 1)[0]}{config.admin_path} "
-        f"(Authorization: Bearer {config.admin_token if not args.admin_token else '<--admin-token>'})"
-    )
+    source = admin_token_source(args, os.environ)
+    shown = f"<{source}>" if source else f"{config.admin_token}  (shown once)"
+    print(f"  admin API: http://{host}:{port}{config.admin_path} (Authorization: Bearer {shown})")
     if config.quirks:
         print(f"  quirks on: {', '.join(sorted(q.value for q in config.quirks))}")
     print(f"  try: curl -H 'Authorization: Bearer <token>' {url}/ServiceProviderConfig")

@@ -60,6 +60,7 @@ class Organization:
         ):
             self.roles[role.name] = role
         self.group_role: dict[str, str] = {}  # group id -> role name
+        self._created_for: dict[str, str] = {}  # role name -> the group whose push created it
         self._fixed: dict[str, list[str]] = {}  # user id -> roles (quirk: role fixed at creation)
 
     def add_role(self, name: str, scim_group: str | None = None) -> Role:
@@ -100,6 +101,7 @@ class Organization:
                     )
                 role = Role(display_name, scim_group=display_name)
                 self.roles[display_name] = role
+                self._created_for[role.name] = group_id
             self.group_role[group_id] = role.name
 
     def check_group_name(self, display_name: str) -> None:
@@ -122,6 +124,23 @@ class Organization:
 
     def unlink_group(self, group_id: str) -> None:
         self.group_role.pop(group_id, None)
+
+    def undo_group(self, group_id: str) -> None:
+        """Take back everything pushing `group_id` did, for a create that is rolled back (a Bulk
+        cycle that could not be completed): its link, and the roles its push created that no
+        other group links to. A failed request leaves no role behind."""
+        with self._lock:
+            self.group_role.pop(group_id, None)
+            linked = set(self.group_role.values())
+            for name, creator in list(self._created_for.items()):
+                if creator == group_id:
+                    del self._created_for[name]
+                    if name not in linked:
+                        self.roles.pop(name, None)
+
+    def undo_user(self, user_id: str) -> None:
+        """Take back what creating `user_id` recorded (the role-fixed-at-creation quirk's roles)."""
+        self._fixed.pop(user_id, None)
 
     def roles_of(self, user_id: str) -> list[str]:
         if self.role_fixed_at_creation and user_id in self._fixed:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import dataclass, field
 
@@ -45,8 +46,38 @@ class ServerConfig:
     def __post_init__(self) -> None:
         if self.profile not in PROFILES:
             raise ValueError(f"unknown profile {self.profile!r}; choose one of {', '.join(PROFILES)}")
-        self.base_path = "/" + self.base_path.strip("/") if self.base_path.strip("/") else ""
+        self.base_path = _clean_path(self.base_path, "base path")
+        self.admin_path = _clean_path(self.admin_path, "admin path")
+        if not self.admin_path:
+            raise ValueError("the admin API needs a path of its own, not the root")
+        base, admin = self.base_path.lower(), self.admin_path.lower()
+        # The admin routes check their own token and skip the SCIM authentication: a SCIM base
+        # path under (or over) the admin prefix would serve SCIM without any credential.
+        if base and (base.startswith(admin) or admin.startswith(base + "/")):
+            raise ValueError(
+                f"--base-path {self.base_path} overlaps the admin API at {self.admin_path}; "
+                "choose a base path outside it (e.g. /scim/v2)"
+            )
 
     @property
     def clickhouse(self) -> bool:
         return self.profile == "clickhouse"
+
+
+#: One path segment: RFC 3986 unreserved characters only, so a base path can neither hold a
+#: Starlette route parameter (`{x}`), a percent-escape, a dot segment nor an empty segment.
+_SEGMENT = re.compile(r"[A-Za-z0-9_~-][A-Za-z0-9._~-]*\Z")
+
+
+def _clean_path(path: str, what: str) -> str:
+    """`/a/b` from `a/b/`, `/a/b` or `/a/b/`; "" for the root. Refuses what routes could misread."""
+    stripped = path.strip("/")
+    if not stripped:
+        return ""
+    for segment in stripped.split("/"):
+        if not _SEGMENT.match(segment) or segment.endswith("."):
+            raise ValueError(
+                f"the {what} {path!r} may only hold letters, digits and - _ ~ . between single "
+                "slashes (no empty, '.' or '..' segments, no segment ending in '.')"
+            )
+    return "/" + stripped

@@ -24,7 +24,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
+import orjson
+
 from scimitar.schema import Attribute, ResourceType, SchemaRegistry
+from scimitar.server.cache import BoundedCache
 
 __all__ = [
     "And",
@@ -45,6 +48,7 @@ __all__ = [
     "parse_datetime",
     "parse_filter",
     "parse_patch_path",
+    "shown",
     "sort_key",
 ]
 
@@ -143,6 +147,14 @@ _NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?")
 _WS = " \t\r\n"
 
 
+def shown(text: str, limit: int = 200) -> str:
+    """`text` quoted for an error message, cut to `limit` characters: a 64 KiB filter is not
+    echoed back whole in every error."""
+    if len(text) <= limit:
+        return repr(text)
+    return f"{text[:limit]!r}... ({len(text)} characters)"
+
+
 def _parse_path_text(text: str, err: type[ValueError], where: str) -> AttrPath:
     """Split `urn:...:attr.sub` into its parts: the attribute is what follows the last colon."""
     urn = ""
@@ -159,6 +171,14 @@ def _parse_path_text(text: str, err: type[ValueError], where: str) -> AttrPath:
 
 #: How deep `(` and `[` may nest in a filter; the RFC grammar has no limit, Python's stack has.
 MAX_NESTING = 64
+#: The longest filter (and PATCH path) accepted, in characters. The RFC sets no limit, and RFC 7644
+#: §3.12 gives `invalidFilter` for "The specified filter syntax was invalid ... or the specified
+#: attribute and filter comparison combination is not supported". IdPs send one or a few terms;
+#: 64 KiB is far past any of them, and one 0.83 MB filter once froze the server for seconds.
+MAX_FILTER_LENGTH = 64 * 1024
+#: The most attribute expressions (`userName eq "x"`, `emails pr`) one filter may hold: evaluation
+#: costs terms x resources, and 200 terms over 1,000 users stay well under a second.
+MAX_FILTER_TERMS = 200
 
 
 class _Parser:
@@ -169,6 +189,7 @@ class _Parser:
         self.pos = 0
         self.err = err
         self.depth = 0
+        self.terms = 0
 
     # -- helpers
     def fail(self, expected: str, pos: int | None = None) -> ValueError:
@@ -177,7 +198,7 @@ class _Parser:
             found = "end of input"
         else:
             found = repr(self.text[at : at + 12] + ("..." if len(self.text) > at + 12 else ""))
-        return self.err(f"expected {expected} at character {at + 1}, found {found} (in {self.text!r})")
+        return self.err(f"expected {expected} at character {at + 1}, found {found} (in {shown(self.text)})")
 
     def skip_ws(self) -> None:
         while self.pos < len(self.text) and self.text[self.pos] in _WS:
@@ -301,6 +322,10 @@ class _Parser:
         return self.comparison(path)
 
     def comparison(self, path: AttrPath) -> Filter:
+        self.terms += 1
+        if self.terms > MAX_FILTER_TERMS:
+            # evaluation costs terms x resources: bound it before anything is compiled
+            raise self.err(f"the filter has more than {MAX_FILTER_TERMS} terms (attribute expressions)")
         if self.peek() not in _WS or not self.peek():
             raise self.fail(f"a space and an operator after {str(path)!r}")
         self.skip_ws()
@@ -337,13 +362,23 @@ class _Parser:
                     break
                 i += 1
             else:
-                raise self.err(f"unterminated string starting at character {start + 1} (in {self.text!r})")
+                raise self.err(f"unterminated string starting at character {start + 1} (in {shown(self.text)})")
             raw = self.text[start : i + 1]
             try:
                 value = json.loads(raw)
             except ValueError:
                 raise self.err(
                     f"invalid string {raw!r} at character {start + 1}: not a JSON string (bad escape?)"
+                ) from None
+            try:
+                str(value).encode("utf-8")
+            except UnicodeEncodeError:
+                # `"\\ud800"` decodes to a lone surrogate, which no JSON response can carry (RFC
+                # 8259 §8.2: such strings have unpredictable behaviour); it would break every later
+                # answer that shows it, e.g. an element a PATCH `add` creates from the filter.
+                raise self.err(
+                    f"invalid string {raw[:40]!r} at character {start + 1}: it holds a lone UTF-16 "
+                    "surrogate, which is no Unicode character"
                 ) from None
             self.pos = i + 1
             return str(value)
@@ -354,8 +389,27 @@ class _Parser:
         m = _NUMBER.match(self.text, self.pos)
         if m and not (m.end() < len(self.text) and (self.text[m.end()].isalnum())):
             self.pos = m.end()
-            return float(m.group()) if m.group(1) or m.group(2) else int(m.group())
+            return self.number(m.group(), start)
         raise self.fail("a value: a quoted string, a number, true, false or null")
+
+    def number(self, text: str, start: int) -> int | float:
+        """A number read exactly as the request bodies' numbers are (orjson): an integer within
+        64 bits stays one, a larger one is a double, one past the double range is an error.
+
+        Python's `int()` refuses more than 4,300 digits with a ValueError (a 500 here, once) and
+        `float()` turns `1e999` into infinity, which JSON cannot carry (RFC 8259 §6: "Numeric
+        values that cannot be represented in the grammar below (such as Infinity and NaN) are not
+        permitted").
+        """
+        try:
+            value = orjson.loads(text)
+        except orjson.JSONDecodeError:
+            shown = text if len(text) <= 24 else f"{text[:20]}... ({len(text)} characters)"
+            raise self.err(
+                f"the number {shown} at character {start + 1} is out of range (beyond a double)"
+            ) from None
+        assert isinstance(value, int | float)
+        return value
 
 
 def parse_filter(text: str) -> Filter:
@@ -365,12 +419,18 @@ def parse_filter(text: str) -> Filter:
     """
     if not isinstance(text, str):
         raise FilterError("the filter must be a string")
-    return _parse_cached(text)
+    if len(text) > MAX_FILTER_LENGTH:
+        raise FilterError(f"filter too long: {len(text)} characters, at most {MAX_FILTER_LENGTH}")
+    found = _PARSED.get(text)
+    if found is None:
+        found = _Parser(text).parse()
+        _PARSED.put(text, found, len(text))
+    return found
 
 
-@functools.lru_cache(maxsize=1024)
-def _parse_cached(text: str) -> Filter:
-    return _Parser(text).parse()
+#: Parsed filters, by text. Bounded by entries and by the text they came from (an AST is a few
+#: dozen times its text), and a filter longer than 8 KiB is parsed afresh each time.
+_PARSED: BoundedCache[str, Filter] = BoundedCache(max_entries=1024, max_cost=256 << 10, max_item_cost=8 << 10)
 
 
 def parse_attr_path(text: str) -> AttrPath:
@@ -391,6 +451,8 @@ def parse_patch_path(text: str) -> PatchPath:
     """
     if not isinstance(text, str) or not text.strip():
         raise PathError("the path is empty")
+    if len(text) > MAX_FILTER_LENGTH:
+        raise PathError(f"the path is too long: {len(text)} characters, at most {MAX_FILTER_LENGTH}")
     text = text.strip()
     bracket = text.find("[")
     if bracket < 0:
@@ -422,14 +484,20 @@ _DATETIME_RE = re.compile(
 )
 
 
-@functools.lru_cache(maxsize=65536)
 def parse_datetime(text: str) -> datetime | None:
     """An xsd:dateTime / RFC 3339 timestamp as an aware datetime, or None if it is not one.
 
     RFC 7643 §2.3.5: "A DateTime value (e.g., 2008-01-23T04:56:22Z). The attribute value MUST be
     encoded as a valid xsd:dateTime". A value without an offset is taken as UTC. Cached because the
-    same stored `meta.lastModified` strings are compared again and again.
+    same stored `meta.lastModified` strings are compared again and again; only short texts are
+    cached (a timestamp is about 30 characters), so long strings cannot fill the cache.
     """
+    if len(text) > 64:
+        return _parse_datetime(text)
+    return _parse_datetime_cached(text)
+
+
+def _parse_datetime(text: str) -> datetime | None:
     m = _DATETIME_RE.match(text)
     if not m:
         return None
@@ -444,6 +512,9 @@ def parse_datetime(text: str) -> datetime | None:
         return datetime(int(year), int(month), int(day), int(hour), int(minute), int(second), micro, tzinfo)
     except ValueError:
         return None
+
+
+_parse_datetime_cached = functools.lru_cache(maxsize=65536)(_parse_datetime)
 
 
 # --------------------------------------------------------------------------------------------------

@@ -30,6 +30,7 @@ from scimitar.schema import (
     SchemaRegistry,
 )
 from scimitar.server import filters
+from scimitar.server.cache import BoundedCache
 from scimitar.server.clickhouse import Organization
 from scimitar.server.config import ServerConfig
 from scimitar.server.errors import ScimError, bad_request, not_found
@@ -169,7 +170,10 @@ class ScimService:
         )
         self.audit: deque[dict[str, Any]] = deque(maxlen=10_000)
         self._attr_cache: dict[tuple[str, str], list[tuple[str, Attribute]]] = {}
-        self._compiled: dict[tuple[str, str], tuple[Callable[[Resource], bool], dict[str, Any]]] = {}
+        # compiled filters: bounded by entries and by filter text (see `cache.py`)
+        self._compiled: BoundedCache[tuple[str, str], tuple[Callable[[Resource], bool], dict[str, Any]]] = (
+            BoundedCache(max_entries=2048, max_cost=256 << 10, max_item_cost=8 << 10)
+        )
 
     # -- helpers ----------------------------------------------------------------------------
     def rt_for(self, name: str) -> ResourceType:
@@ -653,12 +657,30 @@ class ScimService:
             return Result(200, self.render(rt, current, base))
         return Result(204)
 
+    def undo_create(self, rt: ResourceType, rid: str, base: str, actor: str | None = None) -> None:
+        """Roll back a create that a later step of the same request could not complete (a Bulk
+        cycle): delete the resource and take back the roles and records its creation made."""
+        try:
+            self.delete(rt, rid, base, actor)
+        except ScimError:
+            pass  # already gone
+        if rt is self.groups:
+            self.org.undo_group(rid)
+        else:
+            self.org.undo_user(rid)
+        # no reader ever saw it (the job holds the lock): the audit log keeps no trace of it either
+        kept = [e for e in self.audit if e.get("id") != rid]
+        if len(kept) != len(self.audit):
+            self.audit.clear()
+            self.audit.extend(kept)
+
     # -- queries ----------------------------------------------------------------------------
     def _compile(self, rt: ResourceType, text: str) -> tuple[Callable[[Resource], bool], dict[str, Any]]:
         """A compiled predicate and its index terms, cached: IdPs repeat the same filter shapes."""
         key = (rt.name, text)
         entry = self._compiled.get(key)
         if entry is None:
+            cost = len(text)
             try:
                 if Quirk.FILTER_BOOLEAN_NE_AS_EQ in self.quirks:  # the quirk: `active ne true` acts as eq
                     text = re.sub(r"\bne(\s+(?:true|false)\b)", r"eq\1", text, flags=re.IGNORECASE)
@@ -675,11 +697,9 @@ class ScimService:
             except filters.FilterError as exc:
                 if Quirk.UNKNOWN_FILTER_ATTR_500 in self.quirks:
                     raise ScimError(500, "internal server error") from None
-                raise bad_request(f"invalid filter {text!r}: {exc}", "invalidFilter") from None
-            if len(self._compiled) > 2048:
-                self._compiled.clear()
+                raise bad_request(f"invalid filter {filters.shown(text)}: {exc}", "invalidFilter") from None
             entry = (fn, filters.equality_terms(parsed))
-            self._compiled[key] = entry
+            self._compiled.put(key, entry, cost)
         return entry
 
     def _matches(self, rt: ResourceType, text: str | None, base: str) -> list[Resource]:
