@@ -255,7 +255,7 @@ def run_test(ns: argparse.Namespace, pytest_extra: Sequence[str]) -> int:
     try:
         target.probe()
     except TargetError as exc:
-        return _fail(str(exc), EXIT_TARGET)
+        return _fail(target.masker().mask_text(str(exc)), EXIT_TARGET)
     finally:
         target.close()
 
@@ -370,7 +370,7 @@ def run_cleanup(ns: argparse.Namespace) -> int:
             return EXIT_OK
         report = Ledger.purge(client, found)
     except TargetError as exc:
-        return _fail(str(exc), EXIT_TARGET)
+        return _fail(target.masker().mask_text(str(exc)), EXIT_TARGET)
     finally:
         target.close()
     names = {item.path: item.name for item in found}

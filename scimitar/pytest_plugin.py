@@ -84,6 +84,10 @@ class ScimSession:
         try:
             target.probe(session.masker, session.recorder)
             session.discovery = Discovery.fetch(session.client)
+        except TargetError as exc:
+            target.close()
+            # The message names the URL, whose query may carry a secret.
+            raise type(exc)(session.masker.mask_text(str(exc))) from None
         except BaseException:
             target.close()
             raise
@@ -140,7 +144,7 @@ class ScimSession:
 
     def leftovers_hint(self) -> str:
         """The one line that says how to delete what an aborted cleanup left behind."""
-        return (
+        return self.masker.mask_text(
             f"scimitar: cleanup interrupted; resources named {self.run.prefix}* may be left, delete them "
             f"with: scimitar cleanup --target-url {self.target.base_url} --prefix {self.run.prefix}"
         )
@@ -279,6 +283,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
     report: pytest.TestReport = yield
     scenario_result = getattr(item, "result", None)
+    scim_now = item.config.stash.get(_SESSION, None)
+    if scim_now is not None:
+        _mask_report(report, scim_now.masker)
     if report.when == "call" and scenario_result is not None and hasattr(item, "scenario"):
         scim_session = item.config.stash.get(_SESSION, None)
         if scim_session is not None:
@@ -291,6 +298,22 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         report.longrepr = None
         report.sections.append(("scimitar warning", text))
     return report
+
+
+def _mask_report(report: pytest.TestReport, masker: Masker) -> None:
+    """Mask what pytest prints for a test: its failure text, skip reason and captured sections.
+
+    Exchanges are masked when recorded; this catches the free text around them (messages,
+    exception texts) on the way to the terminal, as `scrub` does on the way to files."""
+    longrepr = report.longrepr
+    if isinstance(longrepr, tuple) and len(longrepr) == 3:
+        report.longrepr = (longrepr[0], longrepr[1], masker.mask_text(str(longrepr[2])))
+    elif longrepr is not None:
+        text = str(longrepr)
+        masked = masker.mask_text(text)
+        if masked != text:
+            report.longrepr = masked
+    report.sections = [(title, masker.mask_text(body)) for title, body in report.sections]
 
 
 def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -> Any:

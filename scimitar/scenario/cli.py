@@ -71,7 +71,7 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
         target.probe(masker)
     except TargetError as exc:
         target.close()
-        print(f"scimitar: {exc}", file=sys.stderr)
+        print(f"scimitar: {masker.mask_text(str(exc))}", file=sys.stderr)
         return EXIT_TARGET
     declared = getattr(args, "declare_profile", None) or os.environ.get(PROFILE_ENV) or None
     env = Environment(target=target, run=runs, masker=masker, observer_factory=factory, declared_profile=declared)
@@ -86,7 +86,7 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
             results.add_scenario(result)
             failed = result.outcome in (FAILED, ERROR)
             if not getattr(args, "quiet", False) or failed:
-                print(result.render(transcripts=failed), file=stream)
+                print(masker.mask_text(result.render(transcripts=failed)), file=stream)
                 print(file=stream)
             if failed:
                 worst = EXIT_FAILED
