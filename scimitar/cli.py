@@ -31,7 +31,7 @@ from scimitar.options import (
 from scimitar.report.output import add_report_arguments
 from scimitar.target import Target, TargetError
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_TARGET = 0, 1, 2, 3
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_TARGET, EXIT_NOTHING_VERIFIED = 0, 1, 2, 3, 4
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports Ctrl-C
 
 
@@ -303,14 +303,31 @@ def run_test(ns: argparse.Namespace, pytest_extra: Sequence[str]) -> int:
 
     import pytest
 
-    code = int(pytest.main(args))
+    probe = _VerdictProbe()
+    code = int(pytest.main(args, plugins=[probe]))
     if code == int(pytest.ExitCode.USAGE_ERROR):
         return EXIT_USAGE
     if code == int(pytest.ExitCode.NO_TESTS_COLLECTED):
         return _fail("no checks matched the selection", EXIT_USAGE)
     if code == int(pytest.ExitCode.INTERRUPTED):
         return EXIT_INTERRUPTED
+    if code == EXIT_OK and probe.verdict == "SKIPPED":
+        return EXIT_NOTHING_VERIFIED
     return code
+
+
+class _VerdictProbe:
+    """A pytest plugin object that keeps the run's verdict word for `run_test`'s exit code."""
+
+    verdict: str | None = None
+
+    def pytest_unconfigure(self, config: object) -> None:
+        from scimitar.pytest_plugin import existing_session
+
+        session = existing_session(config)  # type: ignore[arg-type]
+        if session is not None:
+            comparison = session.written.comparison if session.written else None
+            self.verdict = session.results.verdict(comparison.ok if comparison is not None else None)
 
 
 def run_checks(ns: argparse.Namespace) -> int:

@@ -32,6 +32,7 @@ from scimitar.checks.context import CheckContext, Discovery
 from scimitar.checks.registry import Check, all_checks, load_catalogue
 from scimitar.checks.runner import run_check
 from scimitar.exchange import Masker, Recorder
+from scimitar.interrupt import CtrlCGuard
 from scimitar.options import (
     ConfigError,
     RunOptions,
@@ -72,6 +73,7 @@ class ScimSession:
         self.output_error: str | None = None
         self.cleanup_interrupted = False
         self.interrupted = False
+        self.ctrl_c_guard: CtrlCGuard | None = None
         self._finished = False
         self._lock = threading.Lock()
 
@@ -113,18 +115,27 @@ class ScimSession:
         self.results.add(result)
         return result
 
-    def finish(self) -> None:
-        """Delete what the run created, write the requested outputs, close the target. Idempotent."""
+    def finish(self, guard: CtrlCGuard | None = None) -> None:
+        """Delete what the run created, write the requested outputs, close the target. Idempotent.
+
+        `guard` (installed by the caller, who restores it) keeps later Ctrl-Cs from interrupting
+        what comes after; without one, a guard lives for the duration of this call."""
         with self._lock:
             if self._finished:
                 return
             self._finished = True
         atexit.unregister(self.finish)
+        self.results.interrupted = self.interrupted
+        own_guard = guard is None
+        guard = guard or CtrlCGuard()
         try:
             self.cleanup_report = self.run.cleanup(self.client.with_recorder(Recorder()))
         except KeyboardInterrupt:
             # A second Ctrl-C (the first one ended the tests) aborts the cleanup, not the reports.
             self.cleanup_interrupted = True
+        # From here on further Ctrl-Cs are counted, not obeyed: writing the reports takes a moment,
+        # and a KeyboardInterrupt inside pytest's own teardown would end in a traceback.
+        guard.soften()
         try:
             self.results.finish()
             self.written = write_outputs(
@@ -141,6 +152,8 @@ class ScimSession:
             self.output_error = "interrupted"
         finally:
             self.target.close()
+            if own_guard:
+                guard.restore()
 
     def leftovers_hint(self) -> str:
         """The one line that says how to delete what an aborted cleanup left behind."""
@@ -183,6 +196,11 @@ def _session(config: pytest.Config) -> ScimSession:
         session.results.target["declared_profile"] = os.environ.get("SCIMITAR_TARGET_PROFILE") or None
     config.stash[_SESSION] = session
     return session
+
+
+def existing_session(config: pytest.Config) -> ScimSession | None:
+    """The session's `ScimSession` if a test started one (nothing is started here)."""
+    return config.stash.get(_SESSION, None)
 
 
 def session_for(config: pytest.Config) -> ScimSession:
@@ -332,7 +350,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if scim_session is None:
         return
     scim_session.interrupted = int(exitstatus) == int(pytest.ExitCode.INTERRUPTED)
-    scim_session.finish()
+    scim_session.ctrl_c_guard = CtrlCGuard()  # restored after the last line (pytest_unconfigure)
+    scim_session.finish(scim_session.ctrl_c_guard)
     comparison = scim_session.written.comparison if scim_session.written else None
     if comparison is not None and int(session.exitstatus) in (0, int(pytest.ExitCode.TESTS_FAILED)):
         # With a baseline the gate is "nothing new broke": known failures no longer fail the run.
@@ -391,9 +410,20 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     they are what a person (or a CI log tail) sees first."""
     scim_session = config.stash.get(_SESSION, None)
     reporter = config.pluginmanager.get_plugin("terminalreporter")
-    if scim_session is None or reporter is None:
+    if scim_session is None:
         return
-    reporter.write_line(scim_session.results.summary_line(), bold=True)
+    try:
+        if reporter is not None:
+            _print_verdict(scim_session, reporter)
+    finally:
+        if scim_session.ctrl_c_guard is not None:
+            scim_session.ctrl_c_guard.restore()
+
+
+def _print_verdict(scim_session: ScimSession, reporter: Any) -> None:
+    comparison = scim_session.written.comparison if scim_session.written else None
+    baseline_ok = comparison.ok if comparison is not None else None
+    reporter.write_line(scim_session.results.summary_line(baseline_ok), bold=True)
     if scim_session.interrupted:
         report = scim_session.cleanup_report
         cleaned = report is not None and not report.failed and not scim_session.cleanup_interrupted

@@ -86,6 +86,8 @@ def scimitar_version() -> str:
         return "0+unknown"
 
 
+VERDICT_PASS, VERDICT_FAIL, VERDICT_INTERRUPTED, VERDICT_SKIPPED = "PASS", "FAIL", "INTERRUPTED", "SKIPPED"
+
 _SUMMARY_KEYS = {
     Outcome.PASSED: "passed",
     Outcome.FAILED: "failed",
@@ -177,6 +179,8 @@ class Results:
     scenario_details: dict[str, ScenarioDetail] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
     masker: Masker | None = field(default=None, repr=False)
+    #: The run was stopped (Ctrl-C) before it ended: what it holds is only what ran.
+    interrupted: bool = False
 
     def add(self, result: CheckResult) -> None:
         self.checks.append(result)
@@ -216,12 +220,41 @@ class Results:
                 pass
         return counts
 
-    def summary_line(self) -> str:
+    @property
+    def nothing_verified(self) -> bool:
+        """Whether no check or scenario reached a verdict: everything ran was skipped (or nothing ran)."""
+        s = self.summary
+        return s["passed"] + s["failed"] + s["warnings"] + s["errors"] == 0
+
+    def verdict(self, baseline_ok: bool | None = None) -> str:
+        """One word for the run, never PASS for what was not verified.
+
+        INTERRUPTED when Ctrl-C stopped it (whatever the half that ran says), SKIPPED when nothing
+        was verified, FAIL on a MUST failure or an error (with a baseline: on a new one), else PASS.
+        """
+        if self.interrupted:
+            return VERDICT_INTERRUPTED
+        if self.nothing_verified:
+            return VERDICT_SKIPPED
+        s = self.summary
+        failed = bool(s["failed"] or s["errors"]) if baseline_ok is None else not baseline_ok
+        return VERDICT_FAIL if failed else VERDICT_PASS
+
+    def counts_text(self) -> str:
         s = self.summary
         return (
-            f"scimitar: {s['passed']} passed, {s['failed']} failed, {s['warnings']} warnings, "
+            f"{s['passed']} passed, {s['failed']} failed, {s['warnings']} warnings, "
             f"{s['skipped']} skipped, {s['errors']} errors"
         )
+
+    def summary_line(self, baseline_ok: bool | None = None) -> str:
+        """The run's last word in the terminal: `scimitar: PASS|FAIL|INTERRUPTED|SKIPPED: <counts>`."""
+        line = f"scimitar: {self.verdict(baseline_ok)}: {self.counts_text()}"
+        if self.interrupted:
+            line += " (interrupted: the results cover only what ran)"
+        elif self.nothing_verified:
+            line += " (nothing was verified: every check and scenario was skipped)"
+        return line
 
     def exit_code(self) -> int:
         """0 when no MUST failed and nothing errored, else 1 (3 and 2 are the CLI's, see `scimitar.cli`)."""
@@ -239,7 +272,8 @@ class Results:
                 "duration_s": self.duration_s,
                 "scimitar_version": scimitar_version(),
             },
-            "summary": self.summary,
+            "verdict": self.verdict(),
+            "summary": {**self.summary, "interrupted": self.interrupted},
             "checks": [c.to_json() for c in self.checks],
             "scenarios": self.scenarios,
         }
@@ -282,6 +316,8 @@ class Results:
         )
         props = ET.SubElement(suite, "properties")
         ET.SubElement(props, "property", name="run_id", value=self.run_id)
+        ET.SubElement(props, "property", name="verdict", value=self.verdict())
+        ET.SubElement(props, "property", name="interrupted", value="true" if self.interrupted else "false")
         ET.SubElement(props, "property", name="target", value=_xml_text(self.target.get("description", "")))
         ET.SubElement(props, "property", name="seed", value=str(self.seed))
         for result in self.checks:
@@ -314,6 +350,14 @@ class Results:
                 ET.SubElement(case, "system-out").text = text
         for scenario_id, index, step in steps:
             self._junit_step(suite, scenario_id, index, step)
+        if self.interrupted:
+            # A CI test view must not show green for a run cut short: one error case says so.
+            case = ET.SubElement(suite, "testcase", classname="scimitar", name="run interrupted", time="0.000")
+            ET.SubElement(
+                case, "error", message="interrupted by Ctrl-C: the results cover only what ran", type="interrupted"
+            )
+            suite.set("tests", str(int(suite.get("tests", "0")) + 1))
+            suite.set("errors", str(int(suite.get("errors", "0")) + 1))
         ET.indent(suites)
         out = Path(path)
         out.parent.mkdir(parents=True, exist_ok=True)

@@ -95,7 +95,7 @@ def test_test_command_against_the_embedded_server(tmp_path: Path) -> None:
 
     load_catalogue()
     discovery = len(all_checks("discovery"))
-    assert f"scimitar: {discovery} passed, 0 failed" in ok.stdout
+    assert f"scimitar: PASS: {discovery} passed, 0 failed" in ok.stdout
     assert json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))["summary"]["passed"] == discovery
     broken = scimitar("test", "-q", "--quirk", "schemas-incomplete", "-k", "schemas")
     assert broken.returncode == 1, broken.stdout + broken.stderr

@@ -60,7 +60,7 @@ h3{font-size:15px;margin:18px 0 6px}
 code,pre,.mono{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,"Liberation Mono",monospace;font-size:12.5px}
 pre{background:var(--soft);border:1px solid var(--line);border-radius:6px;padding:8px 10px;margin:4px 0 8px;overflow:auto;white-space:pre-wrap;word-break:break-word}
 .verdict{display:inline-block;font-weight:700;padding:3px 10px;border-radius:6px;color:#fff;margin-left:8px;font-size:14px;vertical-align:middle}
-.v-pass{background:var(--pass)}.v-fail{background:var(--fail)}
+.v-pass{background:var(--pass)}.v-fail{background:var(--fail)}.v-int{background:var(--warn)}
 .lede{color:var(--mute);margin:0 0 12px}
 dl.meta{display:grid;grid-template-columns:max-content 1fr;gap:2px 14px;margin:10px 0}
 dl.meta dt{color:var(--mute)}dl.meta dd{margin:0}
@@ -341,6 +341,13 @@ def render(results: Results, comparison: Comparison | None = None) -> str:
     )
     if comparison is not None and blocking and passed:
         verdict = f'<span class="verdict v-pass">PASS against the baseline ({blocking} known)</span>'
+    word = results.verdict(comparison.ok if comparison is not None else None)
+    if word == "INTERRUPTED":  # never PASS for a run Ctrl-C cut short, nor for one that verified nothing
+        passed = False
+        verdict = '<span class="verdict v-int">INTERRUPTED: the results cover only what ran</span>'
+    elif word == "SKIPPED":
+        passed = False
+        verdict = '<span class="verdict v-int">SKIPPED: nothing was verified</span>'
 
     idps = Counter(scenario_idp(s, profiles.get(str(s.get("id")))) for s in results.scenarios)
     idp_text = ", ".join(f"{k} ({n})" for k, n in sorted(idps.items())) or "none"
@@ -356,7 +363,7 @@ def render(results: Results, comparison: Comparison | None = None) -> str:
         # The page may never load anything: this policy makes a browser refuse any remote request.
         "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; "
         "script-src 'unsafe-inline'; img-src data:\">",
-        f"<title>scimitar {_e(results.run_id)}: {'PASS' if passed else 'FAIL'}</title>",
+        f"<title>scimitar {_e(results.run_id)}: {word}</title>",
         f"<style>{CSS}</style></head><body><main>",
         '<div class="toolbar"><button data-expand="1">expand all</button>'
         '<button data-expand="0">collapse all</button></div>',

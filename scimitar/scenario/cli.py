@@ -17,6 +17,7 @@ import sys
 from typing import TextIO
 
 from scimitar.exchange import Recorder
+from scimitar.interrupt import CtrlCGuard
 from scimitar.options import ConfigError, add_cli_arguments, resolve_run_options, resolve_target_options
 from scimitar.report.output import Written, add_report_arguments, print_written, write_outputs
 from scimitar.scenario.collect import PROFILE_ENV
@@ -25,7 +26,7 @@ from scimitar.scenario.loader import ScenarioLoadError, discover, load_scenario
 from scimitar.scenario.observer import OBSERVER_ENV, factory_from_env, load_factory
 from scimitar.target import Target, TargetError
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_TARGET, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_TARGET, EXIT_NOTHING_VERIFIED, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 130
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -93,7 +94,9 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     except KeyboardInterrupt:
         print("scimitar: interrupted; deleting what the run created (Ctrl-C again to abort)", file=sys.stderr)
         worst = EXIT_INTERRUPTED
+        results.interrupted = True
     finally:
+        guard = CtrlCGuard()  # a second Ctrl-C aborts the cleanup; later ones wait for the reports
         try:
             # The ledger, then a sweep by the run's prefix: a create whose response Ctrl-C cut off.
             report = runs.cleanup(target.client(masker, Recorder()))
@@ -101,12 +104,14 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
                 print(f"scimitar: cleanup could not delete {path}: {why}", file=sys.stderr)
         except KeyboardInterrupt:
             worst = EXIT_INTERRUPTED
+            results.interrupted = True
             if not target.embedded:
                 print(
                     f"scimitar: cleanup interrupted; resources named {runs.prefix}* may be left, delete "
                     f"them with: scimitar cleanup --target-url {target.base_url} --prefix {runs.prefix}",
                     file=sys.stderr,
                 )
+        guard.soften()
         results.finish()
         try:
             written = write_outputs(
@@ -119,13 +124,18 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
         except OSError as exc:
             output_error = str(exc)
         target.close()
-    print(results.summary_line(), file=stream)
-    if output_error is not None:
-        print(f"scimitar: could not write the results: {output_error}", file=sys.stderr)
-        if worst == EXIT_OK:
-            worst = EXIT_USAGE  # as `scimitar test`: a run whose results are lost is not a pass
-    if written is not None:
-        print_written(written, lambda line: print(line, file=stream))
+    try:
+        print(results.summary_line(), file=stream)
+        if output_error is not None:
+            print(f"scimitar: could not write the results: {output_error}", file=sys.stderr)
+            if worst == EXIT_OK:
+                worst = EXIT_USAGE  # as `scimitar test`: a run whose results are lost is not a pass
+        if written is not None:
+            print_written(written, lambda line: print(line, file=stream))
+    finally:
+        guard.restore()
+    if worst == EXIT_OK and results.nothing_verified:
+        return EXIT_NOTHING_VERIFIED
     return worst
 
 
