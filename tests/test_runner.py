@@ -120,7 +120,7 @@ def test_results_json_junit_and_exit_code(tmp_path: Path) -> None:
 
     results.write_json(tmp_path / "r.json")
     data = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
-    assert set(data) == {"run", "summary", "checks", "scenarios"}
+    assert set(data) == {"run", "verdict", "summary", "checks", "scenarios"}
     assert {"id", "target", "started", "duration_s", "scimitar_version"} <= set(data["run"])
     assert set(data["checks"][0]) == {
         "id",
