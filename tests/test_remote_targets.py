@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 from collections.abc import Iterator
@@ -78,8 +79,10 @@ def _env(**extra: str) -> dict[str, str]:
 
 
 def _replay(*argv: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "scimitar.cli", "replay", *argv], cwd=cwd, env=_env(**env),
-                          capture_output=True, text=True, timeout=120, check=False)
+    # The run folder goes to a scratch directory, never into the checkout's reports/.
+    with tempfile.TemporaryDirectory() as reports:
+        return subprocess.run([sys.executable, "-m", "scimitar.cli", "replay", *argv, "--reports-dir", reports],
+                              cwd=cwd, env=_env(**env), capture_output=True, text=True, timeout=120, check=False)
 
 
 def _leftovers(served: Served, prefix: str, auth: httpx.Auth | None = None) -> int:
@@ -123,14 +126,15 @@ def test_replay_okta_deactivate_against_a_real_socket(rfc_server: Served, tmp_pa
 def test_console_and_profile_scenarios_are_skipped_remotely(rfc_server: Served) -> None:
     out = _replay("scenarios/clickhouse/test-plan.yaml", "scenarios/okta/token-rotation.yaml",
                   "--target-url", rfc_server.url, env={"SCIM_TOKEN": TOKEN}, cwd=ROOT)
-    assert out.returncode == 0, out.stdout + out.stderr
+    assert out.returncode == 4, out.stdout + out.stderr  # everything skipped: nothing was verified
+    assert "SKIPPED" in out.stdout and "nothing was verified" in out.stdout
     assert "skipped: needs a target with the 'clickhouse' profile" in out.stdout
     assert "--declare-profile clickhouse" in out.stdout
     assert "skipped: needs the console API (credential rotation, role mapping)" in out.stdout
     assert "--observer module:factory" in out.stdout
     out = _replay("scenarios/clickhouse/test-plan.yaml", "--target-url", rfc_server.url,
                   "--declare-profile", "clickhouse", env={"SCIM_TOKEN": TOKEN}, cwd=ROOT)
-    assert out.returncode == 0 and "skipped: needs an observer" in out.stdout, out.stdout
+    assert out.returncode == 4 and "skipped: needs an observer" in out.stdout, out.stdout
 
 
 def test_clickhouse_test_plan_passes_remotely_with_the_example_observer(clickhouse_server: Served) -> None:
