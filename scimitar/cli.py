@@ -7,7 +7,8 @@ the suites *and* the IdP scenarios against one target; it always writes `reports
 `serve` to `scimitar.server.cli`, so each lives with the code it drives.
 
 Exit codes: 0 all MUSTs met (with `--baseline`: no new MUST failure), 1 a MUST failed or a check
-errored, 2 usage or configuration error, 3 the target is unreachable or rejects the credential, 130 Ctrl-C
+errored, 2 usage or configuration error, 3 the target is unreachable or rejects the credential, 4 nothing
+was verified (every selected check and scenario skipped), 130 Ctrl-C
 (after deleting what the run created; a second Ctrl-C aborts that cleanup and says how to finish it).
 Usage, configuration and target errors are printed as one line on stderr, never as a traceback.
 """
@@ -87,7 +88,8 @@ TEST_EPILOG = """examples:
 
 outputs: reports/<run-id>/results.json and report.html, reports/latest -> the newest run.
 exit codes: 0 no MUST failure (or none new with --baseline), 1 MUST failures or errors,
-2 usage or configuration error, 3 target unreachable or credential refused.
+2 usage or configuration error, 3 target unreachable or credential refused,
+4 nothing verified (everything skipped), 130 interrupted (Ctrl-C).
 """
 MAIN_EPILOG = """examples:
   scimitar test                                   # everything against the embedded reference server
@@ -310,6 +312,11 @@ def run_test(ns: argparse.Namespace, pytest_extra: Sequence[str]) -> int:
     if code == int(pytest.ExitCode.NO_TESTS_COLLECTED):
         return _fail("no checks matched the selection", EXIT_USAGE)
     if code == int(pytest.ExitCode.INTERRUPTED):
+        # pytest says "interrupted" for Ctrl-C *and* for a file it could not collect.
+        if probe.collection_errors and not probe.keyboard_interrupt:
+            return _fail(
+                f"{probe.collection_errors} file(s) could not be loaded (see above); nothing was run", EXIT_USAGE
+            )
         return EXIT_INTERRUPTED
     if code == EXIT_OK and probe.verdict == "SKIPPED":
         return EXIT_NOTHING_VERIFIED
@@ -320,6 +327,17 @@ class _VerdictProbe:
     """A pytest plugin object that keeps the run's verdict word for `run_test`'s exit code."""
 
     verdict: str | None = None
+    collection_errors = 0
+    keyboard_interrupt = False
+
+    def pytest_collectreport(self, report: object) -> None:
+        if getattr(report, "failed", False):
+            self.collection_errors += 1
+
+    def pytest_keyboard_interrupt(self, excinfo: object) -> None:
+        # pytest reports its own stop after collection errors (`Session.Interrupted`) here too.
+        if type(getattr(excinfo, "value", None)).__name__ != "Interrupted":
+            self.keyboard_interrupt = True
 
     def pytest_unconfigure(self, config: object) -> None:
         from scimitar.pytest_plugin import existing_session
@@ -404,7 +422,14 @@ def run_serve(ns: argparse.Namespace) -> int:
         from scimitar.server.cli import run
     except ImportError as exc:
         return _fail(f"the reference server is not available: {exc}", EXIT_USAGE)
-    return int(run(ns))
+    port = getattr(ns, "port", 0)
+    if isinstance(port, int) and not 0 <= port <= 65535:
+        return _fail(f"--port {port} is not a TCP port (0-65535; 0 picks a free one)", EXIT_USAGE)
+    try:
+        return int(run(ns))
+    except OSError as exc:  # the address is taken or not ours to bind
+        host = getattr(ns, "host", "127.0.0.1")
+        return _fail(f"cannot serve on {host}:{port}: {exc.strerror or exc}", EXIT_USAGE)
 
 
 def run_replay(ns: argparse.Namespace) -> int:

@@ -6,7 +6,7 @@ environment), writes the same run folder as `scimitar test` (`reports/<run-id>/r
 results.json, `reports/latest`; `--reports-dir`, `--html`) plus `--json`/`--junit` when asked, so
 the report can go to the customer, and deletes what it created, also after Ctrl-C. Exit codes
 follow the rest of the CLI: 0 passed, 1 a scenario failed, 2 bad options or a malformed scenario
-file, 3 the target cannot be tested, 130 interrupted.
+file, 3 the target cannot be tested, 4 nothing was verified (every scenario skipped), 130 interrupted.
 """
 
 from __future__ import annotations
