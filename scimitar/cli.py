@@ -196,7 +196,11 @@ def build_parser(
         formatter_class=fmt,
         allow_abbrev=False,
     )
-    checks.add_argument("--tag", action="append", help="only checks with this tag, repeatable")
+    checks.add_argument(
+        "--tag",
+        action="append",
+        help="only checks with this tag (or named after this IdP: okta, entra, clickhouse), repeatable",
+    )
     checks.add_argument("--json", action="store_true", help="print the catalogue as JSON")
 
     cleanup = sub.add_parser(
@@ -351,7 +355,23 @@ class _VerdictProbe:
 def run_checks(ns: argparse.Namespace) -> int:
     from scimitar.checks.registry import load_catalogue
 
-    catalogue = [c for c in load_catalogue() if not ns.tag or any(t in c.tags for t in ns.tag)]
+    everything = load_catalogue()
+    idps = ("okta", "entra", "clickhouse")
+    known = sorted({t for c in everything for t in c.tags})
+    unknown = [t for t in ns.tag or () if t not in known and t not in idps]
+    if unknown:
+        return _fail(
+            f"unknown tag {unknown[0]!r}; tags: {', '.join(known)}; IdPs (checks named after them): "
+            + ", ".join(idps),
+            EXIT_USAGE,
+        )
+
+    def selected(check: object) -> bool:
+        # An IdP name selects the checks named after it (`okta-...`), as `scimitar test --idp` does.
+        tags, cid = getattr(check, "tags", ()), str(getattr(check, "id", ""))
+        return any(t in tags or (t in idps and cid.startswith(f"{t}-")) for t in ns.tag)
+
+    catalogue = [c for c in everything if not ns.tag or selected(c)]
     if ns.json:
         print(
             json.dumps(
@@ -378,6 +398,8 @@ def run_checks(ns: argparse.Namespace) -> int:
     for c in catalogue:
         print(f"{c.id:<{width}}  {c.requirement:<6}  {c.section:<{section_width}}  {c.title}")
     print(f"{len(catalogue)} checks")
+    if ns.tag and not catalogue:
+        print("no check carries these tags; IdP flows are scenarios: see `scimitar replay --help`")
     return EXIT_OK
 
 

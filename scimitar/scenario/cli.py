@@ -38,7 +38,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        help=f"observer/console plug-in for a remote target (env: {OBSERVER_ENV})")
     group.add_argument("--declare-profile", choices=("rfc", "clickhouse"),
                        help=f"the profile a remote target behaves as (env: {PROFILE_ENV})")
-    group.add_argument("--quiet", action="store_true", help="print only failing steps and the summary")
+    group.add_argument("-q", "--quiet", action="store_true", help="print only failing steps and the summary")
 
 
 def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
