@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -171,6 +172,16 @@ def build_parser(
         help="run this IdP's scenarios and its okta-/entra-/clickhouse- checks, repeatable",
     )
     select.add_argument("--no-scenarios", action="store_true", help="run the suites only")
+    select.add_argument(
+        "--observer",
+        metavar="MODULE:FACTORY",
+        help="observer/console plug-in for a remote target's console scenarios (env: SCIMITAR_OBSERVER)",
+    )
+    select.add_argument(
+        "--declare-profile",
+        choices=("rfc", "clickhouse"),
+        help="the profile a remote target behaves as (env: SCIMITAR_TARGET_PROFILE)",
+    )
     test.add_argument(
         "-k", dest="keyword", metavar="EXPR", help="pytest -k expression over check ids and scenario files"
     )
@@ -257,6 +268,13 @@ def run_test(ns: argparse.Namespace, pytest_extra: Sequence[str]) -> int:
             load_baseline(ns.baseline)
         except BaselineError as exc:
             return _fail(str(exc), EXIT_USAGE)
+    if ns.observer:
+        from scimitar.scenario.observer import load_factory
+
+        try:
+            load_factory(ns.observer)  # one line now, not a collection error later
+        except ValueError as exc:
+            return _fail(str(exc), EXIT_USAGE)
     target = Target(options)
     try:
         target.probe()
@@ -264,6 +282,11 @@ def run_test(ns: argparse.Namespace, pytest_extra: Sequence[str]) -> int:
         return _fail(target.masker().mask_text(str(exc)), EXIT_TARGET)
     finally:
         target.close()
+    # The scenario collector and the plugin read these (as `replay` does), in this process.
+    if ns.observer:
+        os.environ["SCIMITAR_OBSERVER"] = ns.observer
+    if ns.declare_profile:
+        os.environ["SCIMITAR_TARGET_PROFILE"] = ns.declare_profile
 
     suites = suites_dir()
     if suites is None:

@@ -13,6 +13,7 @@ time limit.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -233,3 +234,23 @@ def test_eventually_is_honoured_in_process_when_the_embedded_server_lags(tmp_pat
         finally:
             target.close()
         assert result.outcome == ("passed" if polls else "failed"), result.render()
+
+
+def test_scimitar_test_takes_declare_profile_and_observer_like_replay(
+    clickhouse_server: Served, tmp_path: Path
+) -> None:
+    """The README (and test's own skip message) tell users to pass these to `scimitar test` too."""
+    env = {"SCIM_USERNAME": BASIC[0], "SCIM_PASSWORD": BASIC[1], "SCIMITAR_ADMIN_TOKEN": ADMIN,
+           "SCIMITAR_ADMIN_URL": clickhouse_server.origin + "/_admin"}
+    out = subprocess.run(
+        [sys.executable, "-m", "scimitar.cli", "test", "--target-url", clickhouse_server.url, "--idp", "clickhouse",
+         "-k", "test-plan or role-mapping", "--run-id", "remotetest", "--declare-profile", "clickhouse",
+         "--observer", "scimitar.scenario.observer:admin_api_observer", "--json", "r.json", "--reports-dir", "rep"],
+        cwd=tmp_path, env=_env(**env), capture_output=True, text=True, timeout=180, check=False,
+    )
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr
+    data = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
+    outcomes = {s["id"]: s["outcome"] for s in data["scenarios"]}
+    assert outcomes and set(outcomes.values()) == {"passed"}, outcomes
+    assert data["run"]["target_details"]["declared_profile"] == "clickhouse"
+    assert _leftovers(clickhouse_server, "scimitar-remotetest-", httpx.BasicAuth(*BASIC)) == 0
