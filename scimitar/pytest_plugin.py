@@ -44,7 +44,7 @@ from scimitar.options import (
 from scimitar.report.baseline import BaselineError, load_baseline
 from scimitar.report.features import IDPS, scenario_idp
 from scimitar.report.output import Written, print_written, write_outputs
-from scimitar.results import CheckResult, Outcome, Results
+from scimitar.results import CheckResult, Outcome, Results, exchange_lines
 from scimitar.run import CleanupReport, Run
 from scimitar.target import ScimClient, Target, TargetError
 
@@ -301,21 +301,35 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
     report: pytest.TestReport = yield
     scenario_result = getattr(item, "result", None)
-    scim_now = item.config.stash.get(_SESSION, None)
-    if scim_now is not None:
-        _mask_report(report, scim_now.masker)
     if report.when == "call" and scenario_result is not None and hasattr(item, "scenario"):
         scim_session = item.config.stash.get(_SESSION, None)
         if scim_session is not None:
             # The collector appended the JSON entry; keep the steps' exchanges for HTML and JUnit.
             scim_session.results.add_scenario(scenario_result, append_entry=False)
+        if report.failed and int(item.config.getoption("verbose", 0) or 0) < 1:
+            report.longrepr = _compact_scenario(scenario_result)
     if report.when == "call" and dict(report.user_properties).get(_OUTCOME) == "warning":
         # A SHOULD not met is reported, not failed: the run's verdict follows the MUSTs.
         text = str(report.longrepr) if report.longrepr else ""
         report.outcome = "passed"
         report.longrepr = None
         report.sections.append(("scimitar warning", text))
+    scim_now = item.config.stash.get(_SESSION, None)
+    if scim_now is not None:
+        _mask_report(report, scim_now.masker)
     return report
+
+
+def _compact_scenario(result: Any) -> str:
+    """A failed scenario for the terminal: its step list, then the failing step's decisive request
+    and curl line (the report shows every exchange of every step)."""
+    lines = [result.render(transcripts=False)]
+    for index, step in enumerate(result.steps, start=1):
+        if step.outcome in ("failed", "error") and step.exchanges:
+            lines.append(f"  step {index} ({step.name}):")
+            lines += exchange_lines(list(step.exchanges))
+            break
+    return "\n".join(lines)
 
 
 def _mask_report(report: pytest.TestReport, masker: Masker) -> None:
@@ -339,7 +353,8 @@ def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -
         return None
     outcome = dict(report.user_properties).get(_OUTCOME)
     if outcome == "warning":
-        return "passed", "W", ("WARNING", {"yellow": True})
+        # Its own category, so pytest's "N passed" is scimitar's: a SHOULD not met is not a pass.
+        return "warned", "W", ("WARNING", {"yellow": True})
     if outcome == "error" and report.failed:
         return "error", "E", ("ERROR", {"red": True})
     return None
@@ -447,7 +462,9 @@ def report_result(request: pytest.FixtureRequest, result: CheckResult) -> None:
     if result.outcome is Outcome.SKIPPED:
         pytest.skip(result.message)
     request.node.user_properties.append((_OUTCOME, result.outcome.value))
-    pytest.fail(result.details(), pytrace=False)
+    # One compact block per failure by default (the report has the whole story); -v for everything.
+    verbose = int(request.config.getoption("verbose", 0) or 0) >= 1
+    pytest.fail(result.details() if verbose else result.compact(), pytrace=False)
 
 
 def suite(tag: str) -> Callable[..., None]:

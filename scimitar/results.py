@@ -22,6 +22,28 @@ from typing import Any
 
 from scimitar.exchange import Exchange, Masker
 
+#: How much of one value (a message, an expected or actual value, a curl line) the terminal shows.
+COMPACT_WIDTH = 300
+
+
+def _cut(text: str, width: int) -> str:
+    """One line of at most `width` characters; what is cut is said, not silently dropped."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= width else flat[: width - 1] + f"… [{len(flat) - width + 1} more chars in the report]"
+
+
+def exchange_lines(exchanges: list[Exchange], width: int = COMPACT_WIDTH) -> list[str]:
+    """The decisive exchange (the last given) as a request/status line and its curl line."""
+    if not exchanges:
+        return []
+    decisive = exchanges[-1]
+    status = f"HTTP {decisive.status}" if decisive.status else f"no response ({decisive.error})"
+    more = f"  (the last of {len(exchanges)} requests; all are in the report)" if len(exchanges) > 1 else ""
+    curl = decisive.curl()
+    if len(curl) > 2 * width:
+        curl = curl[: 2 * width] + "… [cut: the full line is in the report]"
+    return [f"  {decisive.method} {_cut(decisive.url, width)} -> {status}{more}", f"  reproduce: {curl}"]
+
 
 class Outcome(StrEnum):
     PASSED = "passed"
@@ -64,6 +86,18 @@ class CheckResult:
 
     def headline(self) -> str:
         return f"{self.section} ({self.requirement}): {self.message}"
+
+    def compact(self, width: int = COMPACT_WIDTH) -> str:
+        """The terminal's block for a failure: id, level and section, the message, expected and
+        actual, the decisive request with its status, and its curl line; bodies cut. The whole
+        story (every exchange, pretty bodies) is in the report and `details()` (`-v`)."""
+        lines = [f"{self.id}: {self.section} ({self.requirement}): {_cut(self.message, width)}"]
+        if self.expected is not None:
+            lines.append("  expected: " + _cut(str(self.expected), width))
+        if self.actual is not None:
+            lines.append("  actual:   " + _cut(str(self.actual), width))
+        lines += exchange_lines(self.evidence or self.exchanges[-1:], width)
+        return "\n".join(lines)
 
     def details(self) -> str:
         """The full failure text: section and level, expected/actual, transcript and curl of the evidence."""
