@@ -143,20 +143,23 @@ def _scan(tmp_path: Path, out: subprocess.CompletedProcess[str], secrets: list[s
     return len(files)
 
 
-SELECT = ["--tag", "auth", "--tag", "filter", "--no-scenarios", "--quirk", "filter-ignored"]
+SELECT = ["--tag", "auth", "--tag", "filter", "--quirk", "filter-ignored"]
 
 
 @pytest.mark.parametrize(
     ("name", "credential", "secrets"),
     [
-        ("bearer", ["--token", TOKEN, "--header", f"X-Tenant-Key: {HEADER_SECRET}"], [TOKEN, HEADER_SECRET]),
-        ("basic", ["--basic", f"scim_u:{PASSWORD}"], [PASSWORD, f"scim_u:{PASSWORD}"]),
+        # with the Okta scenarios: token rotation sends credentials in bodies and paths
+        ("bearer", ["--token", TOKEN, "--header", f"X-Tenant-Key: {HEADER_SECRET}", "--idp", "okta"],
+         [TOKEN, HEADER_SECRET]),
+        ("basic", ["--basic", f"scim_u:{PASSWORD}", "--no-scenarios"], [PASSWORD, f"scim_u:{PASSWORD}"]),
     ],
 )
 def test_embedded_runs_with_failures_leak_no_encoding(
     tmp_path: Path, name: str, credential: list[str], secrets: list[str]
 ) -> None:
-    argv = ["test", *credential, *SELECT, "--reports-dir", "reports", "--json", "r.json", "--junit", "j.xml"]
+    argv = ["test", *credential, *SELECT, "--reports-dir", "reports", "--json", "r.json", "--junit", "j.xml",
+            "--", "-v"]  # -v: every exchange in full on the terminal too
     out = _run(argv, tmp_path)
     assert out.returncode == 1, out.stdout[-3000:] + out.stderr  # filter-ignored breaks the filter checks
     assert "FAILED" in out.stdout or "failed" in out.stdout
@@ -197,7 +200,8 @@ def test_userinfo_in_the_target_url_is_a_masked_basic_credential(tmp_path: Path,
     run_dir = tmp_path / "run"
     run_dir.mkdir()
     url = f"http://scim_u:{quote(PASSWORD, safe='')}@{basic_server}"
-    out = _run(["test", "--target-url", url, *SELECT[:-2], "--json", "r.json", "--junit", "j.xml"], run_dir)
+    out = _run(["test", "--target-url", url, *SELECT[:-2], "--no-scenarios", "--json", "r.json", "--junit", "j.xml"],
+               run_dir)
     assert out.returncode == 1, out.stdout[-3000:] + out.stderr
     data = json.loads((run_dir / "r.json").read_text(encoding="utf-8"))
     assert data["run"]["target_details"]["auth"] == "basic"
