@@ -16,6 +16,7 @@ Usage, configuration and target errors are printed as one line on stderr, never 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -185,8 +186,14 @@ def build_parser(
     test.add_argument(
         "-k", dest="keyword", metavar="EXPR", help="pytest -k expression over check ids and scenario files"
     )
-    test.add_argument("-v", "--verbose", action="count", default=0, help="more pytest output")
-    test.add_argument("-q", "--quiet", action="store_true", help="less pytest output")
+    test.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=0,
+        help="one line per check, and every exchange of a failure in full (default: one short block each)",
+    )
+    test.add_argument("-q", "--quiet", action="store_true", help="less pytest output (no per-suite progress lines)")
 
     replay = sub.add_parser(
         "replay",
@@ -501,10 +508,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:
         return int(exc.code) if isinstance(exc.code, int) else EXIT_USAGE
     try:
-        return _dispatch(parser, ns, pytest_extra)
+        code = _dispatch(parser, ns, pytest_extra)
     except KeyboardInterrupt:
         # The commands clean up on Ctrl-C themselves; this only keeps a late one from a traceback.
-        return _fail("interrupted", EXIT_INTERRUPTED)
+        code = _fail("interrupted", EXIT_INTERRUPTED)
+    if argv is None and ns.command in ("test", "replay"):
+        # The process is about to exit with its code: a Ctrl-C during interpreter shutdown
+        # would otherwise kill it by SIGINT and lose that code (the shell would see -2, not 130).
+        import signal
+
+        with contextlib.suppress(ValueError, OSError):
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+    return code
 
 
 def _dispatch(parser: argparse.ArgumentParser, ns: argparse.Namespace, pytest_extra: Sequence[str]) -> int:

@@ -32,7 +32,7 @@ from scimitar.checks.context import CheckContext, Discovery
 from scimitar.checks.registry import Check, all_checks, load_catalogue
 from scimitar.checks.runner import run_check
 from scimitar.exchange import Masker, Recorder
-from scimitar.interrupt import CtrlCGuard
+from scimitar.interrupt import CLEANUP, CtrlCGuard
 from scimitar.options import (
     ConfigError,
     RunOptions,
@@ -118,18 +118,22 @@ class ScimSession:
     def finish(self, guard: CtrlCGuard | None = None) -> None:
         """Delete what the run created, write the requested outputs, close the target. Idempotent.
 
-        `guard` (installed by the caller, who restores it) keeps later Ctrl-Cs from interrupting
-        what comes after; without one, a guard lives for the duration of this call."""
+        `guard` is the run's Ctrl-C handler (`scimitar.interrupt`; its owner restores it); without
+        one, a guard in its cleanup phase lives for the duration of this call."""
         with self._lock:
             if self._finished:
                 return
             self._finished = True
         atexit.unregister(self.finish)
-        self.results.interrupted = self.interrupted
         own_guard = guard is None
-        guard = guard or CtrlCGuard()
+        guard = guard or CtrlCGuard(CLEANUP)
+        self.interrupted = self.interrupted or guard.interrupted
+        self.results.interrupted = self.interrupted
         try:
-            self.cleanup_report = self.run.cleanup(self.client.with_recorder(Recorder()))
+            if guard.enter_cleanup():
+                self.cleanup_report = self.run.cleanup(self.client.with_recorder(Recorder()))
+            else:  # Ctrl-C pressed twice before the cleanup began: that asks to skip it
+                self.cleanup_interrupted = True
         except KeyboardInterrupt:
             # A second Ctrl-C (the first one ended the tests) aborts the cleanup, not the reports.
             self.cleanup_interrupted = True
@@ -194,6 +198,8 @@ def _session(config: pytest.Config) -> ScimSession:
     )
     if not session.target.embedded:
         session.results.target["declared_profile"] = os.environ.get("SCIMITAR_TARGET_PROFILE") or None
+    # From the first request on, Ctrl-C follows `scimitar.interrupt` (restored in pytest_unconfigure).
+    session.ctrl_c_guard = CtrlCGuard()
     config.stash[_SESSION] = session
     return session
 
@@ -365,7 +371,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if scim_session is None:
         return
     scim_session.interrupted = int(exitstatus) == int(pytest.ExitCode.INTERRUPTED)
-    scim_session.ctrl_c_guard = CtrlCGuard()  # restored after the last line (pytest_unconfigure)
+    if scim_session.ctrl_c_guard is None:  # no main-thread session start: guard the finish at least
+        scim_session.ctrl_c_guard = CtrlCGuard(CLEANUP)
     scim_session.finish(scim_session.ctrl_c_guard)
     comparison = scim_session.written.comparison if scim_session.written else None
     if comparison is not None and int(session.exitstatus) in (0, int(pytest.ExitCode.TESTS_FAILED)):

@@ -72,7 +72,7 @@ def _prefixed_users(url: str) -> int:
     return int(response.json()["totalResults"])
 
 
-def _run_and_interrupt(argv: list[str], url: str, cwd: Path, presses: int) -> tuple[int, str]:
+def _run_and_interrupt(argv: list[str], url: str, cwd: Path, presses: int, gap: float = 0.2) -> tuple[int, str]:
     proc = subprocess.Popen(
         [sys.executable, "-m", "scimitar.cli", *argv],
         cwd=cwd, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -85,7 +85,7 @@ def _run_and_interrupt(argv: list[str], url: str, cwd: Path, presses: int) -> tu
             time.sleep(0.05)
         for press in range(presses):
             proc.send_signal(signal.SIGINT)
-            time.sleep(0.4 if press == 0 else 0.2)  # the first one ends the tests, the next hit the cleanup
+            time.sleep(gap * 2 if press == 0 else gap)  # the first ends the tests, the next hit the cleanup
         out, _ = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:
@@ -94,11 +94,16 @@ def _run_and_interrupt(argv: list[str], url: str, cwd: Path, presses: int) -> tu
     return proc.returncode, out
 
 
-@pytest.mark.parametrize("presses", [1, 3])
-def test_interrupted_test_run_is_marked_everywhere(tmp_path: Path, slow_server: str, presses: int) -> None:
+@pytest.mark.parametrize(
+    ("presses", "gap"),
+    [(1, 0.2), (3, 0.2), (3, 0.02)],  # 0.02 s: the later presses land while pytest handles the first
+)
+def test_interrupted_test_run_is_marked_everywhere(
+    tmp_path: Path, slow_server: str, presses: int, gap: float
+) -> None:
     argv = ["test", "--target-url", slow_server, "--run-id", f"int{presses}", "--reports-dir", "reports",
             "--json", "r.json", "--junit", "j.xml"]
-    code, out = _run_and_interrupt(argv, slow_server, tmp_path, presses)
+    code, out = _run_and_interrupt(argv, slow_server, tmp_path, presses, gap)
     assert code == 130, out[-3000:]
     assert "Traceback" not in out, out[-3000:]
     assert "scimitar: INTERRUPTED:" in out, out[-2000:]
@@ -119,7 +124,7 @@ def test_interrupted_replay_is_marked(tmp_path: Path, slow_server: str) -> None:
     scenarios = Path(__file__).resolve().parent.parent / "scenarios" / "okta"
     argv = ["replay", str(scenarios), "--target-url", slow_server, "--run-id", "intr", "--json", "r.json",
             "--reports-dir", "reports"]
-    code, out = _run_and_interrupt(argv, slow_server, tmp_path, 3)
+    code, out = _run_and_interrupt(argv, slow_server, tmp_path, 3, 0.02)
     assert code == 130 and "Traceback" not in out, out[-3000:]
     assert "scimitar: INTERRUPTED:" in out
     data = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))

@@ -244,7 +244,7 @@ def test_scimitar_test_takes_declare_profile_and_observer_like_replay(
            "SCIMITAR_ADMIN_URL": clickhouse_server.origin + "/_admin"}
     out = subprocess.run(
         [sys.executable, "-m", "scimitar.cli", "test", "--target-url", clickhouse_server.url, "--idp", "clickhouse",
-         "-k", "test-plan or role-mapping", "--run-id", "remotetest", "--declare-profile", "clickhouse",
+         "-k", "test-plan or email-casing", "--run-id", "remotetest", "--declare-profile", "clickhouse",
          "--observer", "scimitar.scenario.observer:admin_api_observer", "--json", "r.json", "--reports-dir", "rep"],
         cwd=tmp_path, env=_env(**env), capture_output=True, text=True, timeout=180, check=False,
     )

@@ -81,6 +81,7 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     written: Written | None = None
     output_error: str | None = None
     worst = EXIT_OK
+    guard = CtrlCGuard()  # the first Ctrl-C ends the replay, a second aborts the cleanup (see interrupt)
     try:
         for scenario in scenarios:
             result = runner.run(scenario)
@@ -96,9 +97,13 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
         worst = EXIT_INTERRUPTED
         results.interrupted = True
     finally:
-        guard = CtrlCGuard()  # a second Ctrl-C aborts the cleanup; later ones wait for the reports
+        if guard.interrupted and not results.interrupted:  # pressed while a scenario was unwinding
+            worst = EXIT_INTERRUPTED
+            results.interrupted = True
         try:
             # The ledger, then a sweep by the run's prefix: a create whose response Ctrl-C cut off.
+            if not guard.enter_cleanup():
+                raise KeyboardInterrupt  # pressed twice before the cleanup began: skip it
             report = runs.cleanup(target.client(masker, Recorder()))
             for path, why in report.failed:
                 print(f"scimitar: cleanup could not delete {path}: {why}", file=sys.stderr)
