@@ -11,8 +11,10 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import quote, quote_plus
 
@@ -216,3 +218,50 @@ def test_query_secret_is_masked_in_the_exit_3_line(tmp_path: Path) -> None:
         assert out.returncode == 3, out.stderr
         assert "cannot reach" in out.stderr and MASK in out.stderr, out.stderr
         assert not leaks(out.stdout + out.stderr, [QUERY_SECRET]), out.stderr
+
+
+class _EchoHandler(BaseHTTPRequestHandler):
+    """A hostile target: answers every request with a ServiceProviderConfig-looking body, and echoes
+    the credential it was sent in the encodings a careless server uses (percent-encoded with `/`
+    kept, HTML-escaped, JSON-escaped inside a string) in headers and body."""
+
+    def do_GET(self) -> None:
+        auth = self.headers.get("Authorization", "")
+        secret = auth.split(" ", 1)[-1]
+        body = json.dumps({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"],
+            "patch": {"supported": False}, "bulk": {"supported": False}, "filter": {"supported": False},
+            "changePassword": {"supported": False}, "sort": {"supported": False}, "etag": {"supported": False},
+            "authenticationSchemes": [],
+            "detail": f"you sent {html.escape(secret)} / {quote(secret, safe='/')}",
+        }).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/scim+json")
+        self.send_header("X-Echo-Url", quote(secret, safe="/"))
+        self.send_header("X-Echo-Html", html.escape(secret))
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_DELETE = do_GET
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def test_a_target_echoing_the_token_in_other_encodings_leaks_nothing(tmp_path: Path) -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _EchoHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/scim/v2"
+        env = {**_env(), "SCIM_TOKEN": TOKEN}
+        argv = ["test", "--target-url", url, "--tag", "discovery", "--no-scenarios", "--reports-dir", "reports",
+                "--json", "r.json", "--junit", "j.xml", "--", "-v"]
+        out = _run(argv, tmp_path, env)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert out.returncode == 1, out.stdout[-3000:] + out.stderr  # discovery checks fail on this target
+    assert "X-Echo-Url: ****" in out.stdout, out.stdout[-3000:]
+    assert _scan(tmp_path, out, [TOKEN]) >= 4
