@@ -16,7 +16,7 @@ install: $(STAMP)
 ## Every suite and scenario against the embedded reference server; writes reports/<run-id>/ and
 ## points reports/latest at it (exit 0 on the strict server). `make run ARGS="--quirk filter-ignored"`.
 run: install
-	$(BIN)/scimitar test -q $(ARGS)
+	$(BIN)/scimitar test $(ARGS)
 	@echo "open reports/latest/report.html"
 
 ## The project's own tests, with lint and type checks.

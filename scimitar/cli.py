@@ -8,15 +8,18 @@ the suites *and* the IdP scenarios against one target; it always writes `reports
 
 Exit codes: 0 all MUSTs met (with `--baseline`: no new MUST failure), 1 a MUST failed, a check
 errored or the cleanup could not delete something, 2 usage or configuration error, 3 the target is
-unreachable or rejects the credential, 130 Ctrl-C (after deleting what the run created; a second
-Ctrl-C aborts that cleanup and says how to finish it).
+unreachable or rejects the credential, 4 nothing was verified (every selected check and scenario
+skipped), 130 Ctrl-C (after deleting what the run created; a second Ctrl-C aborts that cleanup and
+says how to finish it).
 Usage, configuration and target errors are printed as one line on stderr, never as a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -35,7 +38,7 @@ from scimitar.target import Target, TargetError
 if TYPE_CHECKING:
     from scimitar.run import RunMatch
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_TARGET = 0, 1, 2, 3
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_TARGET, EXIT_NOTHING_VERIFIED = 0, 1, 2, 3, 4
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports Ctrl-C
 
 
@@ -91,7 +94,8 @@ TEST_EPILOG = """examples:
 
 outputs: reports/<run-id>/results.json and report.html, reports/latest -> the newest run.
 exit codes: 0 no MUST failure (or none new with --baseline), 1 MUST failures, errors or an
-incomplete cleanup, 2 usage or configuration error, 3 target unreachable or credential refused.
+incomplete cleanup, 2 usage or configuration error, 3 target unreachable or credential refused,
+4 nothing verified (everything skipped), 130 interrupted (Ctrl-C).
 """
 MAIN_EPILOG = """examples:
   scimitar test                                   # everything against the embedded reference server
@@ -178,11 +182,27 @@ def build_parser(
         help="run this IdP's scenarios and its okta-/entra-/clickhouse- checks, repeatable",
     )
     select.add_argument("--no-scenarios", action="store_true", help="run the suites only")
+    select.add_argument(
+        "--observer",
+        metavar="MODULE:FACTORY",
+        help="observer/console plug-in for a remote target's console scenarios (env: SCIMITAR_OBSERVER)",
+    )
+    select.add_argument(
+        "--declare-profile",
+        choices=("rfc", "clickhouse"),
+        help="the profile a remote target behaves as (env: SCIMITAR_TARGET_PROFILE)",
+    )
     test.add_argument(
         "-k", dest="keyword", metavar="EXPR", help="pytest -k expression over check ids and scenario files"
     )
-    test.add_argument("-v", "--verbose", action="count", default=0, help="more pytest output")
-    test.add_argument("-q", "--quiet", action="store_true", help="less pytest output")
+    test.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=0,
+        help="one line per check, and every exchange of a failure in full (default: one short block each)",
+    )
+    test.add_argument("-q", "--quiet", action="store_true", help="less pytest output (no per-suite progress lines)")
 
     replay = sub.add_parser(
         "replay",
@@ -203,7 +223,11 @@ def build_parser(
         formatter_class=fmt,
         allow_abbrev=False,
     )
-    checks.add_argument("--tag", action="append", help="only checks with this tag, repeatable")
+    checks.add_argument(
+        "--tag",
+        action="append",
+        help="only checks with this tag (or named after this IdP: okta, entra, clickhouse), repeatable",
+    )
     checks.add_argument("--json", action="store_true", help="print the catalogue as JSON")
 
     cleanup = sub.add_parser(
@@ -269,14 +293,26 @@ def run_test(ns: argparse.Namespace, pytest_extra: Sequence[str]) -> int:
             load_baseline(ns.baseline)
         except BaselineError as exc:
             return _fail(str(exc), EXIT_USAGE)
+    if ns.observer:
+        from scimitar.scenario.observer import load_factory
+
+        try:
+            load_factory(ns.observer)  # one line now, not a collection error later
+        except ValueError as exc:
+            return _fail(str(exc), EXIT_USAGE)
     target = Target(options)
     target.start_run_deadline(run_options.max_duration)
     try:
         target.probe()
     except TargetError as exc:
-        return _fail(str(exc), EXIT_TARGET)
+        return _fail(target.masker().mask_text(str(exc)), EXIT_TARGET)
     finally:
         target.close()
+    # The scenario collector and the plugin read these (as `replay` does), in this process.
+    if ns.observer:
+        os.environ["SCIMITAR_OBSERVER"] = ns.observer
+    if ns.declare_profile:
+        os.environ["SCIMITAR_TARGET_PROFILE"] = ns.declare_profile
 
     suites = suites_dir()
     if suites is None:
@@ -322,20 +358,69 @@ def run_test(ns: argparse.Namespace, pytest_extra: Sequence[str]) -> int:
 
     import pytest
 
-    code = int(pytest.main(args))
+    probe = _VerdictProbe()
+    code = int(pytest.main(args, plugins=[probe]))
     if code == int(pytest.ExitCode.USAGE_ERROR):
         return EXIT_USAGE
     if code == int(pytest.ExitCode.NO_TESTS_COLLECTED):
         return _fail("no checks matched the selection", EXIT_USAGE)
     if code == int(pytest.ExitCode.INTERRUPTED):
+        # pytest says "interrupted" for Ctrl-C *and* for a file it could not collect.
+        if probe.collection_errors and not probe.keyboard_interrupt:
+            return _fail(
+                f"{probe.collection_errors} file(s) could not be loaded (see above); nothing was run", EXIT_USAGE
+            )
         return EXIT_INTERRUPTED
+    if code == EXIT_OK and probe.verdict == "SKIPPED":
+        return EXIT_NOTHING_VERIFIED
     return code
+
+
+class _VerdictProbe:
+    """A pytest plugin object that keeps the run's verdict word for `run_test`'s exit code."""
+
+    verdict: str | None = None
+    collection_errors = 0
+    keyboard_interrupt = False
+
+    def pytest_collectreport(self, report: object) -> None:
+        if getattr(report, "failed", False):
+            self.collection_errors += 1
+
+    def pytest_keyboard_interrupt(self, excinfo: object) -> None:
+        # pytest reports its own stop after collection errors (`Session.Interrupted`) here too.
+        if type(getattr(excinfo, "value", None)).__name__ != "Interrupted":
+            self.keyboard_interrupt = True
+
+    def pytest_unconfigure(self, config: object) -> None:
+        from scimitar.pytest_plugin import existing_session
+
+        session = existing_session(config)  # type: ignore[arg-type]
+        if session is not None:
+            comparison = session.written.comparison if session.written else None
+            self.verdict = session.results.verdict(comparison.ok if comparison is not None else None)
 
 
 def run_checks(ns: argparse.Namespace) -> int:
     from scimitar.checks.registry import load_catalogue
 
-    catalogue = [c for c in load_catalogue() if not ns.tag or any(t in c.tags for t in ns.tag)]
+    everything = load_catalogue()
+    idps = ("okta", "entra", "clickhouse")
+    known = sorted({t for c in everything for t in c.tags})
+    unknown = [t for t in ns.tag or () if t not in known and t not in idps]
+    if unknown:
+        return _fail(
+            f"unknown tag {unknown[0]!r}; tags: {', '.join(known)}; IdPs (checks named after them): "
+            + ", ".join(idps),
+            EXIT_USAGE,
+        )
+
+    def selected(check: object) -> bool:
+        # An IdP name selects the checks named after it (`okta-...`), as `scimitar test --idp` does.
+        tags, cid = getattr(check, "tags", ()), str(getattr(check, "id", ""))
+        return any(t in tags or (t in idps and cid.startswith(f"{t}-")) for t in ns.tag)
+
+    catalogue = [c for c in everything if not ns.tag or selected(c)]
     if ns.json:
         print(
             json.dumps(
@@ -363,6 +448,8 @@ def run_checks(ns: argparse.Namespace) -> int:
     for c in catalogue:
         print(f"{c.id:<{width}}  {c.requirement:<6}  {c.section:<{section_width}}  {c.title}")
     print(f"{len(catalogue)} checks")
+    if ns.tag and not catalogue:
+        print("no check carries these tags; IdP flows are scenarios: see `scimitar replay --help`")
     return EXIT_OK
 
 
@@ -415,7 +502,7 @@ def run_cleanup(ns: argparse.Namespace) -> int:
     except CleanupError as exc:  # the probe passed, then a listing was refused: nothing deleted
         return _fail(str(exc), EXIT_FAILED)
     except TargetError as exc:
-        return _fail(str(exc), EXIT_TARGET)
+        return _fail(target.masker().mask_text(str(exc)), EXIT_TARGET)
     finally:
         target.close()
     names = {item.path: item.name for item in found}
@@ -440,7 +527,14 @@ def run_serve(ns: argparse.Namespace) -> int:
         from scimitar.server.cli import run
     except ImportError as exc:
         return _fail(f"the reference server is not available: {exc}", EXIT_USAGE)
-    return int(run(ns))
+    port = getattr(ns, "port", 0)
+    if isinstance(port, int) and not 0 <= port <= 65535:
+        return _fail(f"--port {port} is not a TCP port (0-65535; 0 picks a free one)", EXIT_USAGE)
+    try:
+        return int(run(ns))
+    except OSError as exc:  # the address is taken or not ours to bind
+        host = getattr(ns, "host", "127.0.0.1")
+        return _fail(f"cannot serve on {host}:{port}: {exc.strerror or exc}", EXIT_USAGE)
 
 
 def run_replay(ns: argparse.Namespace) -> int:
@@ -467,10 +561,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:
         return int(exc.code) if isinstance(exc.code, int) else EXIT_USAGE
     try:
-        return _dispatch(parser, ns, pytest_extra)
+        code = _dispatch(parser, ns, pytest_extra)
     except KeyboardInterrupt:
         # The commands clean up on Ctrl-C themselves; this only keeps a late one from a traceback.
-        return _fail("interrupted", EXIT_INTERRUPTED)
+        code = _fail("interrupted", EXIT_INTERRUPTED)
+    if argv is None and ns.command in ("test", "replay"):
+        # The process is about to exit with its code: a Ctrl-C during interpreter shutdown
+        # would otherwise kill it by SIGINT and lose that code (the shell would see -2, not 130).
+        import signal
+
+        with contextlib.suppress(ValueError, OSError):
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+    return code
 
 
 def _dispatch(parser: argparse.ArgumentParser, ns: argparse.Namespace, pytest_extra: Sequence[str]) -> int:

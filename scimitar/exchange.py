@@ -9,14 +9,17 @@ applied one step earlier).
 from __future__ import annotations
 
 import base64
+import html
 import json
 import shlex
 import threading
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from http import HTTPStatus
 from typing import Any
-from urllib.parse import quote, quote_plus
+from urllib.parse import parse_qsl, quote, quote_plus, unquote, urlsplit
+from xml.sax.saxutils import escape as xml_escape
 
 import httpx
 
@@ -39,6 +42,12 @@ SENSITIVE_HEADERS = frozenset(
 )
 #: Words that make any other header name sensitive (`X-Clickhouse-Key`, `X-Client-Secret`).
 _SENSITIVE_HEADER_WORDS = ("token", "secret", "password", "api-key", "apikey", "-key", "session")
+
+#: Extra request headers (`--header`) whose values are not treated as secrets: content negotiation
+#: and client identification. Every other `--header` value is masked wherever it appears.
+PLAIN_HEADERS = frozenset(
+    {"accept", "accept-language", "accept-charset", "accept-encoding", "content-type", "user-agent", "cache-control"}
+)
 
 #: JSON member names whose values are always masked in bodies (compared lowercased).
 SENSITIVE_FIELDS = frozenset(
@@ -73,38 +82,139 @@ def is_sensitive_header(name: str) -> bool:
     return lower in SENSITIVE_HEADERS or any(word in lower for word in _SENSITIVE_HEADER_WORDS)
 
 
+def _url_forms(text: str) -> set[str]:
+    """Percent-encodings: httpx and `urlencode` leave `/` alone, `quote_plus` turns spaces into `+`."""
+    return {quote(text, safe=""), quote(text, safe="/"), quote_plus(text), quote_plus(text, safe="/")}
+
+
+def _json_forms(text: str) -> set[str]:
+    """The inside of a JSON string: with and without `ensure_ascii` (`\\u00e9` or `é`)."""
+    return {json.dumps(text)[1:-1], json.dumps(text, ensure_ascii=False)[1:-1]}
+
+
+def _markup_forms(text: str) -> set[str]:
+    """HTML text and attributes (`html.escape`), and XML text and attributes (JUnit's ElementTree)."""
+    return {
+        html.escape(text),
+        html.escape(text, quote=False),
+        xml_escape(text),
+        xml_escape(text, {'"': "&quot;"}),
+        xml_escape(text, {'"': "&quot;", "\n": "&#10;"}),
+    }
+
+
+def _base64_forms(text: str) -> set[str]:
+    raw = text.encode("utf-8")
+    forms: set[str] = set()
+    for encoded in (base64.b64encode(raw).decode("ascii"), base64.urlsafe_b64encode(raw).decode("ascii")):
+        forms |= {encoded, encoded.rstrip("=")}
+    return forms
+
+
+@lru_cache(maxsize=512)
+def secret_encodings(secret: str) -> frozenset[str]:
+    """Every form in which the harness can write `secret`: raw; base64 (standard and URL-safe, with
+    and without padding); percent-encoded (`quote` with and without `/` safe, `quote_plus`); inside a
+    JSON string (once, and twice: a transcript stored in results.json); HTML- and XML-escaped (the
+    report page, JUnit), also of the JSON forms; and inside a single-quoted shell word (curl lines).
+
+    Masking a superset costs nothing when a form is absent (one substring search each), while one
+    missed form is a leaked credential in a CI artifact kept for months.
+    """
+    forms = {secret} | _url_forms(secret) | _base64_forms(secret)
+    once = set().union(*(_json_forms(form) for form in forms))
+    twice = set().union(*(_json_forms(form) for form in once))
+    forms |= once | twice
+    forms |= set().union(*(_markup_forms(form) for form in forms))
+    forms |= {form.replace("'", "'\"'\"'") for form in list(forms) if "'" in form}
+    return frozenset(forms)
+
+
+def url_secrets(url: str | None) -> tuple[tuple[str, str] | None, list[str]]:
+    """The credentials a URL carries: its userinfo `(user, password)` and its query values."""
+    if not url:
+        return None, []
+    try:
+        parts = urlsplit(url)
+        userinfo = None
+        if parts.username is not None or parts.password is not None:
+            userinfo = (unquote(parts.username or ""), unquote(parts.password or ""))
+        values = [value for _, value in parse_qsl(parts.query, keep_blank_values=False)]
+    except ValueError:
+        return None, []
+    return userinfo, values
+
+
+def redact_url(url: str) -> str:
+    """`url` with its userinfo password and query values replaced by `****` (for messages)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    netloc = parts.netloc
+    if "@" in netloc:
+        userinfo, host = netloc.rsplit("@", 1)
+        user = userinfo.split(":", 1)[0]
+        netloc = f"{user}:{MASK}@{host}" if ":" in userinfo else f"{MASK}@{host}"
+    query = "&".join(
+        f"{pair.split('=', 1)[0]}={MASK}" if "=" in pair else pair for pair in parts.query.split("&") if pair
+    )
+    return parts._replace(netloc=netloc, query=query).geturl()
+
+
 class Masker:
     """The run's secrets, and the one place that hides them in text, headers and JSON bodies.
 
-    Every form in which a secret can appear on the wire is registered: the value itself, its URL
-    encodings, and for basic credentials `user:pass` and its base64. Thread-safe to add to.
+    Every form in which a secret can appear in an output is registered (`secret_encodings`): the
+    value itself, its base64, URL, JSON, HTML/XML and shell encodings, and for basic credentials
+    `user:pass` with its own. Thread-safe to add to.
     """
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         self._secrets: set[str] = set()
+        self._forms: set[str] = set()
         self._lock = threading.Lock()
         self._ordered: tuple[str, ...] = ()
         for secret in secrets:
             self.add(secret)
 
     def add(self, *secrets: str | None) -> None:
-        """Register secrets (empty or None values are ignored), with their URL-encoded forms."""
+        """Register secrets (empty or None values are ignored) with every encoding of each."""
         with self._lock:
             for secret in secrets:
-                if not secret:
+                if not secret or secret in self._secrets:
                     continue
-                self._secrets.update({secret, quote(secret, safe=""), quote_plus(secret)})
+                self._secrets.add(secret)
+                if len(secret) >= MIN_TEXT_SECRET:
+                    self._forms |= secret_encodings(secret)
+                else:
+                    self._forms.add(secret)
             # Longest first, so a secret containing another is replaced whole.
-            self._ordered = tuple(sorted(self._secrets, key=len, reverse=True))
+            self._ordered = tuple(sorted(self._forms, key=len, reverse=True))
 
     def add_basic(self, username: str, password: str) -> None:
-        """Register a basic credential: the password, `user:pass` and its base64 (the header form)."""
-        pair = f"{username}:{password}"
-        self.add(password, pair, base64.b64encode(pair.encode()).decode("ascii"))
+        """Register a basic credential: the password, `user:pass` (and so its base64, the header form)."""
+        self.add(password, f"{username}:{password}")
+
+    def add_url(self, url: str | None) -> None:
+        """Register what a target URL carries: the userinfo password (and pair), every query value."""
+        userinfo, values = url_secrets(url)
+        if userinfo is not None:
+            user, password = userinfo
+            if password:
+                self.add_basic(user, password)
+            else:
+                self.add(user)
+        self.add(*values)
 
     @property
     def secrets(self) -> frozenset[str]:
+        """The registered secrets (each of their encodings is in `forms`)."""
         return frozenset(self._secrets)
+
+    @property
+    def forms(self) -> frozenset[str]:
+        return frozenset(self._forms)
 
     def mask_text(self, text: str) -> str:
         """Replace every registered secret in free text with `****`."""

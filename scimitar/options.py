@@ -36,9 +36,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit, urlunsplit
 
 import yaml
 
+from scimitar.exchange import redact_url, url_secrets
 from scimitar.quirks import Quirk, parse_quirks
 from scimitar.target import (
     DEFAULT_MAX_BODY_BYTES,
@@ -348,6 +350,16 @@ def resolve_run_options(ns: argparse.Namespace) -> RunOptions:
     )
 
 
+def _split_userinfo(url: str) -> tuple[str, tuple[str, str] | None]:
+    """The URL without `user:password@`, and that pair (percent-decoded) when it was there."""
+    userinfo, _ = url_secrets(url)
+    if userinfo is None:
+        return url, None
+    parts = urlsplit(url)
+    host = parts.netloc.rsplit("@", 1)[1]
+    return urlunsplit(parts._replace(netloc=host)), userinfo
+
+
 def _split_pair(value: str, what: str) -> tuple[str, str]:
     if ":" not in value:
         raise ConfigError(f"{what} must be {_BY_NAME[what.lstrip('-')].metavar}, got no ':'")
@@ -444,10 +456,12 @@ def resolve_target_options(ns: argparse.Namespace, environ: Mapping[str, str] | 
         file_entry = _load_config_target(given("config"), given("target"), env)
 
     url = given("target_url") or file_entry.get("url")
+    userinfo: tuple[str, str] | None = None
     if url is not None:
         url = str(url).strip()
         if not re.match(r"^https?://[^/\s]+", url):
-            raise ConfigError(f"target URL {url!r} must start with http:// or https://")
+            raise ConfigError(f"target URL {redact_url(url)!r} must start with http:// or https://")
+        url, userinfo = _split_userinfo(url)
 
     # Credential: flags, then environment, then config file; two kinds at one level is an error.
     token = given("token")
@@ -455,6 +469,11 @@ def resolve_target_options(ns: argparse.Namespace, environ: Mapping[str, str] | 
     if token is not None and basic_raw is not None:
         raise ConfigError("give either --token or --basic, not both")
     basic: tuple[str, str] | None = _split_pair(basic_raw, "--basic") if basic_raw is not None else None
+    if userinfo is not None:
+        # `https://user:pass@host/...` is a Basic credential given on the command line.
+        if token is not None or basic is not None:
+            raise ConfigError("the target URL carries user:password@ and --token/--basic is given; give one")
+        basic = userinfo
     if token is None and basic is None:
         env_token = env.get("SCIM_TOKEN") or None
         env_user, env_pass = env.get("SCIM_USERNAME") or None, env.get("SCIM_PASSWORD")
@@ -527,7 +546,9 @@ def resolve_target_options(ns: argparse.Namespace, environ: Mapping[str, str] | 
     if url is not None:
         for what, value in (("--quirk", quirk_names), ("--profile", profile), ("--base-path", base_path)):
             if value:
-                raise ConfigError(f"{what} applies to the embedded reference server only, not to {url}")
+                raise ConfigError(
+                    f"{what} applies to the embedded reference server only, not to {redact_url(url)}"
+                )
     if profile is not None and profile not in ("rfc", "clickhouse"):
         raise ConfigError(f"unknown profile {profile!r}; choose rfc or clickhouse")
     if base_path:

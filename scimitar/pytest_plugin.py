@@ -35,6 +35,7 @@ from scimitar.checks.context import CheckContext, Discovery
 from scimitar.checks.registry import Check, all_checks, load_catalogue
 from scimitar.checks.runner import run_check
 from scimitar.exchange import Masker, Recorder
+from scimitar.interrupt import CLEANUP, CtrlCGuard
 from scimitar.options import (
     ConfigError,
     RunOptions,
@@ -46,7 +47,7 @@ from scimitar.options import (
 from scimitar.report.baseline import BaselineError, load_baseline
 from scimitar.report.features import IDPS, scenario_idp
 from scimitar.report.output import Written, print_written, write_outputs
-from scimitar.results import CheckResult, Outcome, Results
+from scimitar.results import CheckResult, Outcome, Results, exchange_lines
 from scimitar.run import CleanupReport, Run
 from scimitar.target import ScimClient, Target, TargetError
 
@@ -76,6 +77,7 @@ class ScimSession:
         self.output_error: str | None = None
         self.cleanup_interrupted = False
         self.interrupted = False
+        self.ctrl_c_guard: CtrlCGuard | None = None
         self._finished = False
         self._lock = threading.Lock()
 
@@ -89,6 +91,10 @@ class ScimSession:
         try:
             target.probe(session.masker, session.recorder)
             session.discovery = Discovery.fetch(session.client)
+        except TargetError as exc:
+            target.close()
+            # The message names the URL, whose query may carry a secret.
+            raise type(exc)(session.masker.mask_text(str(exc))) from None
         except BaseException:
             target.close()
             raise
@@ -126,20 +132,33 @@ class ScimSession:
         self.results.add(result)
         return result
 
-    def finish(self) -> None:
-        """Delete what the run created, write the requested outputs, close the target. Idempotent."""
+    def finish(self, guard: CtrlCGuard | None = None) -> None:
+        """Delete what the run created, write the requested outputs, close the target. Idempotent.
+
+        `guard` is the run's Ctrl-C handler (`scimitar.interrupt`; its owner restores it); without
+        one, a guard in its cleanup phase lives for the duration of this call."""
         with self._lock:
             if self._finished:
                 return
             self._finished = True
         atexit.unregister(self.finish)
+        own_guard = guard is None
+        guard = guard or CtrlCGuard(CLEANUP)
+        self.interrupted = self.interrupted or guard.interrupted
+        self.results.interrupted = self.interrupted
         self.target.begin_cleanup()  # the cleanup runs after --max-duration too (bounded)
         try:
-            self.cleanup_report = self.run.cleanup(self.client.with_recorder(Recorder()))
+            if guard.enter_cleanup():
+                self.cleanup_report = self.run.cleanup(self.client.with_recorder(Recorder()))
+            else:  # Ctrl-C pressed twice before the cleanup began: that asks to skip it
+                self.cleanup_interrupted = True
         except KeyboardInterrupt:
             # A second Ctrl-C (the first one ended the tests) aborts the cleanup, not the reports.
             self.cleanup_interrupted = True
         self.results.extra["cleanup"] = self.cleanup_json()
+        # From here on further Ctrl-Cs are counted, not obeyed: writing the reports takes a moment,
+        # and a KeyboardInterrupt inside pytest's own teardown would end in a traceback.
+        guard.soften()
         try:
             self.results.finish()
             self.written = write_outputs(
@@ -156,6 +175,8 @@ class ScimSession:
             self.output_error = "interrupted"
         finally:
             self.target.close()
+            if own_guard:
+                guard.restore()
 
     @property
     def cleanup_incomplete(self) -> bool:
@@ -188,7 +209,7 @@ class ScimSession:
 
     def leftovers_hint(self) -> str:
         """The one line that says how to delete what an aborted cleanup left behind."""
-        return (
+        return self.masker.mask_text(
             f"scimitar: cleanup interrupted; resources named {self.run.prefix}* may be left, delete them "
             f"with: {self.finish_command()}"
         )
@@ -258,8 +279,15 @@ def _session(config: pytest.Config) -> ScimSession:
     )
     if not session.target.embedded:
         session.results.target["declared_profile"] = os.environ.get("SCIMITAR_TARGET_PROFILE") or None
+    # From the first request on, Ctrl-C follows `scimitar.interrupt` (restored in pytest_unconfigure).
+    session.ctrl_c_guard = CtrlCGuard()
     config.stash[_SESSION] = session
     return session
+
+
+def existing_session(config: pytest.Config) -> ScimSession | None:
+    """The session's `ScimSession` if a test started one (nothing is started here)."""
+    return config.stash.get(_SESSION, None)
 
 
 def session_for(config: pytest.Config) -> ScimSession:
@@ -365,13 +393,46 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         if scim_session is not None:
             # The collector appended the JSON entry; keep the steps' exchanges for HTML and JUnit.
             scim_session.results.add_scenario(scenario_result, append_entry=False)
+        if report.failed and int(item.config.getoption("verbose", 0) or 0) < 1:
+            report.longrepr = _compact_scenario(scenario_result)
     if report.when == "call" and dict(report.user_properties).get(_OUTCOME) == "warning":
         # A SHOULD not met is reported, not failed: the run's verdict follows the MUSTs.
         text = str(report.longrepr) if report.longrepr else ""
         report.outcome = "passed"
         report.longrepr = None
         report.sections.append(("scimitar warning", text))
+    scim_now = item.config.stash.get(_SESSION, None)
+    if scim_now is not None:
+        _mask_report(report, scim_now.masker)
     return report
+
+
+def _compact_scenario(result: Any) -> str:
+    """A failed scenario for the terminal: its step list, then the failing step's decisive request
+    and curl line (the report shows every exchange of every step)."""
+    lines = [result.render(transcripts=False)]
+    for index, step in enumerate(result.steps, start=1):
+        if step.outcome in ("failed", "error") and step.exchanges:
+            lines.append(f"  step {index} ({step.name}):")
+            lines += exchange_lines(list(step.exchanges))
+            break
+    return "\n".join(lines)
+
+
+def _mask_report(report: pytest.TestReport, masker: Masker) -> None:
+    """Mask what pytest prints for a test: its failure text, skip reason and captured sections.
+
+    Exchanges are masked when recorded; this catches the free text around them (messages,
+    exception texts) on the way to the terminal, as `scrub` does on the way to files."""
+    longrepr = report.longrepr
+    if isinstance(longrepr, tuple) and len(longrepr) == 3:
+        report.longrepr = (longrepr[0], longrepr[1], masker.mask_text(str(longrepr[2])))
+    elif longrepr is not None:
+        text = str(longrepr)
+        masked = masker.mask_text(text)
+        if masked != text:
+            report.longrepr = masked
+    report.sections = [(title, masker.mask_text(body)) for title, body in report.sections]
 
 
 def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -> Any:
@@ -379,7 +440,8 @@ def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -
         return None
     outcome = dict(report.user_properties).get(_OUTCOME)
     if outcome == "warning":
-        return "passed", "W", ("WARNING", {"yellow": True})
+        # Its own category, so pytest's "N passed" is scimitar's: a SHOULD not met is not a pass.
+        return "warned", "W", ("WARNING", {"yellow": True})
     if outcome == "error" and report.failed:
         return "error", "E", ("ERROR", {"red": True})
     return None
@@ -390,7 +452,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if scim_session is None:
         return
     scim_session.interrupted = int(exitstatus) == int(pytest.ExitCode.INTERRUPTED)
-    scim_session.finish()
+    if scim_session.ctrl_c_guard is None:  # no main-thread session start: guard the finish at least
+        scim_session.ctrl_c_guard = CtrlCGuard(CLEANUP)
+    scim_session.finish(scim_session.ctrl_c_guard)
     comparison = scim_session.written.comparison if scim_session.written else None
     if comparison is not None and int(session.exitstatus) in (0, int(pytest.ExitCode.TESTS_FAILED)):
         # With a baseline the gate is "nothing new broke": known failures no longer fail the run.
@@ -460,9 +524,20 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     they are what a person (or a CI log tail) sees first."""
     scim_session = config.stash.get(_SESSION, None)
     reporter = config.pluginmanager.get_plugin("terminalreporter")
-    if scim_session is None or reporter is None:
+    if scim_session is None:
         return
-    reporter.write_line(scim_session.results.summary_line(), bold=True)
+    try:
+        if reporter is not None:
+            _print_verdict(scim_session, reporter)
+    finally:
+        if scim_session.ctrl_c_guard is not None:
+            scim_session.ctrl_c_guard.restore()
+
+
+def _print_verdict(scim_session: ScimSession, reporter: Any) -> None:
+    comparison = scim_session.written.comparison if scim_session.written else None
+    baseline_ok = comparison.ok if comparison is not None else None
+    reporter.write_line(scim_session.results.summary_line(baseline_ok), bold=True)
     if scim_session.interrupted:
         report = scim_session.cleanup_report
         cleaned = report is not None and not report.failed and not scim_session.cleanup_interrupted
@@ -486,7 +561,9 @@ def report_result(request: pytest.FixtureRequest, result: CheckResult) -> None:
     if result.outcome is Outcome.SKIPPED:
         pytest.skip(result.message)
     request.node.user_properties.append((_OUTCOME, result.outcome.value))
-    pytest.fail(result.details(), pytrace=False)
+    # One compact block per failure by default (the report has the whole story); -v for everything.
+    verbose = int(request.config.getoption("verbose", 0) or 0) >= 1
+    pytest.fail(result.details() if verbose else result.compact(), pytrace=False)
 
 
 def suite(tag: str) -> Callable[..., None]:

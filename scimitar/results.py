@@ -22,6 +22,28 @@ from typing import Any
 
 from scimitar.exchange import Exchange, Masker
 
+#: How much of one value (a message, an expected or actual value, a curl line) the terminal shows.
+COMPACT_WIDTH = 300
+
+
+def _cut(text: str, width: int) -> str:
+    """One line of at most `width` characters; what is cut is said, not silently dropped."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= width else flat[: width - 1] + f"… [{len(flat) - width + 1} more chars in the report]"
+
+
+def exchange_lines(exchanges: list[Exchange], width: int = COMPACT_WIDTH) -> list[str]:
+    """The decisive exchange (the last given) as a request/status line and its curl line."""
+    if not exchanges:
+        return []
+    decisive = exchanges[-1]
+    status = f"HTTP {decisive.status}" if decisive.status else f"no response ({decisive.error})"
+    more = f"  (the last of {len(exchanges)} requests; all are in the report)" if len(exchanges) > 1 else ""
+    curl = decisive.curl()
+    if len(curl) > 2 * width:
+        curl = curl[: 2 * width] + "… [cut: the full line is in the report]"
+    return [f"  {decisive.method} {_cut(decisive.url, width)} -> {status}{more}", f"  reproduce: {curl}"]
+
 
 class Outcome(StrEnum):
     PASSED = "passed"
@@ -67,6 +89,18 @@ class CheckResult:
     def headline(self) -> str:
         return f"{self.section} ({self.requirement}): {self.message}"
 
+    def compact(self, width: int = COMPACT_WIDTH) -> str:
+        """The terminal's block for a failure: id, level and section, the message, expected and
+        actual, the decisive request with its status, and its curl line; bodies cut. The whole
+        story (every exchange, pretty bodies) is in the report and `details()` (`-v`)."""
+        lines = [f"{self.id}: {self.section} ({self.requirement}): {_cut(self.message, width)}"]
+        if self.expected is not None:
+            lines.append("  expected: " + _cut(str(self.expected), width))
+        if self.actual is not None:
+            lines.append("  actual:   " + _cut(str(self.actual), width))
+        lines += exchange_lines(self.evidence or self.exchanges[-1:], width)
+        return "\n".join(lines)
+
     def details(self) -> str:
         """The full failure text: section and level, expected/actual, transcript and curl of the evidence."""
         lines = [self.headline()]
@@ -87,6 +121,8 @@ def scimitar_version() -> str:
     except metadata.PackageNotFoundError:
         return "0+unknown"
 
+
+VERDICT_PASS, VERDICT_FAIL, VERDICT_INTERRUPTED, VERDICT_SKIPPED = "PASS", "FAIL", "INTERRUPTED", "SKIPPED"
 
 _SUMMARY_KEYS = {
     Outcome.PASSED: "passed",
@@ -182,6 +218,8 @@ class Results:
     scenario_details: dict[str, ScenarioDetail] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
     masker: Masker | None = field(default=None, repr=False)
+    #: The run was stopped (Ctrl-C) before it ended: what it holds is only what ran.
+    interrupted: bool = False
 
     def add(self, result: CheckResult) -> None:
         self.checks.append(result)
@@ -235,12 +273,41 @@ class Results:
         profiles = {sid: d.profile for sid, d in self.scenario_details.items()}
         return [v.to_json() for v in verdicts(self.scenarios, profiles)]
 
-    def summary_line(self) -> str:
+    @property
+    def nothing_verified(self) -> bool:
+        """Whether no check or scenario reached a verdict: everything ran was skipped (or nothing ran)."""
+        s = self.summary
+        return s["passed"] + s["failed"] + s["warnings"] + s["errors"] == 0
+
+    def verdict(self, baseline_ok: bool | None = None) -> str:
+        """One word for the run, never PASS for what was not verified.
+
+        INTERRUPTED when Ctrl-C stopped it (whatever the half that ran says), SKIPPED when nothing
+        was verified, FAIL on a MUST failure or an error (with a baseline: on a new one), else PASS.
+        """
+        if self.interrupted:
+            return VERDICT_INTERRUPTED
+        if self.nothing_verified:
+            return VERDICT_SKIPPED
+        s = self.summary
+        failed = bool(s["failed"] or s["errors"]) if baseline_ok is None else not baseline_ok
+        return VERDICT_FAIL if failed else VERDICT_PASS
+
+    def counts_text(self) -> str:
         s = self.summary
         return (
-            f"scimitar: {s['passed']} passed, {s['failed']} failed, {s['warnings']} warnings, "
+            f"{s['passed']} passed, {s['failed']} failed, {s['warnings']} warnings, "
             f"{s['skipped']} skipped, {s['errors']} errors"
         )
+
+    def summary_line(self, baseline_ok: bool | None = None) -> str:
+        """The run's last word in the terminal: `scimitar: PASS|FAIL|INTERRUPTED|SKIPPED: <counts>`."""
+        line = f"scimitar: {self.verdict(baseline_ok)}: {self.counts_text()}"
+        if self.interrupted:
+            line += " (interrupted: the results cover only what ran)"
+        elif self.nothing_verified:
+            line += " (nothing was verified: every check and scenario was skipped)"
+        return line
 
     def exit_code(self) -> int:
         """0 when no MUST failed and nothing errored, else 1 (3 and 2 are the CLI's, see `scimitar.cli`)."""
@@ -258,7 +325,8 @@ class Results:
                 "duration_s": self.duration_s,
                 "scimitar_version": scimitar_version(),
             },
-            "summary": self.summary,
+            "verdict": self.verdict(),
+            "summary": {**self.summary, "interrupted": self.interrupted},
             "readiness": self.readiness(),
             "checks": [c.to_json() for c in self.checks],
             "scenarios": self.scenarios,
@@ -302,6 +370,8 @@ class Results:
         )
         props = ET.SubElement(suite, "properties")
         ET.SubElement(props, "property", name="run_id", value=self.run_id)
+        ET.SubElement(props, "property", name="verdict", value=self.verdict())
+        ET.SubElement(props, "property", name="interrupted", value="true" if self.interrupted else "false")
         ET.SubElement(props, "property", name="target", value=_xml_text(self.target.get("description", "")))
         ET.SubElement(props, "property", name="seed", value=str(self.seed))
         for result in self.checks:
@@ -334,6 +404,14 @@ class Results:
                 ET.SubElement(case, "system-out").text = text
         for scenario_id, index, step in steps:
             self._junit_step(suite, scenario_id, index, step)
+        if self.interrupted:
+            # A CI test view must not show green for a run cut short: one error case says so.
+            case = ET.SubElement(suite, "testcase", classname="scimitar", name="run interrupted", time="0.000")
+            ET.SubElement(
+                case, "error", message="interrupted by Ctrl-C: the results cover only what ran", type="interrupted"
+            )
+            suite.set("tests", str(int(suite.get("tests", "0")) + 1))
+            suite.set("errors", str(int(suite.get("errors", "0")) + 1))
         ET.indent(suites)
         out = Path(path)
         out.parent.mkdir(parents=True, exist_ok=True)

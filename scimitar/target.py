@@ -28,7 +28,15 @@ from urllib.parse import urljoin
 import httpcore
 import httpx
 
-from scimitar.exchange import MAX_BODY_CHARS, Exchange, Masker, Recorder, is_sensitive_header
+from scimitar.exchange import (
+    MAX_BODY_CHARS,
+    PLAIN_HEADERS,
+    Exchange,
+    Masker,
+    Recorder,
+    is_sensitive_header,
+    url_secrets,
+)
 from scimitar.quirks import Quirk
 
 if TYPE_CHECKING:
@@ -788,6 +796,11 @@ class Target:
             return "basic"
         if any(name.lower() == "authorization" for name, _ in self.options.headers):
             return "header"
+        credential_headers = [name for name, _ in self.options.headers if name.lower() not in PLAIN_HEADERS]
+        if credential_headers:
+            return "header " + ", ".join(credential_headers)
+        if url_secrets(self.options.url)[1]:
+            return "URL query"
         return "none"
 
     @property
@@ -848,8 +861,10 @@ class Target:
         if self.options.basic is not None:
             masker.add_basic(*self.options.basic)
         for name, value in self.options.headers:
-            if is_sensitive_header(name):
+            if is_sensitive_header(name) or name.lower() not in PLAIN_HEADERS:
+                # A `--header` value is a secret unless it is plain content negotiation.
                 masker.add(value, value.split(" ", 1)[-1])
+        masker.add_url(self.options.url)  # query values (and userinfo, if any reached us)
         config = self.embedded_config
         if config is not None:
             masker.add(config.admin_token)

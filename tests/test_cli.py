@@ -90,14 +90,15 @@ def test_cleanup_unreachable_exits_3() -> None:
 
 
 def test_test_command_against_the_embedded_server(tmp_path: Path) -> None:
-    ok = scimitar("test", "-q", "--tag", "discovery", "--json", str(tmp_path / "r.json"))
+    reports = ["--reports-dir", str(tmp_path / "reports")]  # never the checkout's reports/
+    ok = scimitar("test", "-q", "--tag", "discovery", "--json", str(tmp_path / "r.json"), *reports)
     assert ok.returncode == 0, ok.stdout + ok.stderr
     from scimitar.checks.registry import all_checks, load_catalogue
 
     load_catalogue()
     discovery = len(all_checks("discovery"))
-    assert f"scimitar: {discovery} passed, 0 failed" in ok.stdout
+    assert f"scimitar: PASS: {discovery} passed, 0 failed" in ok.stdout
     assert json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))["summary"]["passed"] == discovery
-    broken = scimitar("test", "-q", "--quirk", "schemas-incomplete", "-k", "schemas")
+    broken = scimitar("test", "-q", "--quirk", "schemas-incomplete", "-k", "schemas", *reports)
     assert broken.returncode == 1, broken.stdout + broken.stderr
     assert "/Schemas omits schemas" in broken.stdout

@@ -54,7 +54,8 @@ def test_idp_selection_json_shape_and_junit_steps(tmp_path: Path) -> None:
     out = scimitar("test", "-q", "--idp", "entra", "--json", "r.json", "--junit", "j.xml", cwd=tmp_path)
     assert out.returncode == 0, out.stdout[-2000:] + out.stderr
     data = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
-    assert set(data["summary"]) == {"passed", "failed", "warnings", "skipped", "errors"}
+    assert set(data["summary"]) == {"passed", "failed", "warnings", "skipped", "errors", "interrupted"}
+    assert data["summary"]["interrupted"] is False and data["verdict"] == "PASS"
     assert data["scenarios"] and {s["idp"] for s in data["scenarios"]} == {"entra"}
     for scenario in data["scenarios"]:
         assert scenario["id"].startswith("scenarios/entra/") and scenario["id"].endswith(".yaml")

@@ -192,3 +192,73 @@ def test_ci_jobs_parse_and_their_commands_are_valid() -> None:
     for line in scimitar_lines:
         argv = shlex.split(re.sub(r"\$\{\{[^}]*\}\}|\"?\$\w+\"?", "https://x.example/scim/v2", line))
         build_parser().parse_args(argv[1:])  # exits (and fails the test) on an unknown flag
+
+
+COMMANDS = ("test", "replay", "serve", "checks", "cleanup", "load")
+
+
+def accepted_flags(command: str) -> set[str]:
+    """Every option string `scimitar COMMAND` accepts (its real parser, subcommand arguments added)."""
+    import argparse
+
+    parser = build_parser(command=command)
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return {flag for action in sub.choices[command]._actions for flag in action.option_strings}
+
+
+def prose_flags() -> list[tuple[str, set[str], str]]:
+    """(flag, commands the paragraph names, paragraph start) for each `--flag` in README prose.
+
+    A flag must be accepted by a command the paragraph names or the one its section is about
+    (`scimitar test` for most of the README); pytest's own `--scim-*` spellings are left out."""
+    text = re.sub(r"^```.*?^```", "", README.read_text(encoding="utf-8"), flags=re.S | re.M)
+    out: list[tuple[str, set[str], str]] = []
+    section_commands: set[str] = {"test"}
+    for paragraph in re.split(r"\n\s*\n", text):
+        if paragraph.startswith("#"):
+            named = set(re.findall(r"scimitar (\w+)", paragraph)) & set(COMMANDS)
+            section_commands = named or {"test"}
+            if "Reproducing" in paragraph:
+                section_commands = {"replay"}
+            if "Load" in paragraph:
+                section_commands = {"load"}
+            if "Run the reference server" in paragraph:
+                section_commands = {"serve"}
+            if "Benchmarks" in paragraph:
+                section_commands = set()  # bench/ scripts have flags of their own
+        if not section_commands:
+            continue
+        named = set(re.findall(r"`?scimitar (\w+)", paragraph)) & set(COMMANDS)
+        for code in re.findall(r"`([^`]+)`", paragraph):
+            for flag in re.findall(r"(?:^|\s|/)(--[a-z][\w-]*)", code):
+                if not flag.startswith("--scim-"):
+                    out.append((flag, named | section_commands, paragraph.strip()[:60]))
+    return out
+
+
+def test_every_flag_the_readme_names_is_accepted_by_its_command() -> None:
+    accepted = {command: accepted_flags(command) for command in COMMANDS}
+    found = prose_flags()
+    assert len(found) > 10, "the README's flags were not found"
+    wrong = [
+        f"{flag} (in {where!r}) is accepted by none of {sorted(commands)}"
+        for flag, commands, where in found
+        if not any(flag in accepted[c] for c in commands)
+    ]
+    assert not wrong, "\n".join(wrong)
+    for line in (ln for block in blocks("console") for ln in block.replace("\\\n", " ").splitlines()):
+        argv = shlex.split(line.removeprefix("$ "), comments=True)
+        if argv and argv[0] == "scimitar":
+            flags = [a.split("=", 1)[0] for a in argv[2:] if a.startswith("--")]
+            unknown = [f for f in flags if f not in accepted[argv[1]]]
+            assert not unknown, f"`{line.strip()}`: scimitar {argv[1]} does not accept {unknown}"
+
+
+def test_test_accepts_the_scenario_flags_the_readme_gives() -> None:
+    """`scimitar test --declare-profile clickhouse --observer ...` (the README and test's skip
+    messages tell users to pass them) parses, as it does for `replay`."""
+    parser = build_parser(command="test")
+    ns = parser.parse_args(
+        ["test", "--declare-profile", "clickhouse", "--observer", "scimitar.scenario.observer:admin_api_observer"]
+    )
+    assert ns.declare_profile == "clickhouse" and ns.observer.endswith(":admin_api_observer")

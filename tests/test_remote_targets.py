@@ -13,9 +13,11 @@ time limit.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 from collections.abc import Iterator
@@ -78,8 +80,10 @@ def _env(**extra: str) -> dict[str, str]:
 
 
 def _replay(*argv: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "scimitar.cli", "replay", *argv], cwd=cwd, env=_env(**env),
-                          capture_output=True, text=True, timeout=120, check=False)
+    # The run folder goes to a scratch directory, never into the checkout's reports/.
+    with tempfile.TemporaryDirectory() as reports:
+        return subprocess.run([sys.executable, "-m", "scimitar.cli", "replay", *argv, "--reports-dir", reports],
+                              cwd=cwd, env=_env(**env), capture_output=True, text=True, timeout=120, check=False)
 
 
 def _leftovers(served: Served, prefix: str, auth: httpx.Auth | None = None) -> int:
@@ -123,14 +127,15 @@ def test_replay_okta_deactivate_against_a_real_socket(rfc_server: Served, tmp_pa
 def test_console_and_profile_scenarios_are_skipped_remotely(rfc_server: Served) -> None:
     out = _replay("scenarios/clickhouse/test-plan.yaml", "scenarios/okta/token-rotation.yaml",
                   "--target-url", rfc_server.url, env={"SCIM_TOKEN": TOKEN}, cwd=ROOT)
-    assert out.returncode == 0, out.stdout + out.stderr
+    assert out.returncode == 4, out.stdout + out.stderr  # everything skipped: nothing was verified
+    assert "SKIPPED" in out.stdout and "nothing was verified" in out.stdout
     assert "skipped: needs a target with the 'clickhouse' profile" in out.stdout
     assert "--declare-profile clickhouse" in out.stdout
     assert "skipped: needs the console API (credential rotation, role mapping)" in out.stdout
     assert "--observer module:factory" in out.stdout
     out = _replay("scenarios/clickhouse/test-plan.yaml", "--target-url", rfc_server.url,
                   "--declare-profile", "clickhouse", env={"SCIM_TOKEN": TOKEN}, cwd=ROOT)
-    assert out.returncode == 0 and "skipped: needs an observer" in out.stdout, out.stdout
+    assert out.returncode == 4 and "skipped: needs an observer" in out.stdout, out.stdout
 
 
 def test_clickhouse_test_plan_passes_remotely_with_the_example_observer(clickhouse_server: Served) -> None:
@@ -229,3 +234,23 @@ def test_eventually_is_honoured_in_process_when_the_embedded_server_lags(tmp_pat
         finally:
             target.close()
         assert result.outcome == ("passed" if polls else "failed"), result.render()
+
+
+def test_scimitar_test_takes_declare_profile_and_observer_like_replay(
+    clickhouse_server: Served, tmp_path: Path
+) -> None:
+    """The README (and test's own skip message) tell users to pass these to `scimitar test` too."""
+    env = {"SCIM_USERNAME": BASIC[0], "SCIM_PASSWORD": BASIC[1], "SCIMITAR_ADMIN_TOKEN": ADMIN,
+           "SCIMITAR_ADMIN_URL": clickhouse_server.origin + "/_admin"}
+    out = subprocess.run(
+        [sys.executable, "-m", "scimitar.cli", "test", "--target-url", clickhouse_server.url, "--idp", "clickhouse",
+         "-k", "test-plan or email-casing", "--run-id", "remotetest", "--declare-profile", "clickhouse",
+         "--observer", "scimitar.scenario.observer:admin_api_observer", "--json", "r.json", "--reports-dir", "rep"],
+        cwd=tmp_path, env=_env(**env), capture_output=True, text=True, timeout=180, check=False,
+    )
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr
+    data = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
+    outcomes = {s["id"]: s["outcome"] for s in data["scenarios"]}
+    assert outcomes and set(outcomes.values()) == {"passed"}, outcomes
+    assert data["run"]["target_details"]["declared_profile"] == "clickhouse"
+    assert _leftovers(clickhouse_server, "scimitar-remotetest-", httpx.BasicAuth(*BASIC)) == 0

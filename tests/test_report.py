@@ -321,6 +321,16 @@ PROBE = """<script>
 </script></body>"""
 
 
+def with_probe(page: str, probe: str) -> str:
+    """The page with a test's probe script before `</body>`, its hash added to the page's CSP
+    (which runs no script it does not name: see tests/test_report_csp.py)."""
+    from scimitar.report.html import CSP, script_hash
+
+    code = probe.split(">", 1)[1].rsplit("</script>", 1)[0]
+    allowed = CSP.replace("script-src ", f"script-src {script_hash(code)} ", 1)
+    return page.replace(CSP, allowed, 1).replace("</body>", probe, 1)
+
+
 def test_report_in_a_real_browser(
     quirky_run: tuple[Path, subprocess.CompletedProcess[str]], tmp_path: Path
 ) -> None:
@@ -330,7 +340,7 @@ def test_report_in_a_real_browser(
     work, _ = quirky_run
     page = (work / "out" / "report.html").read_text(encoding="utf-8")
     probe = tmp_path / "probe.html"
-    probe.write_text(page.replace("</body>", PROBE, 1), encoding="utf-8")
+    probe.write_text(with_probe(page, PROBE), encoding="utf-8")
     flags = [*CHROMIUM_FLAGS, f"--user-data-dir={tempfile.mkdtemp(dir=tmp_path)}"]
     dom = subprocess.run(
         [browser, *flags, "--dump-dom", probe.as_uri()], capture_output=True, text=True, timeout=120

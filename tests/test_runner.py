@@ -120,11 +120,11 @@ def test_results_json_junit_and_exit_code(tmp_path: Path) -> None:
     results.add(run_check(make(Level.MUST, succeeding), context()))
     assert results.summary == {"passed": 1, "failed": 1, "warnings": 1, "skipped": 1, "errors": 0}
     assert results.exit_code() == 1
-    assert results.summary_line() == "scimitar: 1 passed, 1 failed, 1 warnings, 1 skipped, 0 errors"
+    assert results.summary_line() == "scimitar: FAIL: 1 passed, 1 failed, 1 warnings, 1 skipped, 0 errors"
 
     results.write_json(tmp_path / "r.json")
     data = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
-    assert set(data) == {"run", "summary", "readiness", "checks", "scenarios"}
+    assert set(data) == {"run", "verdict", "summary", "readiness", "checks", "scenarios"}
     assert {"id", "target", "started", "duration_s", "scimitar_version"} <= set(data["run"])
     assert set(data["checks"][0]) == {
         "id",
@@ -232,7 +232,7 @@ def test_pytest_plugin_end_to_end(tmp_path: Path) -> None:
 
     load_catalogue()
     passed = len(all_checks(suite="discovery"))  # every real discovery check passes on the strict server
-    assert f"scimitar: {passed} passed, 0 failed, 1 warnings, 1 skipped, 0 errors" in out.stdout
+    assert f"scimitar: PASS: {passed} passed, 0 failed, 1 warnings, 1 skipped, 0 errors" in out.stdout
     data = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
     assert data["summary"]["warnings"] == 1 and (tmp_path / "j.xml").is_file()
 

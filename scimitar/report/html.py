@@ -15,6 +15,8 @@ Everything shown comes from masked exchanges, and the whole page is scrubbed aga
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 from collections import Counter
 from collections.abc import Iterable
@@ -60,7 +62,7 @@ h3{font-size:15px;margin:18px 0 6px}
 code,pre,.mono{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,"Liberation Mono",monospace;font-size:12.5px}
 pre{background:var(--soft);border:1px solid var(--line);border-radius:6px;padding:8px 10px;margin:4px 0 8px;overflow:auto;white-space:pre-wrap;word-break:break-word}
 .verdict{display:inline-block;font-weight:700;padding:3px 10px;border-radius:6px;color:#fff;margin-left:8px;font-size:14px;vertical-align:middle}
-.v-pass{background:var(--pass)}.v-fail{background:var(--fail)}
+.v-pass{background:var(--pass)}.v-fail{background:var(--fail)}.v-int{background:var(--warn)}
 .lede{color:var(--mute);margin:0 0 12px}
 dl.meta{display:grid;grid-template-columns:max-content 1fr;gap:2px 14px;margin:10px 0}
 dl.meta dt{color:var(--mute)}dl.meta dd{margin:0}
@@ -124,6 +126,22 @@ SCRIPT = """
   });
 })();
 """
+
+
+def script_hash(script: str) -> str:
+    """The CSP source for an inline script: `'sha256-<base64 of the SHA-256 of its text>'`."""
+    digest = hashlib.sha256(script.encode("utf-8")).digest()
+    return f"'sha256-{base64.b64encode(digest).decode('ascii')}'"
+
+
+#: The report's Content-Security-Policy: nothing may be fetched (`default-src 'none'`), the only
+#: script that runs is the page's own (by hash: a `<script>` smuggled in through a server's response
+#: would not run even if escaping failed), no `<base>` can redirect links and no form can submit.
+#: Styles stay inline (`style-src 'unsafe-inline'`): CSS cannot run code, and the page has one sheet.
+CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; "
+    f"script-src {script_hash(SCRIPT)}; img-src data:; base-uri 'none'; form-action 'none'"
+)
 
 
 def _e(value: Any) -> str:
@@ -391,6 +409,13 @@ def render(results: Results, comparison: Comparison | None = None) -> str:
     )
     if comparison is not None and blocking and passed:
         verdict = f'<span class="verdict v-pass">PASS against the baseline ({blocking} known)</span>'
+    word = results.verdict(comparison.ok if comparison is not None else None)
+    if word == "INTERRUPTED":  # never PASS for a run Ctrl-C cut short, nor for one that verified nothing
+        passed = False
+        verdict = '<span class="verdict v-int">INTERRUPTED: the results cover only what ran</span>'
+    elif word == "SKIPPED":
+        passed = False
+        verdict = '<span class="verdict v-int">SKIPPED: nothing was verified</span>'
 
     idps = Counter(scenario_idp(s, profiles.get(str(s.get("id")))) for s in results.scenarios)
     idp_text = ", ".join(f"{k} ({n})" for k, n in sorted(idps.items())) or "none"
@@ -403,10 +428,9 @@ def render(results: Results, comparison: Comparison | None = None) -> str:
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        # The page may never load anything: this policy makes a browser refuse any remote request.
-        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; "
-        "script-src 'unsafe-inline'; img-src data:\">",
-        f"<title>scimitar {_e(results.run_id)}: {'PASS' if passed else 'FAIL'}</title>",
+        # The page may never load anything, and runs no script but its own (see `CSP`).
+        f'<meta http-equiv="Content-Security-Policy" content="{CSP}">',
+        f"<title>scimitar {_e(results.run_id)}: {word}</title>",
         f"<style>{CSS}</style></head><body><main>",
         '<div class="toolbar"><button data-expand="1">expand all</button>'
         '<button data-expand="0">collapse all</button></div>',

@@ -31,6 +31,8 @@ class Written:
     json: list[Path] = field(default_factory=list)
     junit: Path | None = None
     html: Path | None = None
+    #: `--html PATH` copies, beside the run folder's own report.html (which is always written).
+    html_copies: list[Path] = field(default_factory=list)
     latest: Path | None = None
     comparison: Comparison | None = None
 
@@ -39,7 +41,9 @@ def add_report_arguments(parser: argparse.ArgumentParser) -> argparse._ArgumentG
     """The `report` flags shared by `scimitar test` and `scimitar replay`: --html, --reports-dir."""
     report = parser.add_argument_group("report")
     report.add_argument(
-        "--html", metavar="PATH", help="write the HTML report to PATH (default: reports/<run-id>/report.html)"
+        "--html",
+        metavar="PATH",
+        help="also write a copy of the HTML report to PATH (reports/<run-id>/report.html is always written)",
     )
     report.add_argument(
         "--reports-dir",
@@ -54,18 +58,23 @@ def print_written(written: Written, print_line: Callable[[str], object]) -> None
     """The paths a run wrote, one line each, as the last lines of its terminal output."""
     if written.html is not None:
         print_line(f"scimitar: report  {written.html}")
+    for copy in written.html_copies:
+        print_line(f"scimitar: report  {copy}")
     for json_path in written.json:
         print_line(f"scimitar: results {json_path}")
     if written.junit is not None:
         print_line(f"scimitar: junit   {written.junit}")
 
 
-def write_html(results: Results, path: str | Path, comparison: Comparison | None = None) -> Path:
+def write_html(
+    results: Results, path: str | Path, comparison: Comparison | None = None, *, page: str | None = None
+) -> Path:
+    """Write the (scrubbed) report page to `path`; `page` reuses one already rendered."""
     from scimitar.report.html import render
 
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(results._scrub(render(results, comparison)), encoding="utf-8")
+    out.write_text(page if page is not None else results._scrub(render(results, comparison)), encoding="utf-8")
     return out
 
 
@@ -96,8 +105,9 @@ def write_outputs(
     html_path: str | Path | None = None,
     baseline: str | Path | None = None,
 ) -> Written:
-    """Write everything a run produces. With `reports_dir`, results.json always goes to
-    `<reports_dir>/<run-id>/` and the HTML report defaults to `report.html` there."""
+    """Write everything a run produces. With `reports_dir`, results.json and report.html always go
+    to `<reports_dir>/<run-id>/`; `json_path` and `html_path` are extra copies (as the README says),
+    so the run folder is complete whatever else was asked for."""
     written = Written()
     if baseline is not None:
         current = results.to_json()
@@ -110,16 +120,21 @@ def write_outputs(
         default_json = written.run_dir / "results.json"
         results.write_json(default_json)
         written.json.append(default_json)
-        if html_path is None:
-            html_path = written.run_dir / "report.html"
     if json_path is not None:
         results.write_json(json_path)
         written.json.append(Path(json_path))
     if junit_path is not None:
         results.write_junit(junit_path)
         written.junit = Path(junit_path)
-    if html_path is not None:
-        written.html = write_html(results, html_path, written.comparison)
+    targets = [written.run_dir / "report.html"] if written.run_dir is not None else []
+    if html_path is not None and (not targets or Path(html_path).resolve() != targets[0].resolve()):
+        targets.append(Path(html_path))
+    if targets:
+        from scimitar.report.html import render
+
+        page = results._scrub(render(results, written.comparison))
+        paths = [write_html(results, path, page=page) for path in targets]
+        written.html, written.html_copies = paths[0], paths[1:]
     if written.run_dir is not None:
         written.latest = point_latest(Path(reports_dir or "."), written.run_dir)
     return written

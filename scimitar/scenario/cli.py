@@ -6,7 +6,7 @@ environment), writes the same run folder as `scimitar test` (`reports/<run-id>/r
 results.json, `reports/latest`; `--reports-dir`, `--html`) plus `--json`/`--junit` when asked, so
 the report can go to the customer, and deletes what it created, also after Ctrl-C. Exit codes
 follow the rest of the CLI: 0 passed, 1 a scenario failed, 2 bad options or a malformed scenario
-file, 3 the target cannot be tested, 130 interrupted.
+file, 3 the target cannot be tested, 4 nothing was verified (every scenario skipped), 130 interrupted.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import sys
 from typing import TYPE_CHECKING, TextIO
 
 from scimitar.exchange import Recorder
+from scimitar.interrupt import CtrlCGuard
 from scimitar.options import ConfigError, add_cli_arguments, resolve_run_options, resolve_target_options
 from scimitar.report.output import Written, add_report_arguments, print_written, write_outputs
 from scimitar.scenario.collect import PROFILE_ENV
@@ -37,7 +38,7 @@ from scimitar.target import Target, TargetError
 if TYPE_CHECKING:
     from scimitar.results import Results
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_TARGET, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_TARGET, EXIT_NOTHING_VERIFIED, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 130
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -49,7 +50,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        help=f"observer/console plug-in for a remote target (env: {OBSERVER_ENV})")
     group.add_argument("--declare-profile", choices=("rfc", "clickhouse"),
                        help=f"the profile a remote target behaves as (env: {PROFILE_ENV})")
-    group.add_argument("--quiet", action="store_true", help="print only failing steps and the summary")
+    group.add_argument("-q", "--quiet", action="store_true", help="print only failing steps and the summary")
     group.add_argument("--second-token", metavar="TOKEN",
                        help=f"a disposable second bearer token for credential-rotation scenarios on a remote "
                             f"target (prefer the env: {SECOND_TOKEN_ENV}, or {SECOND_USERNAME_ENV} and "
@@ -88,7 +89,7 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
         target.probe(masker)
     except TargetError as exc:
         target.close()
-        print(f"scimitar: {exc}", file=sys.stderr)
+        print(f"scimitar: {masker.mask_text(str(exc))}", file=sys.stderr)
         return EXIT_TARGET
     declared = getattr(args, "declare_profile", None) or os.environ.get(PROFILE_ENV) or None
     second = second_authorization_from_env(os.environ, getattr(args, "second_token", None))
@@ -99,23 +100,30 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     written: Written | None = None
     output_error: str | None = None
     worst = EXIT_OK
+    guard = CtrlCGuard()  # the first Ctrl-C ends the replay, a second aborts the cleanup (see interrupt)
     try:
         for scenario in scenarios:
             result = runner.run(scenario)
             results.add_scenario(result)
             failed = result.outcome in (FAILED, ERROR)
             if not getattr(args, "quiet", False) or failed:
-                print(result.render(transcripts=failed), file=stream)
+                print(masker.mask_text(result.render(transcripts=failed)), file=stream)
                 print(file=stream)
             if failed:
                 worst = EXIT_FAILED
     except KeyboardInterrupt:
         print("scimitar: interrupted; deleting what the run created (Ctrl-C again to abort)", file=sys.stderr)
         worst = EXIT_INTERRUPTED
+        results.interrupted = True
     finally:
+        if guard.interrupted and not results.interrupted:  # pressed while a scenario was unwinding
+            worst = EXIT_INTERRUPTED
+            results.interrupted = True
         target.begin_cleanup()  # the cleanup runs after --max-duration too (bounded)
         try:
             # The ledger, then a sweep by the run's prefix: a create whose response Ctrl-C cut off.
+            if not guard.enter_cleanup():
+                raise KeyboardInterrupt  # pressed twice before the cleanup began: skip it
             report = runs.cleanup(target.client(masker, Recorder()))
             for path, why in report.failed:
                 print(f"scimitar: cleanup could not delete {path}: {why}", file=sys.stderr)
@@ -132,12 +140,14 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
                     )
         except KeyboardInterrupt:
             worst = EXIT_INTERRUPTED
+            results.interrupted = True
             if not target.embedded:
                 print(
                     f"scimitar: cleanup interrupted; resources named {runs.prefix}* may be left, delete "
                     f"them with: scimitar cleanup --target-url {target.base_url} --prefix {runs.prefix}",
                     file=sys.stderr,
                 )
+        guard.soften()
         results.finish()
         try:
             written = write_outputs(
@@ -150,15 +160,20 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
         except OSError as exc:
             output_error = str(exc)
         target.close()
-    for line in readiness_lines(results):
-        print(line, file=stream)
-    print(results.summary_line(), file=stream)
-    if output_error is not None:
-        print(f"scimitar: could not write the results: {output_error}", file=sys.stderr)
-        if worst == EXIT_OK:
-            worst = EXIT_USAGE  # as `scimitar test`: a run whose results are lost is not a pass
-    if written is not None:
-        print_written(written, lambda line: print(line, file=stream))
+    try:
+        for line in readiness_lines(results):
+            print(line, file=stream)
+        print(results.summary_line(), file=stream)
+        if output_error is not None:
+            print(f"scimitar: could not write the results: {output_error}", file=sys.stderr)
+            if worst == EXIT_OK:
+                worst = EXIT_USAGE  # as `scimitar test`: a run whose results are lost is not a pass
+        if written is not None:
+            print_written(written, lambda line: print(line, file=stream))
+    finally:
+        guard.restore()
+    if worst == EXIT_OK and results.nothing_verified:
+        return EXIT_NOTHING_VERIFIED
     return worst
 
 

@@ -185,12 +185,24 @@ def _read(file: FilePath, display: str) -> _Doc:
         line = mark.line + 1 if mark is not None else None
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         context = getattr(exc, "context", None)
-        step = _step_near_line(text, line) if line is not None else None
+        # The parser notices a mistake where it stops making sense, often lines later (an unclosed
+        # quote or bracket runs on into the next step); the construct it was reading started at
+        # the context mark, which is where the mistake is. Blame the step and field found there.
+        start = getattr(exc, "context_mark", None)
+        blamed = start.line + 1 if start is not None else line
+        if blamed is not None and line is not None and blamed > line:
+            blamed = line
+        step = _step_near_line(text, blamed) if blamed is not None else None
         field = None
-        if line is not None:
-            source = text.splitlines()[line - 1] if line - 1 < len(text.splitlines()) else ""
+        # A flow collection or a quoted scalar starts on its field's line; a block mapping's start
+        # names only its first key, not the broken one.
+        names_field = blamed == line or any(word in (context or "") for word in ("flow", "quoted"))
+        if blamed is not None and names_field:
+            source = text.splitlines()[blamed - 1] if blamed - 1 < len(text.splitlines()) else ""
             key = re.match(r"^\s*-?\s*([A-Za-z_][\w\-]*)\s*:", source)
             field = key.group(1) if key else None
+        if context and blamed is not None and blamed != line:
+            context = f"{context} that starts at line {blamed}"
         message = f"invalid YAML: {problem}" + (f" ({context})" if context else "")
         raise ScenarioLoadError(display, message, line=line, step=step, field=field) from None
     if node is None:

@@ -29,8 +29,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback)")
     parser.add_argument("--port", type=int, default=8880, help="port to bind; 0 picks a free one (printed)")
-    parser.add_argument("--base-path", default="/scim/v2")
-    parser.add_argument("--profile", choices=PROFILES, default="rfc")
+    parser.add_argument("--base-path", default="/scim/v2", help="path SCIM is served under (default: /scim/v2)")
+    parser.add_argument(
+        "--profile", choices=PROFILES, default="rfc",
+        help="rfc: strict RFC 7643/7644; clickhouse: Basic scim_ key + secret, groups map to roles",
+    )
     parser.add_argument(
         "--quirk",
         action="append",
@@ -66,12 +69,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--strict-role-mapping", action="store_true", help="clickhouse: refuse groups that map to no role"
     )
-    parser.add_argument("--default-role", default="Member")
+    parser.add_argument(
+        "--default-role", default="Member", help="clickhouse: role of a member whose groups map to none"
+    )
     parser.add_argument("--latency-ms", type=int, default=200, help="delay for the 'slow' quirk")
-    parser.add_argument("--seed-users", type=int, default=0)
-    parser.add_argument("--seed-groups", type=int, default=0)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--log-level", default="warning")
+    parser.add_argument("--seed-users", type=int, default=0, help="create this many users at start")
+    parser.add_argument("--seed-groups", type=int, default=0, help="create this many groups at start")
+    parser.add_argument("--seed", type=int, default=0, help="random seed of the seeded data (same seed, same data)")
+    parser.add_argument(
+        "--log-level", default="warning", help="uvicorn log level: debug, info, warning, error (default: warning)"
+    )
 
 
 #: Environment variables read for a Bearer token when no --token is given, first set wins.
