@@ -108,7 +108,7 @@ def test_interrupted_test_run_is_marked_everywhere(
     assert "Traceback" not in out, out[-3000:]
     assert "scimitar: INTERRUPTED:" in out, out[-2000:]
     if presses > 1:
-        assert f"scimitar cleanup --target-url {slow_server} --prefix scimitar-int{presses}-" in out, out[-2000:]
+        assert f"scimitar cleanup --target-url {slow_server} --run-id int{presses}" in out, out[-2000:]
     data = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
     assert data["summary"]["interrupted"] is True and data["verdict"] == "INTERRUPTED"
     html = (tmp_path / "reports" / f"int{presses}" / "report.html").read_text(encoding="utf-8")

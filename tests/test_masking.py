@@ -214,7 +214,8 @@ def test_userinfo_in_the_target_url_is_a_masked_basic_credential(tmp_path: Path,
 def test_query_secret_is_masked_in_the_exit_3_line(tmp_path: Path) -> None:
     url = f"http://127.0.0.1:9/scim/v2?api_key={quote(QUERY_SECRET, safe='')}"
     for command in ("test", "cleanup"):
-        out = _run([command, "--target-url", url], tmp_path)
+        extra = ["--run-id", "abc123"] if command == "cleanup" else []
+        out = _run([command, "--target-url", url, *extra], tmp_path)
         assert out.returncode == 3, out.stderr
         assert "cannot reach" in out.stderr and MASK in out.stderr, out.stderr
         assert not leaks(out.stdout + out.stderr, [QUERY_SECRET]), out.stderr

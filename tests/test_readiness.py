@@ -54,7 +54,7 @@ def test_replay_prints_readiness_and_counts_step_warnings(tmp_path: Path) -> Non
     verdict = next(line for line in out.stdout.splitlines() if line.strip().startswith("Okta:"))
     assert verdict.strip().startswith("Okta: provisioning would succeed on 1 of 2 flows; blocking: deactivate (step 3:")
     summary = next(line for line in out.stdout.splitlines() if line.startswith("scimitar: ") and "passed" in line)
-    assert summary == f"scimitar: 0 passed, 1 failed, {warn_lines} warnings, 0 skipped, 0 errors"
+    assert summary == f"scimitar: FAIL: 0 passed, 1 failed, {warn_lines} warnings, 0 skipped, 0 errors"
     folder = next((tmp_path / "reports").glob("*/results.json")).parent
     document = json.loads((folder / "results.json").read_text())
     assert document["summary"]["warnings"] == warn_lines
