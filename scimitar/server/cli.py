@@ -9,6 +9,7 @@ import sys
 
 from scimitar.quirks import QUIRKS, parse_quirks
 from scimitar.server.config import PROFILES, ServerConfig
+from scimitar.shapes import SHAPES, ShapeError, load_shape_file, named_shape
 
 EXAMPLES = """\
 examples:
@@ -18,6 +19,8 @@ examples:
   SCIMITAR_SERVE_TOKEN=dev-token scimitar serve    # the token stays out of `ps`
   scimitar serve --port 0                          # an ephemeral port, printed once bound
   scimitar serve --quirk create-200 --quirk startindex-ignored   # reproduce a customer's bug
+  scimitar serve --shape minimal                   # a narrow User schema (emails.value only, ...)
+  scimitar serve --schemas customer-schemas.json   # serve (and enforce) a customer's /Schemas
   scimitar serve --list-quirks
 """
 
@@ -37,6 +40,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="switch on a named server bug (repeatable); see --list-quirks",
     )
     parser.add_argument("--list-quirks", action="store_true", help="list the quirks and exit")
+    shape = parser.add_mutually_exclusive_group()
+    shape.add_argument(
+        "--shape",
+        choices=tuple(SHAPES),
+        default=None,
+        help="declare and enforce a named server shape (default: rfc, the full RFC 7643 schemas)",
+    )
+    shape.add_argument(
+        "--schemas",
+        metavar="FILE",
+        help="declare and enforce the schemas of a JSON file: a /Schemas ListResponse or array, or "
+        '{"Schemas": ..., "ResourceTypes": ..., "ServiceProviderConfig": {...overrides}}',
+    )
     parser.add_argument(
         "--token",
         action="append",
@@ -91,7 +107,20 @@ def build_config(
         if not sep or not key or not secret:
             raise ValueError(f"--basic expects KEY:SECRET, got {pair!r}")
         basic.append((key, secret))
+    shape = None
+    try:
+        if getattr(args, "schemas", None):
+            shape = load_shape_file(args.schemas)
+            notes.append(f"  shape: schemas from {args.schemas}")
+        elif getattr(args, "shape", None) and args.shape != "rfc":
+            shape = named_shape(args.shape)
+            notes.append(f"  shape: {args.shape}")
+    except ShapeError as exc:
+        raise ValueError(str(exc)) from None
+    if shape is not None and shape.profile and args.profile != "rfc" and args.profile != shape.profile:
+        raise ValueError(f"--shape {shape.name} implies --profile {shape.profile}, not {args.profile}")
     config = ServerConfig(
+        shape=shape,
         base_path=args.base_path,
         profile=args.profile,
         quirks=parse_quirks(args.quirk),
