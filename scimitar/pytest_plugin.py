@@ -84,11 +84,24 @@ class ScimSession:
         try:
             target.probe(session.masker, session.recorder)
             session.discovery = Discovery.fetch(session.client)
+            session.adopt_schemas()
         except BaseException:
             target.close()
             raise
         atexit.register(session.finish)
         return session
+
+    def adopt_schemas(self) -> str:
+        """Shape the run's test data by the target's discovery documents and declared profile
+        (see `scimitar.factory`); the JSON results say where the schemas came from."""
+        profile = (
+            self.target.options.profile
+            if self.target.embedded
+            else os.environ.get("SCIMITAR_TARGET_PROFILE") or None
+        )
+        source = self.run.data.adopt(self.discovery.schemas, self.discovery.resource_types, profile=profile)
+        self.results.target["schema_source"] = source
+        return source
 
     def context(self, check: Check | None = None) -> CheckContext:
         """A context with its own recorder (and a client recording into it)."""
