@@ -102,6 +102,27 @@ class AttrRef:
             value = _ci(value, self.sub.name)
         return value
 
+    def set(self, body: dict[str, Any], value: Any) -> dict[str, Any]:
+        """Set this (single-valued) attribute in `body` in place, keeping sibling sub-attributes."""
+        holder = body.setdefault(self.urn, {}) if self.in_extension else body
+        if self.sub is None:
+            holder[self.attribute.name] = value
+        else:
+            parent = holder.get(self.attribute.name)
+            holder[self.attribute.name] = {**(parent if isinstance(parent, dict) else {}), self.sub.name: value}
+        return body
+
+    def unset(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Remove this attribute from `body` in place (a sub-attribute: from its parent value)."""
+        holder = body.get(self.urn) if self.in_extension else body
+        if not isinstance(holder, dict):
+            return body
+        if self.sub is None:
+            holder.pop(self.attribute.name, None)
+        elif isinstance(holder.get(self.attribute.name), dict):
+            holder[self.attribute.name].pop(self.sub.name, None)
+        return body
+
     def fragment(self, value: Any) -> dict[str, Any]:
         """A body fragment that sets this attribute to `value` (for POST/PUT/pathless PATCH)."""
         inner: Any = {self.sub.name: value} if self.sub else value
@@ -109,6 +130,19 @@ class AttrRef:
             inner = [inner]
         top = {self.attribute.name: inner}
         return {self.urn: top} if self.in_extension else top
+
+
+def merge_fragments(*fragments: dict[str, Any]) -> dict[str, Any]:
+    """Body fragments (`AttrRef.fragment`) merged into one object: sub-attributes of the same
+    complex attribute end up in one value, as a pathless PATCH or a PUT carries them."""
+    out: dict[str, Any] = {}
+    for fragment in fragments:
+        for key, value in fragment.items():
+            if isinstance(value, dict) and isinstance(out.get(key), dict):
+                out[key] = merge_fragments(out[key], value)
+            else:
+                out[key] = value
+    return out
 
 
 def _ci(obj: Any, key: str) -> Any:
@@ -326,9 +360,30 @@ class DataFactory:
         return found[0] if found else None
 
     def writable_strings(
-        self, resource_type: str = "User", *, exclude: tuple[str, ...] = ()
+        self, resource_type: str = "User", *, exclude: tuple[str, ...] = (), subs: bool = True
     ) -> list[AttrRef]:
-        return self.find(resource_type, type="string", multi_valued=False, exclude=exclude)
+        """Every unconstrained readWrite single-valued string: top-level ones first, then (with
+        `subs`) sub-attributes of single-valued complex attributes (`name.givenName`), which a
+        narrow schema may be left with."""
+        out = self.find(resource_type, type="string", multi_valued=False, exclude=exclude)
+        if subs:
+            for ref in self.find(resource_type, type="complex", multi_valued=False, exclude=exclude):
+                for sub in ref.attribute.sub_attributes:
+                    if (
+                        sub.type == "string"
+                        and not sub.multi_valued
+                        and sub.mutability == "readWrite"
+                        and not sub.required
+                        and not sub.canonical_values
+                        and sub.uniqueness == "none"
+                    ):
+                        out.append(AttrRef(resource_type, ref.urn, ref.attribute, sub, ref.in_extension))
+        return out
+
+    def string_to_write(self, resource_type: str = "User", *, exclude: tuple[str, ...] = ()) -> AttrRef | None:
+        """The first of `writable_strings` (a top-level attribute when there is one)."""
+        found = self.writable_strings(resource_type, exclude=exclude)
+        return found[0] if found else None
 
     def multi_complex_with(
         self, sub: str = "type", resource_type: str = "User", *, exclude: tuple[str, ...] = ()
@@ -359,6 +414,38 @@ class DataFactory:
             if value.lower() == preferred.lower():
                 return value
         return attr.canonical_values[0]
+
+    def undeclared(self, resource_type: str, body: Any) -> str | None:
+        """The first attribute path in `body` the target does not declare, or None.
+
+        Used before a create that must succeed: a body naming an undeclared attribute would be
+        refused, rightly (RFC 7644 §3.3, §3.5.2), so the check cannot run on this target.
+        """
+        rt = self._rt(resource_type)
+        if rt is None or not isinstance(body, dict):
+            return None
+        ext_ids = {e.schema.lower(): e.schema for e in rt.extensions}
+        for key, value in body.items():
+            if not isinstance(key, str) or key == "schemas":
+                continue
+            if key.lower() in ext_ids:
+                schema = self.registry.schema(ext_ids[key.lower()])
+                for sub_key in value if isinstance(value, dict) and schema else ():
+                    if schema is not None and schema.attribute(sub_key) is None:
+                        return f"{schema.id}:{sub_key}"
+                continue
+            if key.lower().startswith("urn:"):
+                return key
+            found = self.registry.resolve(rt, key)
+            if found is None:
+                return key
+            attr = found.attribute
+            if attr.type == "complex":
+                for item in value if isinstance(value, list) else [value]:
+                    for sub_key in item if isinstance(item, dict) else ():
+                        if attr.sub(sub_key) is None:
+                            return f"{attr.name}.{sub_key}"
+        return None
 
     # -- values -------------------------------------------------------------------------------
     def marker(self, label: str = "v") -> str:
@@ -397,6 +484,19 @@ class DataFactory:
         else:
             value = self.marker(label or attr.name)
         return [value] if attr.multi_valued and kind != "complex" else value
+
+    def emails(self, value: str, *, type: str = "work", primary: bool = True) -> list[dict[str, Any]] | None:
+        """`emails` holding `value`, with `type` and `primary` only where the target declares them
+        (None when it declares no `emails`: the key is then left out)."""
+        if not self.declares("User", "emails"):
+            return None
+        item: dict[str, Any] = {"value": value}
+        type_ref = self.ref("User", "emails.type")
+        if type_ref is not None and type_ref.leaf.mutability != "readOnly":
+            item["type"] = self.canonical(type_ref, type)
+        if primary and self.declares("User", "emails.primary"):
+            item["primary"] = True
+        return [item]
 
     def user_name(self, first: str = "user", last: str = "member") -> str:
         """A fresh unique userName that is also a valid ASCII email address, all lower case."""
@@ -535,13 +635,9 @@ class DataFactory:
         user_name = body.get("userName")
         emails = body.get("emails")
         if "userName" in overrides and "emails" not in overrides and isinstance(user_name, str):
-            if self.declares("User", "emails"):
-                item: dict[str, Any] = {"value": user_name}
-                if self.declares("User", "emails.type"):
-                    item["type"] = self.canonical(self.ref("User", "emails.type"), "work")  # type: ignore[arg-type]
-                if self.declares("User", "emails.primary"):
-                    item["primary"] = True
-                body["emails"] = [item]
+            found = self.emails(user_name)
+            if found is not None:
+                body["emails"] = found
         elif "emails" in overrides and "userName" not in overrides and isinstance(emails, list) and emails:
             primary = next((e for e in emails if isinstance(e, dict) and e.get("primary")), emails[0])
             if isinstance(primary, dict) and isinstance(primary.get("value"), str):

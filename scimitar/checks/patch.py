@@ -15,6 +15,7 @@ from scimitar.checks._query import get_ci as ci
 from scimitar.checks._query import user_path
 from scimitar.checks.context import CheckContext
 from scimitar.checks.registry import Level, check
+from scimitar.factory import AttrRef, merge_fragments
 from scimitar.quirks import Quirk
 from scimitar.schema import CORE_GROUP, ENTERPRISE_USER, PATCH_OP
 from scimitar.target import ScimResponse
@@ -92,6 +93,33 @@ def email_types(resource: dict[str, Any]) -> set[str]:
     return {str(ci(e, "type")).lower() for e in emails_of(resource) if ci(e, "type")}
 
 
+def typed_attr(ctx: CheckContext, sub: str = "type") -> AttrRef:
+    """The writable multi-valued complex attribute the value-filter checks work on (`emails` on
+    the RFC schema), or skip: the target declares none with a `type` (or `sub`) sub-attribute."""
+    found = ctx.data.multi_complex_with(sub)
+    if found is not None and sub != "type" and found.attribute.sub("type") is None:
+        found = None
+    return ctx.need(found, f"writable multi-valued complex attribute with 'type' and '{sub}' sub-attributes")
+
+
+def typed_value(ctx: CheckContext, ref: AttrRef, kind: str, **subs: Any) -> dict[str, Any]:
+    """A fresh value of `ref` of type `kind` (a canonical value where the target lists them),
+    with the extra sub-attributes `subs` the target declares."""
+    attr = ref.attribute
+    value_attr, type_attr = attr.sub("value"), attr.sub("type")
+    assert value_attr is not None and type_attr is not None
+    item: dict[str, Any] = {
+        "value": ctx.data.value_for(value_attr, attr.name),
+        "type": ctx.data.canonical(type_attr, kind),
+    }
+    item.update({k: v for k, v in subs.items() if attr.sub(k) is not None})
+    return item
+
+
+def values_of(resource: dict[str, Any], ref: AttrRef) -> list[dict[str, Any]]:
+    return [e for e in ci(resource, ref.attribute.name) or [] if isinstance(e, dict)]
+
+
 def same_text(a: Any, b: Any) -> bool:
     return isinstance(a, str) and isinstance(b, str) and a == b
 
@@ -118,16 +146,17 @@ def replace_simple_path(ctx: CheckContext) -> None:
     specified by the "path"." and "If the target location is a single-value attribute, the
     attributes value is replaced."
     """
+    attr = ctx.need(ctx.data.string_to_write(), "writable string attribute other than userName")
     user = ctx.create_user()
     new = marker(ctx, "display")
-    response = patch(ctx, user_path(user), {"op": "replace", "path": "displayName", "value": new})
-    succeeded(ctx, response, "replace displayName")
+    response = patch(ctx, user_path(user), {"op": "replace", "path": attr.path, "value": new})
+    succeeded(ctx, response, f"replace {attr.path}")
     after = reread(ctx, user_path(user))
     ctx.expect(
-        same_text(ci(after, "displayName"), new),
-        "after a successful replace of displayName the resource still has the old value",
+        same_text(attr.get(after), new),
+        f"after a successful replace of {attr.path} the resource still has the old value",
         expected=new,
-        actual=ci(after, "displayName"),
+        actual=attr.get(after),
     )
 
 
@@ -144,16 +173,17 @@ def add_simple_path(ctx: CheckContext) -> None:
     """RFC 7644 §3.5.2.1: "If the target location specifies an attribute that does not exist
     (has no value), the attribute is added with the new value."
     """
-    user = ctx.create_user()
+    attr = ctx.need(ctx.data.string_to_write(), "writable string attribute other than userName")
+    user = ctx.create("/Users", attr.unset(ctx.data.user()))
     nick = marker(ctx, "nick")
-    response = patch(ctx, user_path(user), {"op": "add", "path": "nickName", "value": nick})
-    succeeded(ctx, response, "add nickName")
+    response = patch(ctx, user_path(user), {"op": "add", "path": attr.path, "value": nick})
+    succeeded(ctx, response, f"add {attr.path}")
     after = reread(ctx, user_path(user))
     ctx.expect(
-        same_text(ci(after, "nickName"), nick),
-        "after a successful add of nickName the attribute is not set",
+        same_text(attr.get(after), nick),
+        f"after a successful add of {attr.path} the attribute is not set",
         expected=nick,
-        actual=ci(after, "nickName"),
+        actual=attr.get(after),
     )
 
 
@@ -170,15 +200,16 @@ def remove_simple_path(ctx: CheckContext) -> None:
     """RFC 7644 §3.5.2.2: "If the target location is a single-value attribute, the attribute and
     its associated value is removed, and the attribute SHALL be considered unassigned."
     """
-    user = ctx.create_user(nickName=marker(ctx, "nick"))
-    response = patch(ctx, user_path(user), {"op": "remove", "path": "nickName"})
-    succeeded(ctx, response, "remove nickName")
+    attr = ctx.need(ctx.data.string_to_write(), "writable string attribute other than userName")
+    user = ctx.create("/Users", attr.set(ctx.data.user(), marker(ctx, "nick")))
+    response = patch(ctx, user_path(user), {"op": "remove", "path": attr.path})
+    succeeded(ctx, response, f"remove {attr.path}")
     after = reread(ctx, user_path(user))
     ctx.expect(
-        ci(after, "nickName") in (None, ""),
-        "after a successful remove of nickName the attribute still has a value",
-        expected="nickName unassigned",
-        actual=ci(after, "nickName"),
+        attr.get(after) in (None, ""),
+        f"after a successful remove of {attr.path} the attribute still has a value",
+        expected=f"{attr.path} unassigned",
+        actual=attr.get(after),
     )
 
 
@@ -397,16 +428,19 @@ def replace_value_filter(ctx: CheckContext) -> None:
     "addresses[type eq "work"].streetAddress"), the matching sub-attribute of all matching
     records is replaced."
     """
-    user = ctx.create_user()
-    address = f"{marker(ctx, 'work')}@example.com"
-    response = patch(
-        ctx, user_path(user), {"op": "replace", "path": 'emails[type eq "work"].value', "value": address}
-    )
-    succeeded(ctx, response, 'replace emails[type eq "work"].value')
-    work = [e for e in emails_of(reread(ctx, user_path(user))) if str(ci(e, "type")).lower() == "work"]
+    ref = typed_attr(ctx)
+    work_type = ctx.data.canonical(ref.attribute.sub("type") or ref.attribute, "work")
+    user = ctx.create_user(**{ref.attribute.name: [typed_value(ctx, ref, "work", primary=True)]})
+    address = typed_value(ctx, ref, "work")["value"]
+    path = f'{ref.attribute.name}[type eq "{work_type}"].value'
+    response = patch(ctx, user_path(user), {"op": "replace", "path": path, "value": address})
+    succeeded(ctx, response, f"replace {path}")
+    work = [
+        e for e in values_of(reread(ctx, user_path(user)), ref) if str(ci(e, "type")).lower() == work_type.lower()
+    ]
     ctx.expect(
         bool(work) and all(str(ci(e, "value")).lower() == address.lower() for e in work),
-        "the work email's value was not replaced",
+        f"the {work_type} {ref.attribute.name} value was not replaced",
         expected=address,
         actual=[ci(e, "value") for e in work],
     )
@@ -426,15 +460,16 @@ def remove_value_filter(ctx: CheckContext) -> None:
     complex filter is specified based on the attribute's sub-attributes, the matching records are
     removed."
     """
-    payload = ctx.data.user()
-    home = f"{marker(ctx, 'home')}@example.org"
-    payload["emails"] = payload["emails"] + [{"value": home, "type": "home"}]
-    user = ctx.create("/Users", payload)
-    response = patch(ctx, user_path(user), {"op": "remove", "path": 'emails[type eq "home"]'})
-    succeeded(ctx, response, 'remove emails[type eq "home"]')
-    types = email_types(reread(ctx, user_path(user)))
-    ctx.expect("home" not in types, "the home email is still there after it was removed", actual=types)
-    ctx.expect("work" in types, "removing the home email also removed the work email", actual=types)
+    ref = typed_attr(ctx)
+    work, home = typed_value(ctx, ref, "work", primary=True), typed_value(ctx, ref, "home")
+    ctx.need(ref if work["type"] != home["type"] else None, f"{ref.attribute.name}.type with two canonical values")
+    user = ctx.create_user(**{ref.attribute.name: [work, home]})
+    path = f'{ref.attribute.name}[type eq "{home["type"]}"]'
+    response = patch(ctx, user_path(user), {"op": "remove", "path": path})
+    succeeded(ctx, response, f"remove {path}")
+    types = {str(ci(e, "type")).lower() for e in values_of(reread(ctx, user_path(user)), ref) if ci(e, "type")}
+    ctx.expect(home["type"].lower() not in types, "the home value is still there after it was removed", actual=types)
+    ctx.expect(work["type"].lower() in types, "removing the home value also removed the work value", actual=types)
 
 
 @check(
@@ -480,18 +515,19 @@ def replace_pathless(ctx: CheckContext) -> None:
     resource itself. In this case, the "value" attribute SHALL contain a list of one or more
     attributes that are to be replaced."
     """
+    attrs = ctx.data.writable_strings()[:2]
+    ctx.need(attrs[0] if attrs else None, "writable string attribute other than userName")
     user = ctx.create_user()
-    display, nick = marker(ctx, "display"), marker(ctx, "nick")
-    response = patch(
-        ctx, user_path(user), {"op": "replace", "value": {"displayName": display, "nickName": nick}}
-    )
+    want = {a.path: marker(ctx, "display") for a in attrs}
+    value = merge_fragments(*(a.fragment(want[a.path]) for a in attrs))
+    response = patch(ctx, user_path(user), {"op": "replace", "value": value})
     succeeded(ctx, response, "pathless replace")
     after = reread(ctx, user_path(user))
-    got = {"displayName": ci(after, "displayName"), "nickName": ci(after, "nickName")}
+    got = {a.path: a.get(after) for a in attrs}
     ctx.expect(
-        got == {"displayName": display, "nickName": nick},
+        got == want,
         "a pathless replace did not set the attributes of its value",
-        expected={"displayName": display, "nickName": nick},
+        expected=want,
         actual=got,
     )
 
@@ -509,16 +545,22 @@ def add_pathless(ctx: CheckContext) -> None:
     """RFC 7644 §3.5.2.1: "If "path" is omitted, the target location is assumed to be the resource
     itself. The "value" parameter contains a set of attributes to be added to the resource."
     """
-    user = ctx.create_user()
-    nick, title = marker(ctx, "nick"), marker(ctx, "title")
-    response = patch(ctx, user_path(user), {"op": "add", "value": {"nickName": nick, "title": title}})
+    attrs = ctx.data.writable_strings()[:2]
+    ctx.need(attrs[0] if attrs else None, "writable string attribute other than userName")
+    payload = ctx.data.user()
+    for a in attrs:
+        a.unset(payload)
+    user = ctx.create("/Users", payload)
+    want = {a.path: marker(ctx, "nick") for a in attrs}
+    value = merge_fragments(*(a.fragment(want[a.path]) for a in attrs))
+    response = patch(ctx, user_path(user), {"op": "add", "value": value})
     succeeded(ctx, response, "pathless add")
     after = reread(ctx, user_path(user))
-    got = {"nickName": ci(after, "nickName"), "title": ci(after, "title")}
+    got = {a.path: a.get(after) for a in attrs}
     ctx.expect(
-        got == {"nickName": nick, "title": title},
+        got == want,
         "a pathless add did not add the attributes of its value",
-        expected={"nickName": nick, "title": title},
+        expected=want,
         actual=got,
     )
 
@@ -567,15 +609,13 @@ def primary_unique(ctx: CheckContext) -> None:
     "false" for any other values in the array." (RFC 7643 §2.4: "The primary attribute value
     "true" MUST appear no more than once.")
     """
-    user = ctx.create_user()
-    home = f"{marker(ctx, 'home')}@example.org"
-    response = patch(
-        ctx,
-        user_path(user),
-        {"op": "add", "path": "emails", "value": [{"value": home, "type": "home", "primary": True}]},
-    )
-    succeeded(ctx, response, "add a primary email")
-    emails = emails_of(reread(ctx, user_path(user)))
+    ref = typed_attr(ctx, "primary")
+    user = ctx.create_user(**{ref.attribute.name: [typed_value(ctx, ref, "work", primary=True)]})
+    added = typed_value(ctx, ref, "home", primary=True)
+    home = added["value"]
+    response = patch(ctx, user_path(user), {"op": "add", "path": ref.attribute.name, "value": [added]})
+    succeeded(ctx, response, f"add a primary {ref.attribute.name} value")
+    emails = values_of(reread(ctx, user_path(user)), ref)
     primaries = [ci(e, "value") for e in emails if ci(e, "primary") is True]
     ctx.expect(
         len(primaries) == 1 and str(primaries[0]).lower() == home.lower(),
@@ -642,19 +682,20 @@ def response_reflects_change(ctx: CheckContext) -> None:
     parameter (see Section 3.9), or MAY return HTTP status code 204 (No Content) and the
     appropriate response headers for a successful PATCH request."
     """
+    attr = ctx.need(ctx.data.string_to_write(), "writable string attribute other than userName")
     user = ctx.create_user()
     display = marker(ctx, "display")
-    response = patch(ctx, user_path(user), {"op": "replace", "path": "displayName", "value": display})
-    succeeded(ctx, response, "replace displayName")
+    response = patch(ctx, user_path(user), {"op": "replace", "path": attr.path, "value": display})
+    succeeded(ctx, response, f"replace {attr.path}")
     if response.status == 204:
         return
     body = response.json()
     ctx.validate_resource(body, "User", response=response)
     ctx.expect(
-        ci(body, "id") == user["id"] and same_text(ci(body, "displayName"), display),
+        ci(body, "id") == user["id"] and same_text(attr.get(body), display),
         "the 200 response is not the updated resource",
-        expected={"id": user["id"], "displayName": display},
-        actual={"id": ci(body, "id"), "displayName": ci(body, "displayName")},
+        expected={"id": user["id"], attr.path: display},
+        actual={"id": ci(body, "id"), attr.path: attr.get(body)},
         response=response,
     )
 
@@ -674,12 +715,13 @@ def attributes_param_200(ctx: CheckContext) -> None:
     the "attributes" query parameter". RFC 7644 §3.9: "attributes ... overrides the list of
     attributes that would be returned by default"; `id` is returned always.
     """
+    attr = ctx.need(ctx.data.string_to_write(), "writable string attribute other than userName")
     user = ctx.create_user()
     display = marker(ctx, "display")
     response = patch(
         ctx,
         user_path(user),
-        {"op": "replace", "path": "displayName", "value": display},
+        {"op": "replace", "path": attr.path, "value": display},
         params={"attributes": "userName"},
     )
     ctx.expect_status(response, 200, message=f"PATCH with ?attributes= answered {response.status}, not 200")
@@ -692,8 +734,8 @@ def attributes_param_200(ctx: CheckContext) -> None:
         response=response,
     )
     ctx.expect(
-        ci(body, "displayName") is None,
-        "the response returns displayName, which ?attributes=userName did not ask for",
+        ci(body, attr.attribute.name) is None,
+        f"the response returns {attr.attribute.name}, which ?attributes=userName did not ask for",
         expected="only id, userName (and attributes returned always)",
         actual=sorted(k for k in body if isinstance(k, str)),
         response=response,
@@ -736,11 +778,14 @@ def replace_filter_no_match(ctx: CheckContext) -> None:
     provider SHALL indicate failure by returning HTTP status code 400 and a "scimType" error code
     of "noTarget"."
     """
-    user = ctx.create_user()  # one email, of type "work"
+    ref = typed_attr(ctx)
+    work, home = typed_value(ctx, ref, "work", primary=True), typed_value(ctx, ref, "home")
+    ctx.need(ref if work["type"] != home["type"] else None, f"{ref.attribute.name}.type with two canonical values")
+    user = ctx.create_user(**{ref.attribute.name: [work]})  # one value, of type "work"
     response = patch(
         ctx,
         user_path(user),
-        {"op": "replace", "path": 'emails[type eq "home"].value', "value": "nobody@example.org"},
+        {"op": "replace", "path": f'{ref.attribute.name}[type eq "{home["type"]}"].value', "value": home["value"]},
     )
     failed_with(ctx, response, 400, ("noTarget",), "replace through a filter matching nothing")
 
@@ -760,8 +805,12 @@ def remove_filter_no_match(ctx: CheckContext) -> None:
     contains a filter that yields no match." ("Implementers SHOULD handle the identified HTTP
     status codes as described below.")
     """
-    user = ctx.create_user()  # one email, of type "work"
-    response = patch(ctx, user_path(user), {"op": "remove", "path": 'emails[type eq "home"]'})
+    ref = typed_attr(ctx)
+    work, home = typed_value(ctx, ref, "work", primary=True), typed_value(ctx, ref, "home")
+    ctx.need(ref if work["type"] != home["type"] else None, f"{ref.attribute.name}.type with two canonical values")
+    user = ctx.create_user(**{ref.attribute.name: [work]})  # one value, of type "work"
+    path = f'{ref.attribute.name}[type eq "{home["type"]}"]'
+    response = patch(ctx, user_path(user), {"op": "remove", "path": path})
     failed_with(ctx, response, 400, ("noTarget",), "remove through a filter matching nothing")
 
 
@@ -853,10 +902,9 @@ def readonly_rejected(ctx: CheckContext) -> None:
     """
     user = ctx.create_user()
     group = ctx.create_group()
-    attempts: list[dict[str, Any]] = [
-        {"op": "replace", "path": "id", "value": "scimitar-not-the-id"},
-        {"op": "add", "path": "groups", "value": [{"value": group["id"]}]},
-    ]
+    attempts: list[dict[str, Any]] = [{"op": "replace", "path": "id", "value": "scimitar-not-the-id"}]
+    if ctx.data.declares("User", "groups"):  # a path the target does not declare is invalidPath instead
+        attempts.append({"op": "add", "path": "groups", "value": [{"value": group["id"]}]})
     for op in attempts:
         response = patch(ctx, user_path(user), op)
         failed_with(ctx, response, 400, None, f"{op['op']} of the readOnly {op['path']}")
@@ -1147,18 +1195,17 @@ def replace_multivalued_all(ctx: CheckContext) -> None:
     """RFC 7644 §3.5.2.3: "If the target location is a multi-valued attribute and no filter is
     specified, the attribute and all values are replaced."
     """
-    payload = ctx.data.user()
-    payload["emails"] = payload["emails"] + [{"value": f"{marker(ctx, 'home')}@example.org", "type": "home"}]
-    user = ctx.create("/Users", payload)
-    address = f"{marker(ctx, 'only')}@example.net"
-    response = patch(
-        ctx, user_path(user), {"op": "replace", "path": "emails", "value": [{"value": address, "type": "other"}]}
-    )
-    succeeded(ctx, response, "replace emails")
-    values = [str(ci(e, "value")).lower() for e in emails_of(reread(ctx, user_path(user)))]
+    ref = typed_attr(ctx)
+    name = ref.attribute.name
+    user = ctx.create_user(**{name: [typed_value(ctx, ref, "work", primary=True), typed_value(ctx, ref, "home")]})
+    only = typed_value(ctx, ref, "other")
+    address = only["value"]
+    response = patch(ctx, user_path(user), {"op": "replace", "path": name, "value": [only]})
+    succeeded(ctx, response, f"replace {name}")
+    values = [str(ci(e, "value")).lower() for e in values_of(reread(ctx, user_path(user)), ref)]
     ctx.expect(
         values == [address.lower()],
-        "after replacing emails with one value the resource still has other emails",
+        f"after replacing {name} with one value the resource still has other values",
         expected=[address],
         actual=values,
     )
@@ -1179,16 +1226,17 @@ def remove_filtered_sub_attribute(ctx: CheckContext) -> None:
     Sub-attributes whose values have been removed SHALL be considered unassigned." The path
     grammar allows a sub-attribute after the filter ("PATH = attrPath / valuePath [subAttr]").
     """
-    payload = ctx.data.user()
-    address = f"{marker(ctx, 'work')}@example.com"
-    payload["emails"] = [{"value": address, "type": "work", "primary": True, "display": "Work mail"}]
-    user = ctx.create("/Users", payload)
-    work = [e for e in emails_of(reread(ctx, user_path(user))) if str(ci(e, "type")).lower() == "work"]
+    ref = typed_attr(ctx, "display")
+    item = typed_value(ctx, ref, "work", primary=True, display="Work mail")
+    kind = str(item["type"]).lower()
+    user = ctx.create_user(**{ref.attribute.name: [item]})
+    work = [e for e in values_of(reread(ctx, user_path(user)), ref) if str(ci(e, "type")).lower() == kind]
     if not work or ci(work[0], "display") is None:
-        ctx.skip("the target did not store emails.display, so there is nothing to remove")
-    response = patch(ctx, user_path(user), {"op": "remove", "path": 'emails[type eq "work"].display'})
-    succeeded(ctx, response, 'remove emails[type eq "work"].display')
-    work = [e for e in emails_of(reread(ctx, user_path(user))) if str(ci(e, "type")).lower() == "work"]
+        ctx.skip(f"the target did not store {ref.attribute.name}.display, so there is nothing to remove")
+    path = f'{ref.attribute.name}[type eq "{item["type"]}"].display'
+    response = patch(ctx, user_path(user), {"op": "remove", "path": path})
+    succeeded(ctx, response, f"remove {path}")
+    work = [e for e in values_of(reread(ctx, user_path(user)), ref) if str(ci(e, "type")).lower() == kind]
     ctx.expect(
         bool(work) and all(ci(e, "display") is None for e in work),
         "the work email still has its display after it was removed (or the email itself is gone)",
