@@ -530,8 +530,8 @@ class DataFactory:
                 "costCenter": f"CC-{self.faker.random_int(100, 999)}",
             }
         body = self.conform("User", body)
-        body = _apply(body, overrides)
-        return self._profile_rules("User", body, overrides)
+        body = self._complete_overrides("User", _apply(body, overrides), overrides)
+        return self.apply_profile("User", body, tuple(overrides))
 
     def group(self, **overrides: Any) -> dict[str, Any]:
         """A Group with a prefixed, unique `displayName` (words in the Faker locale: often Unicode)."""
@@ -543,7 +543,7 @@ class DataFactory:
             "externalId": f"{self.prefix}{n}-{self.faker.uuid4()}",
             "members": [],
         }
-        return _apply(self.conform("Group", body), overrides)
+        return self._complete_overrides("Group", _apply(self.conform("Group", body), overrides), overrides)
 
     def conform(self, resource_type: str, body: dict[str, Any]) -> dict[str, Any]:
         """`body` reduced to what the target declares and completed with what it requires."""
@@ -627,9 +627,28 @@ class DataFactory:
         for urn in [u for u in out if u.lower().startswith("urn:") and not out[u]]:
             del out[urn]
 
-    def _profile_rules(self, resource_type: str, body: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
-        """The declared profile's data rules. clickhouse: `userName` equals the primary email
-        (ignoring case), so an overridden `userName` carries its email along, and vice versa."""
+    def _complete_overrides(self, resource_type: str, body: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+        """Complex values a check passed in get the sub-attributes the target requires
+        (`name` without `formatted` on a server that requires it), and nothing else changes."""
+        rt = self._rt(resource_type)
+        for key, value in overrides.items():
+            found = self.registry.resolve(rt, key) if rt and isinstance(key, str) else None
+            if found is None or found.attribute.type != "complex" or value is None:
+                continue
+            attr = found.attribute
+            for item in value if isinstance(value, list) else [value]:
+                if not isinstance(item, dict):
+                    continue
+                for sub in attr.sub_attributes:
+                    if sub.required and sub.mutability != "readOnly" and sub.name not in item:
+                        item[sub.name] = self._fill_sub(attr, sub, item)
+        return body
+
+    def apply_profile(self, resource_type: str, body: dict[str, Any], changed: tuple[str, ...] = ()) -> dict[str, Any]:
+        """The declared profile's data rules, after a check changed the members `changed`.
+        clickhouse: `userName` equals the primary email (ignoring case), so a changed `userName`
+        carries its email along, and changed `emails` carry the userName along."""
+        overrides = set(changed)
         if self.profile != "clickhouse" or resource_type != "User":
             return body
         user_name = body.get("userName")

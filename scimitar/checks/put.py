@@ -9,7 +9,6 @@ from scimitar.checks.crud import (
     parse_datetime,
     path_of,
     read,
-    same_text,
     unknown_id,
 )
 from scimitar.checks.registry import Level, check
@@ -28,25 +27,35 @@ def put_replaces_values(ctx: CheckContext) -> None:
     """RFC 7644 §3.5.1: "readWrite, writeOnly: Any values provided SHALL replace the existing
     attribute values." A new `emails` list replaces the old one; it is not merged into it.
     """
-    user = ctx.create_user()
-    # the same address as a "home" email: a profile that ties userName to the primary email still accepts it
-    new_email = {"value": user["emails"][0]["value"], "type": "home", "primary": True}
-    body = full_user(user, displayName="Replaced Name", emails=[new_email])
+    single = ctx.need(ctx.data.string_to_write(), "writable string attribute other than userName")
+    multi = ctx.need(
+        ctx.data.multi_complex_with("value"), "writable multi-valued complex attribute with a 'value'"
+    )
+    name = multi.attribute.name
+    value_attr = multi.attribute.sub("value")
+    assert value_attr is not None
+    old = {"value": ctx.data.value_for(value_attr, name)}
+    new = {"value": ctx.data.value_for(value_attr, name)}
+    if multi.attribute.sub("type") is not None:
+        old["type"] = ctx.data.canonical(multi.attribute.sub("type"), "work")  # type: ignore[arg-type]
+        new["type"] = ctx.data.canonical(multi.attribute.sub("type"), "home")  # type: ignore[arg-type]
+    user = ctx.create_user(**{name: [old]})
+    body = single.set(full_user(user, **{name: [new]}), "Replaced Name")
     response = ctx.client.put(path_of("/Users", user), json=body)
     ctx.expect_status(response, 200, 204, message=f"PUT answered {response.status}")
     after = read(ctx, path_of("/Users", user))
-    emails = attr(after, "emails") or []
+    values = [str(attr(v, "value")).lower() for v in attr(after, name) or [] if isinstance(v, dict)]
     ctx.expect(
-        attr(after, "displayName") == "Replaced Name",
-        "displayName was not replaced",
+        single.get(after) == "Replaced Name",
+        f"{single.path} was not replaced",
         expected="Replaced Name",
-        actual=attr(after, "displayName"),
+        actual=single.get(after),
     )
     ctx.expect(
-        len(emails) == 1 and same_text(attr(emails[0], "type"), "home"),
-        "emails were not replaced by the PUT's list",
-        expected=[new_email],
-        actual=emails,
+        values == [str(new["value"]).lower()],
+        f"{name} were not replaced by the PUT's list",
+        expected=[new],
+        actual=attr(after, name),
     )
 
 
@@ -169,14 +178,15 @@ def put_200_with_resource(ctx: CheckContext) -> None:
     reported as SHOULD.)
     """
     user = ctx.create_user()
-    response = ctx.client.put(path_of("/Users", user), json=full_user(user, displayName="Put Answer"))
+    single = ctx.need(ctx.data.string_to_write(), "writable string attribute other than userName")
+    response = ctx.client.put(path_of("/Users", user), json=single.set(full_user(user), "Put Answer"))
     ctx.expect_status(response, 200)
     body = response.json()
     ctx.expect(
-        attr(body, "id") == user["id"] and attr(body, "displayName") == "Put Answer",
+        attr(body, "id") == user["id"] and single.get(body) == "Put Answer",
         "the PUT response is not the updated resource",
-        expected={"id": user["id"], "displayName": "Put Answer"},
-        actual={"id": attr(body, "id"), "displayName": attr(body, "displayName")},
+        expected={"id": user["id"], single.path: "Put Answer"},
+        actual={"id": attr(body, "id"), single.path: single.get(body)},
         response=response,
     )
 

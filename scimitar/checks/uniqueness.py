@@ -132,7 +132,7 @@ def put_rename_to_taken_refused(ctx: CheckContext) -> None:
     """
     first = ctx.create_user()
     second = ctx.create_user()
-    response = ctx.client.put(path_of("/Users", second), json=full_user(second, userName=first["userName"]))
+    response = ctx.client.put(path_of("/Users", second), json=ctx.data.apply_profile("User", full_user(second, userName=first["userName"]), ("userName",)))
     _expect_refused(ctx, response, "PUT renaming into a taken userName")
     _expect_unchanged(ctx, second)
 
@@ -155,7 +155,7 @@ def put_rename_to_taken(ctx: CheckContext) -> None:
     """
     first = ctx.create_user()
     second = ctx.create_user()
-    response = ctx.client.put(path_of("/Users", second), json=full_user(second, userName=first["userName"]))
+    response = ctx.client.put(path_of("/Users", second), json=ctx.data.apply_profile("User", full_user(second, userName=first["userName"]), ("userName",)))
     _expect_conflict(ctx, response, "PUT renaming into a taken userName")
 
 
