@@ -132,6 +132,11 @@ class AttrRef:
         return {self.urn: top} if self.in_extension else top
 
 
+def having(name: str, value: Any) -> dict[str, Any]:
+    """`{name: value}` as keyword overrides (`ctx.create_user(**having(attr.name, [...]))`)."""
+    return {name: value}
+
+
 def merge_fragments(*fragments: dict[str, Any]) -> dict[str, Any]:
     """Body fragments (`AttrRef.fragment`) merged into one object: sub-attributes of the same
     complex attribute end up in one value, as a pathless PATCH or a PUT carries them."""

@@ -15,7 +15,7 @@ from scimitar.checks._query import get_ci as ci
 from scimitar.checks._query import user_path
 from scimitar.checks.context import CheckContext
 from scimitar.checks.registry import Level, check
-from scimitar.factory import AttrRef, merge_fragments
+from scimitar.factory import AttrRef, having, merge_fragments
 from scimitar.quirks import Quirk
 from scimitar.schema import CORE_GROUP, ENTERPRISE_USER, PATCH_OP
 from scimitar.target import ScimResponse
@@ -430,7 +430,7 @@ def replace_value_filter(ctx: CheckContext) -> None:
     """
     ref = typed_attr(ctx)
     work_type = ctx.data.canonical(ref.attribute.sub("type") or ref.attribute, "work")
-    user = ctx.create_user(**{ref.attribute.name: [typed_value(ctx, ref, "work", primary=True)]})
+    user = ctx.create_user(**having(ref.attribute.name, [typed_value(ctx, ref, "work", primary=True)]))
     address = typed_value(ctx, ref, "work")["value"]
     path = f'{ref.attribute.name}[type eq "{work_type}"].value'
     response = patch(ctx, user_path(user), {"op": "replace", "path": path, "value": address})
@@ -463,7 +463,7 @@ def remove_value_filter(ctx: CheckContext) -> None:
     ref = typed_attr(ctx)
     work, home = typed_value(ctx, ref, "work", primary=True), typed_value(ctx, ref, "home")
     ctx.need(ref if work["type"] != home["type"] else None, f"{ref.attribute.name}.type with two canonical values")
-    user = ctx.create_user(**{ref.attribute.name: [work, home]})
+    user = ctx.create_user(**having(ref.attribute.name, [work, home]))
     path = f'{ref.attribute.name}[type eq "{home["type"]}"]'
     response = patch(ctx, user_path(user), {"op": "remove", "path": path})
     succeeded(ctx, response, f"remove {path}")
@@ -610,7 +610,7 @@ def primary_unique(ctx: CheckContext) -> None:
     "true" MUST appear no more than once.")
     """
     ref = typed_attr(ctx, "primary")
-    user = ctx.create_user(**{ref.attribute.name: [typed_value(ctx, ref, "work", primary=True)]})
+    user = ctx.create_user(**having(ref.attribute.name, [typed_value(ctx, ref, "work", primary=True)]))
     added = typed_value(ctx, ref, "home", primary=True)
     home = added["value"]
     response = patch(ctx, user_path(user), {"op": "add", "path": ref.attribute.name, "value": [added]})
@@ -781,7 +781,7 @@ def replace_filter_no_match(ctx: CheckContext) -> None:
     ref = typed_attr(ctx)
     work, home = typed_value(ctx, ref, "work", primary=True), typed_value(ctx, ref, "home")
     ctx.need(ref if work["type"] != home["type"] else None, f"{ref.attribute.name}.type with two canonical values")
-    user = ctx.create_user(**{ref.attribute.name: [work]})  # one value, of type "work"
+    user = ctx.create_user(**having(ref.attribute.name, [work]))  # one value, of type "work"
     response = patch(
         ctx,
         user_path(user),
@@ -808,7 +808,7 @@ def remove_filter_no_match(ctx: CheckContext) -> None:
     ref = typed_attr(ctx)
     work, home = typed_value(ctx, ref, "work", primary=True), typed_value(ctx, ref, "home")
     ctx.need(ref if work["type"] != home["type"] else None, f"{ref.attribute.name}.type with two canonical values")
-    user = ctx.create_user(**{ref.attribute.name: [work]})  # one value, of type "work"
+    user = ctx.create_user(**having(ref.attribute.name, [work]))  # one value, of type "work"
     path = f'{ref.attribute.name}[type eq "{home["type"]}"]'
     response = patch(ctx, user_path(user), {"op": "remove", "path": path})
     failed_with(ctx, response, 400, ("noTarget",), "remove through a filter matching nothing")
@@ -1197,7 +1197,7 @@ def replace_multivalued_all(ctx: CheckContext) -> None:
     """
     ref = typed_attr(ctx)
     name = ref.attribute.name
-    user = ctx.create_user(**{name: [typed_value(ctx, ref, "work", primary=True), typed_value(ctx, ref, "home")]})
+    user = ctx.create_user(**having(name, [typed_value(ctx, ref, "work", primary=True), typed_value(ctx, ref, "home")]))
     only = typed_value(ctx, ref, "other")
     address = only["value"]
     response = patch(ctx, user_path(user), {"op": "replace", "path": name, "value": [only]})
@@ -1229,7 +1229,7 @@ def remove_filtered_sub_attribute(ctx: CheckContext) -> None:
     ref = typed_attr(ctx, "display")
     item = typed_value(ctx, ref, "work", primary=True, display="Work mail")
     kind = str(item["type"]).lower()
-    user = ctx.create_user(**{ref.attribute.name: [item]})
+    user = ctx.create_user(**having(ref.attribute.name, [item]))
     work = [e for e in values_of(reread(ctx, user_path(user)), ref) if str(ci(e, "type")).lower() == kind]
     if not work or ci(work[0], "display") is None:
         ctx.skip(f"the target did not store {ref.attribute.name}.display, so there is nothing to remove")

@@ -12,6 +12,7 @@ from scimitar.checks.crud import (
     unknown_id,
 )
 from scimitar.checks.registry import Level, check
+from scimitar.factory import having
 from scimitar.quirks import Quirk
 
 
@@ -39,7 +40,7 @@ def put_replaces_values(ctx: CheckContext) -> None:
     if multi.attribute.sub("type") is not None:
         old["type"] = ctx.data.canonical(multi.attribute.sub("type"), "work")  # type: ignore[arg-type]
         new["type"] = ctx.data.canonical(multi.attribute.sub("type"), "home")  # type: ignore[arg-type]
-    user = ctx.create_user(**{name: [old]})
+    user = ctx.create_user(**having(name, [old]))
     body = single.set(full_user(user, **{name: [new]}), "Replaced Name")
     response = ctx.client.put(path_of("/Users", user), json=body)
     ctx.expect_status(response, 200, 204, message=f"PUT answered {response.status}")
