@@ -1,0 +1,136 @@
+"""Server shapes (`scimitar serve --shape/--schemas`) and the schema-aware data factory.
+
+The shapes prove the harness's claim that its data follows what a target declares: the reference
+server declares and enforces a narrower schema, and the whole catalogue must still give no false
+failure (tests/test_honesty.py runs every check in every shape)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from scimitar.factory import DataFactory
+from scimitar.schema import CORE_USER, ENTERPRISE_USER
+from scimitar.server.app import create_app
+from scimitar.server.cli import add_arguments, build_config
+from scimitar.server.config import ServerConfig
+from scimitar.shapes import ShapeError, load_shape_file, named_shape, shape_from_json
+
+TOKEN = "shape-test-token"
+H = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/scim+json"}
+
+
+def client(shape: str) -> TestClient:
+    return TestClient(create_app(ServerConfig(tokens=[TOKEN], shape=named_shape(shape))))
+
+
+def user(**extra: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "schemas": [CORE_USER],
+        "userName": "ann@example.com",
+        "name": {"givenName": "Ann", "familyName": "Lee", "formatted": "Ann Lee"},
+        "emails": [{"value": "ann@example.com"}],
+    }
+    body.update(extra)
+    return body
+
+
+def test_minimal_serves_its_schemas_and_no_extension() -> None:
+    c = client("minimal")
+    schemas = c.get("/scim/v2/Schemas", headers=H).json()["Resources"]
+    ids = {s["id"] for s in schemas}
+    assert CORE_USER in ids and ENTERPRISE_USER not in ids
+    user_schema = next(s for s in schemas if s["id"] == CORE_USER)
+    emails = next(a for a in user_schema["attributes"] if a["name"] == "emails")
+    assert [s["name"] for s in emails["subAttributes"]] == ["value"]
+    rts = c.get("/scim/v2/ResourceTypes", headers=H).json()["Resources"]
+    assert next(r for r in rts if r["name"] == "User")["schemaExtensions"] == []
+
+
+def test_minimal_enforces_what_it_declares() -> None:
+    c = client("minimal")
+    assert c.post("/scim/v2/Users", headers=H, json=user()).status_code == 201
+    # an undeclared sub-attribute: refused (RFC 7644 §3.3: the body does not conform to the schema)
+    typed = c.post("/scim/v2/Users", headers=H, json=user(userName="b@example.com",
+                                                          emails=[{"value": "b@example.com", "type": "work"}]))
+    assert typed.status_code == 400 and typed.json()["scimType"] == "invalidSyntax"
+    undeclared = c.post("/scim/v2/Users", headers=H, json=user(userName="c@example.com", displayName="C"))
+    assert undeclared.status_code == 400
+    # a required sub-attribute missing: refused
+    no_formatted = c.post(
+        "/scim/v2/Users", headers=H, json=user(userName="d@example.com", name={"givenName": "D"})
+    )
+    assert no_formatted.status_code == 400 and no_formatted.json()["scimType"] == "invalidValue"
+
+
+def test_no_filter_sort_declares_and_behaves() -> None:
+    c = client("no-filter-sort")
+    spc = c.get("/scim/v2/ServiceProviderConfig", headers=H).json()
+    assert spc["filter"]["supported"] is False and spc["sort"]["supported"] is False
+    refused = c.get("/scim/v2/Users", headers=H, params={"filter": 'userName eq "x"'})
+    assert refused.status_code == 400 and refused.json()["scimType"] == "invalidFilter"
+    assert c.get("/scim/v2/Users", headers=H, params={"sortBy": "userName"}).status_code == 200
+
+
+def test_rfc_shape_is_todays_server() -> None:
+    spc = client("rfc").get("/scim/v2/ServiceProviderConfig", headers=H).json()
+    assert spc["filter"]["supported"] is True and spc["sort"]["supported"] is True
+
+
+def test_schemas_file_listresponse_and_cli(tmp_path: Path) -> None:
+    minimal = json.loads((Path(__file__).parent.parent / "fixtures/shapes/minimal.json").read_text())
+    listing = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"], "Resources": minimal["Schemas"]}
+    path = tmp_path / "schemas.json"
+    path.write_text(json.dumps(listing))
+    shape = load_shape_file(path)
+    assert shape.registry.schema(ENTERPRISE_USER) is None
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    config, notes = build_config(parser.parse_args(["--schemas", str(path), "--token", "t"]), environ={})
+    assert config.shape is not None and any("schemas from" in n for n in notes)
+    config, _ = build_config(parser.parse_args(["--shape", "clickhouse", "--token", "t"]), environ={})
+    assert config.profile == "clickhouse"
+
+
+def test_shape_without_group_is_refused() -> None:
+    minimal = json.loads((Path(__file__).parent.parent / "fixtures/shapes/minimal.json").read_text())
+    with pytest.raises(ShapeError):
+        shape_from_json([s for s in minimal["Schemas"] if s["id"] == CORE_USER])
+
+
+def _discovery(shape: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    c = client(shape)
+    return (c.get("/scim/v2/Schemas", headers=H).json()["Resources"],
+            c.get("/scim/v2/ResourceTypes", headers=H).json()["Resources"])
+
+
+def test_factory_follows_the_target_schemas() -> None:
+    factory = DataFactory("scimitar-t-", seed=1)
+    assert factory.adopt(*_discovery("minimal")) == "target"
+    body = factory.user(enterprise=True)
+    assert set(body) <= {"schemas", "userName", "name", "emails", "active", "externalId"}
+    assert body["schemas"] == [CORE_USER]
+    assert body["emails"] == [{"value": body["userName"]}]
+    assert body["name"]["formatted"]
+    # queries: no top-level writable string but userName; name.givenName stands in
+    assert factory.writable_string() is None
+    found = factory.string_to_write()
+    assert found is not None and found.path.startswith("name.")
+    assert factory.multi_complex_with("type") is None
+    assert factory.undeclared("User", {"nickName": "x"}) == "nickName"
+
+
+def test_factory_rfc_fallback_and_clickhouse_profile() -> None:
+    factory = DataFactory("scimitar-t-", seed=1)
+    assert factory.adopt(None, None) == "rfc-fallback"
+    assert factory.adopt(*_discovery("rfc"), profile="clickhouse") == "target"
+    upper = factory.user(userName="SCIMITAR-T-ANN@EXAMPLE.COM")
+    assert upper["emails"][0]["value"] == upper["userName"]
+    # emails are tied to userName in that profile: checks get phoneNumbers instead
+    typed = factory.multi_complex_with("type")
+    assert typed is not None and typed.attribute.name != "emails"
