@@ -11,22 +11,20 @@ import json
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
-from starlette.testclient import TestClient
 
 from scimitar.factory import DataFactory
 from scimitar.schema import CORE_USER, ENTERPRISE_USER
-from scimitar.server.app import create_app
 from scimitar.server.cli import add_arguments, build_config
-from scimitar.server.config import ServerConfig
 from scimitar.shapes import ShapeError, load_shape_file, named_shape, shape_from_json
+from tests.server_client import make_client
 
-TOKEN = "shape-test-token"
-H = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/scim+json"}
+H = {"Content-Type": "application/scim+json"}
 
 
-def client(shape: str) -> TestClient:
-    return TestClient(create_app(ServerConfig(tokens=[TOKEN], shape=named_shape(shape))))
+def client(shape: str) -> httpx.Client:
+    return make_client(shape=named_shape(shape))
 
 
 def user(**extra: Any) -> dict[str, Any]:
@@ -42,43 +40,43 @@ def user(**extra: Any) -> dict[str, Any]:
 
 def test_minimal_serves_its_schemas_and_no_extension() -> None:
     c = client("minimal")
-    schemas = c.get("/scim/v2/Schemas", headers=H).json()["Resources"]
+    schemas = c.get("/Schemas", headers=H).json()["Resources"]
     ids = {s["id"] for s in schemas}
     assert CORE_USER in ids and ENTERPRISE_USER not in ids
     user_schema = next(s for s in schemas if s["id"] == CORE_USER)
     emails = next(a for a in user_schema["attributes"] if a["name"] == "emails")
     assert [s["name"] for s in emails["subAttributes"]] == ["value"]
-    rts = c.get("/scim/v2/ResourceTypes", headers=H).json()["Resources"]
+    rts = c.get("/ResourceTypes", headers=H).json()["Resources"]
     assert next(r for r in rts if r["name"] == "User")["schemaExtensions"] == []
 
 
 def test_minimal_enforces_what_it_declares() -> None:
     c = client("minimal")
-    assert c.post("/scim/v2/Users", headers=H, json=user()).status_code == 201
+    assert c.post("/Users", headers=H, json=user()).status_code == 201
     # an undeclared sub-attribute: refused (RFC 7644 §3.3: the body does not conform to the schema)
-    typed = c.post("/scim/v2/Users", headers=H, json=user(userName="b@example.com",
+    typed = c.post("/Users", headers=H, json=user(userName="b@example.com",
                                                           emails=[{"value": "b@example.com", "type": "work"}]))
     assert typed.status_code == 400 and typed.json()["scimType"] == "invalidSyntax"
-    undeclared = c.post("/scim/v2/Users", headers=H, json=user(userName="c@example.com", displayName="C"))
+    undeclared = c.post("/Users", headers=H, json=user(userName="c@example.com", displayName="C"))
     assert undeclared.status_code == 400
     # a required sub-attribute missing: refused
     no_formatted = c.post(
-        "/scim/v2/Users", headers=H, json=user(userName="d@example.com", name={"givenName": "D"})
+        "/Users", headers=H, json=user(userName="d@example.com", name={"givenName": "D"})
     )
     assert no_formatted.status_code == 400 and no_formatted.json()["scimType"] == "invalidValue"
 
 
 def test_no_filter_sort_declares_and_behaves() -> None:
     c = client("no-filter-sort")
-    spc = c.get("/scim/v2/ServiceProviderConfig", headers=H).json()
+    spc = c.get("/ServiceProviderConfig", headers=H).json()
     assert spc["filter"]["supported"] is False and spc["sort"]["supported"] is False
-    refused = c.get("/scim/v2/Users", headers=H, params={"filter": 'userName eq "x"'})
+    refused = c.get("/Users", headers=H, params={"filter": 'userName eq "x"'})
     assert refused.status_code == 400 and refused.json()["scimType"] == "invalidFilter"
-    assert c.get("/scim/v2/Users", headers=H, params={"sortBy": "userName"}).status_code == 200
+    assert c.get("/Users", headers=H, params={"sortBy": "userName"}).status_code == 200
 
 
 def test_rfc_shape_is_todays_server() -> None:
-    spc = client("rfc").get("/scim/v2/ServiceProviderConfig", headers=H).json()
+    spc = client("rfc").get("/ServiceProviderConfig", headers=H).json()
     assert spc["filter"]["supported"] is True and spc["sort"]["supported"] is True
 
 
@@ -105,8 +103,8 @@ def test_shape_without_group_is_refused() -> None:
 
 def _discovery(shape: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     c = client(shape)
-    return (c.get("/scim/v2/Schemas", headers=H).json()["Resources"],
-            c.get("/scim/v2/ResourceTypes", headers=H).json()["Resources"])
+    return (c.get("/Schemas", headers=H).json()["Resources"],
+            c.get("/ResourceTypes", headers=H).json()["Resources"])
 
 
 def test_factory_follows_the_target_schemas() -> None:
