@@ -91,24 +91,13 @@ SHAPE_GAPS: dict[tuple[str, str, str], str] = {
         "the clickhouse profile lower-cases userName, so a case-sensitive index changes nothing",
     ("rfc7643-4.1.1-put-rename-to-case-variant-refused", "username-case-sensitive", "clickhouse"):
         "the clickhouse profile lower-cases userName, so a case-sensitive index changes nothing",
-    ("rfc7643-4.2-deleted-group-leaves-user-groups", "deleted-still-readable", "minimal"):
-        "gap: minimal declares no User.groups; the check should skip there instead of passing",
-    ("rfc7643-4.1.2-user-groups-readonly", "readonly-writable", "minimal"):
-        "gap: minimal declares no User.groups; the check should skip there instead of passing",
     ("rfc7644-3.5.2-patch-readonly-attribute-rejected", "readonly-writable", "minimal"):
-        "gap: without User.groups only `id` is tried, which the quirk leaves refused",
-    ("rfc7644-3.5.2-patch-atomic", "patch-not-atomic", "minimal"):
-        "gap: the check's operations are not built from the factory yet",
-    ("rfc7643-2.4-primary-at-most-once", "primary-duplicates-kept", "minimal"):
-        "gap: minimal emails have no `primary`; the check should ask for a multi-valued attribute with one",
-    ("rfc7644-3.3-duplicate-leaves-original", "duplicate-username", "minimal"):
-        "gap: not yet analysed",
+        "minimal declares no readOnly attribute but `id` (no User.groups), and the quirk still refuses "
+        "a PATCH of `id`",
     ("rfc7644-3.5.1-put-missing-required-400", "required-not-enforced", "clickhouse"):
-        "gap: the clickhouse profile refuses the body for its email rule before `required` matters",
+        "the quirk fills in a userName that is no email address, which the clickhouse profile refuses",
     ("rfc7643-4.1.1-username-required", "required-not-enforced", "clickhouse"):
-        "gap: the clickhouse profile refuses the body for its email rule before `required` matters",
-    ("rfc7644-3.5.2-patch-rename-to-taken-refused", "duplicate-username", "clickhouse"):
-        "gap: the PATCH is refused for the email rule, not for uniqueness; the check cannot tell",
+        "the quirk fills in a userName that is no email address, which the clickhouse profile refuses",
 }
 
 
