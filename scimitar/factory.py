@@ -123,6 +123,17 @@ class AttrRef:
             holder[self.attribute.name].pop(self.sub.name, None)
         return body
 
+    def overrides(self, value: Any) -> dict[str, Any]:
+        """Keyword overrides for `DataFactory.user`/`group` that give this attribute `value`
+        (None: unassigned; a sub-attribute is sent as null inside its parent, RFC 7643 §2.5)."""
+        if self.in_extension:
+            return {self.urn: {self.attribute.name: value}} if self.sub is None else {
+                self.urn: {self.attribute.name: {self.sub.name: value}}
+            }
+        if self.sub is None:
+            return {self.attribute.name: value}
+        return {self.attribute.name: {self.sub.name: value}}
+
     def fragment(self, value: Any) -> dict[str, Any]:
         """A body fragment that sets this attribute to `value` (for POST/PUT/pathless PATCH)."""
         inner: Any = {self.sub.name: value} if self.sub else value
@@ -385,9 +396,16 @@ class DataFactory:
                         out.append(AttrRef(resource_type, ref.urn, ref.attribute, sub, ref.in_extension))
         return out
 
-    def string_to_write(self, resource_type: str = "User", *, exclude: tuple[str, ...] = ()) -> AttrRef | None:
-        """The first of `writable_strings` (a top-level attribute when there is one)."""
-        found = self.writable_strings(resource_type, exclude=exclude)
+    def string_to_write(
+        self, resource_type: str = "User", *, exclude: tuple[str, ...] = (), case_exact: bool | None = None
+    ) -> AttrRef | None:
+        """The first of `writable_strings` (a top-level attribute when there is one), optionally
+        only among those whose `caseExact` is `case_exact` (RFC 7643 §2.2)."""
+        found = [
+            ref
+            for ref in self.writable_strings(resource_type, exclude=exclude)
+            if case_exact is None or ref.leaf.case_exact == case_exact
+        ]
         return found[0] if found else None
 
     def multi_complex_with(
@@ -615,9 +633,10 @@ class DataFactory:
 
     def _fill_sub(self, parent: Attribute, sub: Attribute, obj: dict[str, Any]) -> Any:
         if parent.name == "name" and sub.name == "formatted":
-            given, family = obj.get("givenName", ""), obj.get("familyName", "")
+            given, family = obj.get("givenName") or "", obj.get("familyName") or ""
             if given or family:
                 return f"{given} {family}".strip()
+            return self.marker("name")
         return self.value_for(sub, parent.name)
 
     def _complete(self, rt: ResourceType, out: dict[str, Any]) -> None:

@@ -99,7 +99,8 @@ def typed_attr(ctx: CheckContext, sub: str = "type") -> AttrRef:
     found = ctx.data.multi_complex_with(sub)
     if found is not None and sub != "type" and found.attribute.sub("type") is None:
         found = None
-    return ctx.need(found, f"writable multi-valued complex attribute with 'type' and '{sub}' sub-attributes")
+    subs = "a 'type' sub-attribute" if sub == "type" else f"'type' and '{sub}' sub-attributes"
+    return ctx.need(found, f"writable multi-valued complex attribute with {subs}")
 
 
 def typed_value(ctx: CheckContext, ref: AttrRef, kind: str, **subs: Any) -> dict[str, Any]:
