@@ -119,8 +119,9 @@ class AttrRef:
             return body
         if self.sub is None:
             holder.pop(self.attribute.name, None)
-        elif isinstance(holder.get(self.attribute.name), dict):
-            holder[self.attribute.name].pop(self.sub.name, None)
+        elif isinstance(holder.get(self.attribute.name), dict):  # a copy: the caller's value stays
+            parent = holder[self.attribute.name]
+            holder[self.attribute.name] = {k: v for k, v in parent.items() if k != self.sub.name}
         return body
 
     def overrides(self, value: Any) -> dict[str, Any]:

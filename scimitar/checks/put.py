@@ -74,12 +74,21 @@ def put_null_clears(ctx: CheckContext) -> None:
     values." With "Any values provided SHALL replace the existing attribute values" and RFC 7643
     §2.5 (null, [] and unassigned "SHALL be considered to be equivalent in "state""), the values go.
     """
-    user = ctx.create_user(title="Engineer", phoneNumbers=[{"value": "+1 555 0100", "type": "work"}])
-    body = full_user(user, title=None, phoneNumbers=[])
+    single = ctx.need(ctx.data.string_to_write(), "writable string attribute other than userName")
+    multi = ctx.need(
+        ctx.data.multi_complex_with("value"), "writable multi-valued complex attribute with a 'value'"
+    )
+    value_attr = multi.attribute.sub("value")
+    assert value_attr is not None
+    payload = single.set(ctx.data.user(), "Engineer")
+    payload[multi.attribute.name] = [{"value": ctx.data.value_for(value_attr, multi.attribute.name)}]
+    user = ctx.create("/Users", payload)
+    body = single.set(full_user(user, **having(multi.attribute.name, [])), None)
     response = ctx.client.put(path_of("/Users", user), json=body)
     ctx.expect_status(response, 200, 204, message=f"PUT answered {response.status}")
     after = read(ctx, path_of("/Users", user))
-    kept = {k: attr(after, k) for k in ("title", "phoneNumbers") if attr(after, k) not in (None, [])}
+    found = {single.path: single.get(after), multi.attribute.name: attr(after, multi.attribute.name)}
+    kept = {k: v for k, v in found.items() if v not in (None, [])}
     ctx.expect(not kept, "attributes PUT as null / [] were not cleared", actual=kept)
 
 
@@ -97,12 +106,13 @@ def put_omitted_cleared(ctx: CheckContext) -> None:
     existing values are to be cleared, or the service provider MAY assign a default value to the
     final resource representation." Optional: a server that keeps them is conformant.
     """
-    user = ctx.create_user(title="Engineer")
-    body = {k: v for k, v in full_user(user).items() if k.lower() != "title"}
+    single = ctx.need(ctx.data.string_to_write(), "writable string attribute other than userName")
+    user = ctx.create("/Users", single.set(ctx.data.user(), "Engineer"))
+    body = single.unset(full_user(user))
     response = ctx.client.put(path_of("/Users", user), json=body)
     ctx.expect_status(response, 200, 204, message=f"PUT answered {response.status}")
     after = read(ctx, path_of("/Users", user))
-    ctx.expect(attr(after, "title") is None, "the omitted title was kept", actual=attr(after, "title"))
+    ctx.expect(single.get(after) is None, f"the omitted {single.path} was kept", actual=single.get(after))
 
 
 @check(
