@@ -522,6 +522,14 @@ class DataFactory:
             item["primary"] = True
         return [item]
 
+    def values(self, resource_type: str, name: str, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Values of the multi-valued complex attribute `name` with only the sub-attributes the
+        target declares (`type` and `primary` dropped where `emails` has `value` alone)."""
+        ref = self.ref(resource_type, name)
+        if ref is None:
+            return items
+        return [{k: v for k, v in item.items() if ref.attribute.sub(k) is not None} for item in items]
+
     def user_name(self, first: str = "user", last: str = "member") -> str:
         """A fresh unique userName that is also a valid ASCII email address, all lower case."""
         n = self._next()

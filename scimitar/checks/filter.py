@@ -435,11 +435,11 @@ def filter_multivalued_any(ctx: CheckContext) -> None:
     """
     tok = q.token(ctx, "fmv")
     second = f"{tok}second@example.net"
-    emails = [
+    emails: list[dict[str, Any]] = [
         {"value": q.user_name(tok, "alpha"), "type": "work", "primary": True},
         {"value": second, "type": "other"},
     ]
-    a = q.make_user(ctx, tok, "alpha", emails=emails)
+    a = q.make_user(ctx, tok, "alpha", emails=ctx.data.values("User", "emails", emails))
     b = q.make_user(ctx, tok, "bravo")
     response, body = _filtered(ctx, f'emails.value eq "{second}"')
     q.expect_ids(ctx, response, body, [a], "emails.value eq <alpha's second email>", among=[a, b])
