@@ -132,3 +132,23 @@ def test_factory_rfc_fallback_and_clickhouse_profile() -> None:
     # emails are tied to userName in that profile: checks get phoneNumbers instead
     typed = factory.multi_complex_with("type")
     assert typed is not None and typed.attribute.name != "emails"
+
+
+def test_run_records_where_the_schemas_came_from() -> None:
+    from scimitar.checks.context import Discovery
+    from scimitar.options import RunOptions
+    from scimitar.pytest_plugin import ScimSession
+    from scimitar.run import Run
+    from scimitar.target import Target, TargetOptions
+
+    target = Target(TargetOptions(shape="minimal"))
+    session = ScimSession(target, Run(seed=1), RunOptions(seed=1))
+    try:
+        target.probe(session.masker, session.recorder)
+        session.discovery = Discovery.fetch(session.client)
+        assert session.adopt_schemas() == "target"
+        assert session.results.target["schema_source"] == "target"
+        assert session.results.target["shape"] == "minimal"
+        assert not session.run.data.declares("User", "displayName")
+    finally:
+        target.close()
