@@ -197,7 +197,7 @@ def registry_from_discovery(
 ) -> SchemaRegistry | None:
     """A registry of what the target declares, or None when its `/Schemas` is not usable.
 
-    Usable means: a User schema with a list of attributes that each have a name. `/ResourceTypes`
+    Usable means: a User schema whose attributes include `userName`. `/ResourceTypes`
     missing or broken is tolerated: the RFC's User and Group, with the extensions whose schema the
     target declares, stand in. Characteristics the target omits come from the RFC definition.
     """
@@ -218,7 +218,10 @@ def registry_from_discovery(
         ]
         cleaned.append({**schema, "attributes": merged})
     ids = {s["id"].lower() for s in cleaned}
-    if CORE_USER.lower() not in ids:
+    user = next((s for s in cleaned if s["id"].lower() == CORE_USER.lower()), None)
+    # A User schema without userName (RFC 7643 §4.1.1: "REQUIRED") describes nothing usable: an
+    # empty or truncated document must not make every create look undeclared.
+    if user is None or not any(str(a["name"]).lower() == "username" for a in user["attributes"]):
         return None
     rts: list[dict[str, Any]] = []
     for rt in resource_types or []:

@@ -152,3 +152,20 @@ def test_run_records_where_the_schemas_came_from() -> None:
         assert not session.run.data.declares("User", "displayName")
     finally:
         target.close()
+
+
+def test_factory_falls_back_on_a_user_schema_without_username() -> None:
+    factory = DataFactory("scimitar-t-", seed=1)
+    empty_user = [{"id": CORE_USER, "attributes": []}]
+    assert factory.adopt(empty_user, None) == "rfc-fallback"
+    assert factory.declares("User", "displayName")
+
+
+def test_factory_mutability_queries_on_the_rfc_schema() -> None:
+    factory = DataFactory("scimitar-t-", seed=1)
+    factory.adopt(*_discovery("rfc"))
+    read_only = factory.read_only()
+    assert read_only is not None and read_only.attribute.mutability == "readOnly"
+    assert factory.read_only("Group") is None  # the RFC Group declares no readOnly attribute
+    typed = factory.multi_complex_with("type")
+    assert typed is not None and typed.path == "emails"
