@@ -104,15 +104,14 @@ def typed_attr(ctx: CheckContext, sub: str = "type") -> AttrRef:
 
 
 def typed_value(ctx: CheckContext, ref: AttrRef, kind: str, **subs: Any) -> dict[str, Any]:
-    """A fresh value of `ref` of type `kind` (a canonical value where the target lists them),
-    with the extra sub-attributes `subs` the target declares."""
+    """A fresh value of `ref` of type `kind` (a canonical value where the target lists them; no
+    `type` where the attribute has none), with the extra sub-attributes `subs` the target declares."""
     attr = ref.attribute
     value_attr, type_attr = attr.sub("value"), attr.sub("type")
-    assert value_attr is not None and type_attr is not None
-    item: dict[str, Any] = {
-        "value": ctx.data.value_for(value_attr, attr.name),
-        "type": ctx.data.canonical(type_attr, kind),
-    }
+    assert value_attr is not None
+    item: dict[str, Any] = {"value": ctx.data.value_for(value_attr, attr.name)}
+    if type_attr is not None:
+        item["type"] = ctx.data.canonical(type_attr, kind)
     item.update({k: v for k, v in subs.items() if attr.sub(k) is not None})
     return item
 
@@ -1204,7 +1203,8 @@ def replace_multivalued_all(ctx: CheckContext) -> None:
     """RFC 7644 §3.5.2.3: "If the target location is a multi-valued attribute and no filter is
     specified, the attribute and all values are replaced."
     """
-    ref = typed_attr(ctx)
+    # any writable multi-valued complex attribute will do (`emails` with `value` alone included)
+    ref = ctx.need(ctx.data.multi_complex_with("value"), "writable multi-valued complex attribute")
     name = ref.attribute.name
     user = ctx.create_user(**having(name, [typed_value(ctx, ref, "work", primary=True), typed_value(ctx, ref, "home")]))
     only = typed_value(ctx, ref, "other")
