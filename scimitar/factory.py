@@ -240,6 +240,14 @@ def registry_from_discovery(
             doc = fallback.to_json()
             doc["schemaExtensions"] = [e for e in doc["schemaExtensions"] if e["schema"].lower() in ids]
             rts.append(doc)
+    # An extension the resource type lists but /Schemas omits: its RFC definition stands in, when
+    # the RFC has one (the resource type is the authority on which extensions exist, RFC 7643 §6).
+    for rt in rts:
+        for ext in rt["schemaExtensions"]:
+            known = rfc.schema(ext["schema"])
+            if ext["schema"].lower() not in ids and known is not None:
+                cleaned.append(known.to_json())
+                ids.add(ext["schema"].lower())
     common = [a.to_json() for a in rfc.common.attributes]
     try:
         return SchemaRegistry(cleaned, rts, common)

@@ -383,6 +383,10 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     reporter = config.pluginmanager.get_plugin("terminalreporter")
     if scim_session is None or reporter is None:
         return
+    if scim_session.results.target.get("schema_source") == "rfc-fallback":
+        reporter.write_line(
+            "scimitar: the target publishes no usable /Schemas; test data followed the RFC 7643 schemas"
+        )
     reporter.write_line(scim_session.results.summary_line(), bold=True)
     if scim_session.interrupted:
         report = scim_session.cleanup_report
