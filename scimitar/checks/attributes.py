@@ -319,6 +319,7 @@ def password_not_returned_when_requested(ctx: CheckContext) -> None:
     "The cleartext value or the hashed value of a password SHALL NOT be returnable by a service
     provider." Asking for it by name (`attributes=password`) changes nothing.
     """
+    ctx.need_attr("User", "password")
     secret = "Scimitar-Pw-7f3c9!"
     name = q.user_name(q.token(ctx, "apw"), "alpha")
     payload = ctx.data.user(userName=name, emails=ctx.data.emails(name))

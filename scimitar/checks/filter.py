@@ -867,6 +867,7 @@ def filter_user_groups_value(ctx: CheckContext) -> None:
     is still an attribute of the User: a provider may decline the filter (400 invalidFilter, which
     skips), not answer it wrongly.
     """
+    ctx.need_attr("User", "groups")
     tok = q.token(ctx, "fugv")
     a = q.make_user(ctx, tok, "alpha")
     b = q.make_user(ctx, tok, "bravo")

@@ -104,6 +104,7 @@ def user_groups_reflect_membership(ctx: CheckContext) -> None:
     (`"required": false`), readOnly attribute, and no keyword requires a provider to compute it: a
     provider that does not is reported as an optional (MAY) behaviour not present, not a warning.
     """
+    ctx.need_attr("User", "groups")
     user = ctx.create_user()
     group = ctx.create_group(members=[_member(user)])
     ctx.expect(
@@ -137,6 +138,7 @@ def user_groups_value_and_ref(ctx: CheckContext) -> None:
     are meant in their natural-language sense"), and the check judges both at once, so it reports
     at SHOULD.
     """
+    ctx.need_attr("User", "groups")
     user = ctx.create_user()
     group = ctx.create_group(members=[_member(user)])
     body = read(ctx, path_of("/Users", user))
