@@ -111,10 +111,8 @@ def build_config(
     try:
         if getattr(args, "schemas", None):
             shape = load_shape_file(args.schemas)
-            notes.append(f"  shape: schemas from {args.schemas}")
         elif getattr(args, "shape", None) and args.shape != "rfc":
             shape = named_shape(args.shape)
-            notes.append(f"  shape: {args.shape}")
     except ShapeError as exc:
         raise ValueError(str(exc)) from None
     if shape is not None and shape.profile and args.profile != "rfc" and args.profile != shape.profile:
@@ -179,6 +177,9 @@ def run(args: argparse.Namespace) -> int:
     url = f"http://{host}:{port}{config.base_path}"
     print(f"scimitar reference server ({config.profile} profile) at {url}")
     print(*notes, sep="\n") if notes else print("  credentials: as given on the command line")
+    if config.shape is not None:
+        where = args.schemas if getattr(args, "schemas", None) else f"the {config.shape.name} shape"
+        print(f"  schemas: {where} (served at /Schemas, /ResourceTypes and enforced on every write)")
     if config.no_auth:
         print("  authentication: off (--no-auth)")
     if not config.group_display_name_unique:
