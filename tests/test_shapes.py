@@ -169,3 +169,22 @@ def test_factory_mutability_queries_on_the_rfc_schema() -> None:
     assert factory.read_only("Group") is None  # the RFC Group declares no readOnly attribute
     typed = factory.multi_complex_with("type")
     assert typed is not None and typed.path == "emails"
+
+
+def test_scimitar_test_profile_clickhouse_exits_0(tmp_path: Path) -> None:
+    """Issue 9.11: the bundled server in the clickhouse profile passes its own catalogue and
+    scenarios (test users' userName is their primary email, lower case)."""
+    import subprocess
+    import sys
+
+    import os
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SCIM_")}  # the embedded server
+    result = subprocess.run(
+        [sys.executable, "-m", "scimitar.cli", "test", "-q", "--profile", "clickhouse",
+         "--reports-dir", str(tmp_path), "--json", str(tmp_path / "results.json")],
+        capture_output=True, text=True, timeout=300, cwd=Path(__file__).parent.parent, env=env,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    summary = json.loads((tmp_path / "results.json").read_text())["summary"]
+    assert summary["failed"] == 0 and summary["warnings"] == 0 and summary["errors"] == 0, summary
