@@ -174,10 +174,9 @@ def test_factory_mutability_queries_on_the_rfc_schema() -> None:
 def test_scimitar_test_profile_clickhouse_exits_0(tmp_path: Path) -> None:
     """Issue 9.11: the bundled server in the clickhouse profile passes its own catalogue and
     scenarios (test users' userName is their primary email, lower case)."""
+    import os
     import subprocess
     import sys
-
-    import os
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("SCIM_")}  # the embedded server
     result = subprocess.run(
