@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from scimitar.schema import CORE_USER, Attribute, SchemaRegistry
+from scimitar.schema import CORE_GROUP, CORE_USER, Attribute, SchemaRegistry
 
 #: Characteristics a target may leave out of an attribute definition; filled from the RFC's own
 #: definition of the same attribute when there is one, else RFC 7643 §2.2 defaults apply.
@@ -188,8 +188,15 @@ def registry_from_discovery(
                 for e in rt.get("schemaExtensions") or []
                 if isinstance(e, dict) and isinstance(e.get("schema"), str)
             ]
+            # checks ask for "User" and "Group": a type is known by its core schema, whatever its name
+            name = {CORE_USER.lower(): "User", CORE_GROUP.lower(): "Group"}.get(rt["schema"].lower(), rt["name"])
             rts.append(
-                {**rt, "endpoint": str(rt.get("endpoint") or f"/{rt['name']}s"), "schemaExtensions": exts}
+                {
+                    **rt,
+                    "name": name,
+                    "endpoint": str(rt.get("endpoint") or f"/{rt['name']}s"),
+                    "schemaExtensions": exts,
+                }
             )
     names = {rt["name"] for rt in rts}
     for fallback in rfc.resource_types.values():

@@ -187,3 +187,11 @@ def test_scimitar_test_profile_clickhouse_exits_0(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
     summary = json.loads((tmp_path / "results.json").read_text())["summary"]
     assert summary["failed"] == 0 and summary["warnings"] == 0 and summary["errors"] == 0, summary
+
+
+def test_factory_knows_resource_types_by_their_core_schema() -> None:
+    schemas, rts = _discovery("minimal")
+    renamed = [{**rt, "name": rt["name"] + "s"} for rt in rts]  # "Users", "Groups"
+    factory = DataFactory("scimitar-t-", seed=1)
+    assert factory.adopt(schemas, renamed) == "target"
+    assert factory.declares("User", "emails") and not factory.declares("User", "emails.type")
