@@ -170,6 +170,14 @@ OPTIONS: tuple[Option, ...] = (
         metavar="NAME",
     ),
     Option("base-path", "embedded server base path", group="embedded", default="/scim/v2", metavar="PATH"),
+    Option(
+        "shape",
+        "embedded server shape: the schemas, resource types and ServiceProviderConfig it declares "
+        "and enforces (rfc, minimal, no-filter-sort, clickhouse)",
+        group="embedded",
+        choices=("rfc", "minimal", "no-filter-sort", "clickhouse"),
+        metavar="NAME",
+    ),
     Option("seed", "seed for generated test data (same seed, same data)", kind="int", default=0, group="run"),
     Option(
         "run-id",
@@ -543,8 +551,14 @@ def resolve_target_options(ns: argparse.Namespace, environ: Mapping[str, str] | 
     profile = given("profile") or file_entry.get("profile")
     quirk_names = list(given("quirk") or ()) + list(file_entry.get("quirks") or ())
     base_path = given("base_path") or file_entry.get("base_path")
+    shape = given("shape")
     if url is not None:
-        for what, value in (("--quirk", quirk_names), ("--profile", profile), ("--base-path", base_path)):
+        for what, value in (
+            ("--quirk", quirk_names),
+            ("--profile", profile),
+            ("--base-path", base_path),
+            ("--shape", shape),
+        ):
             if value:
                 raise ConfigError(
                     f"{what} applies to the embedded reference server only, not to {redact_url(url)}"
@@ -559,6 +573,10 @@ def resolve_target_options(ns: argparse.Namespace, environ: Mapping[str, str] | 
             ServerConfig(base_path=base_path)
         except ValueError as exc:
             raise ConfigError(str(exc)) from None
+    if shape == "clickhouse":  # the clickhouse shape is the clickhouse profile on the RFC schemas
+        if profile not in (None, "clickhouse"):
+            raise ConfigError(f"--shape clickhouse implies --profile clickhouse, not {profile}")
+        profile, shape = "clickhouse", None
     try:
         quirks: frozenset[Quirk] = parse_quirks(quirk_names)
     except ValueError as exc:
@@ -580,6 +598,7 @@ def resolve_target_options(ns: argparse.Namespace, environ: Mapping[str, str] | 
         read_deadline=read_deadline,
         max_retry_wait=DEFAULT_MAX_RETRY_WAIT_S if max_retry_wait is None else max_retry_wait,
         retry_budget=DEFAULT_RETRY_BUDGET_S if retry_budget is None else retry_budget,
+        shape=shape if shape not in (None, "rfc") else None,
     )
 
 

@@ -91,6 +91,7 @@ class ScimSession:
         try:
             target.probe(session.masker, session.recorder)
             session.discovery = Discovery.fetch(session.client)
+            session.adopt_schemas()
         except TargetError as exc:
             target.close()
             # The message names the URL, whose query may carry a secret.
@@ -100,6 +101,18 @@ class ScimSession:
             raise
         atexit.register(session.finish)
         return session
+
+    def adopt_schemas(self) -> str:
+        """Shape the run's test data by the target's discovery documents and declared profile
+        (see `scimitar.factory`); the JSON results say where the schemas came from."""
+        profile = (
+            self.target.options.profile
+            if self.target.embedded
+            else os.environ.get("SCIMITAR_TARGET_PROFILE") or None
+        )
+        source = self.run.data.adopt(self.discovery.schemas, self.discovery.resource_types, profile=profile)
+        self.results.target["schema_source"] = source
+        return source
 
     def context(self, check: Check | None = None) -> CheckContext:
         """A context with its own recorder (and a client recording into it)."""
@@ -535,6 +548,10 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 
 def _print_verdict(scim_session: ScimSession, reporter: Any) -> None:
+    if scim_session.results.target.get("schema_source") == "rfc-fallback":
+        reporter.write_line(
+            "scimitar: the target publishes no usable /Schemas; test data followed the RFC 7643 schemas"
+        )
     comparison = scim_session.written.comparison if scim_session.written else None
     baseline_ok = comparison.ok if comparison is not None else None
     reporter.write_line(scim_session.results.summary_line(baseline_ok), bold=True)

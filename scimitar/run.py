@@ -14,7 +14,6 @@ import re
 import secrets
 import threading
 import time
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -22,10 +21,12 @@ from urllib.parse import quote
 
 from faker import Faker
 
-from scimitar.schema import CORE_GROUP, CORE_USER, ENTERPRISE_USER
+# The data factory lives in its own module (it reads the target's schemas); re-exported here.
+from scimitar.factory import LOCALES as LOCALES
+from scimitar.factory import DataFactory as DataFactory
+from scimitar.factory import ascii_slug as ascii_slug
 from scimitar.target import TargetError
 
-LOCALES = ["en_US", "de_DE", "fr_FR", "ja_JP", "es_ES"]
 PREFIX_ROOT = "scimitar-"
 
 
@@ -42,80 +43,6 @@ class DeletingClient(Protocol):
     def get(self, path: str, **kwargs: Any) -> Any: ...
 
     def delete(self, path: str, **kwargs: Any) -> Any: ...
-
-
-def ascii_slug(text: str, *, limit: int = 20) -> str:
-    """Lowercase ASCII letters and digits of a name (accents folded), for the email-safe userName."""
-    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
-    return "".join(c for c in folded.lower() if c.isalnum())[:limit]
-
-
-class DataFactory:
-    """Realistic SCIM payloads, deterministic for a given seed, prefix and call order."""
-
-    def __init__(self, prefix: str, seed: int = 0) -> None:
-        self.prefix = prefix
-        self.faker = Faker(LOCALES)
-        self.faker.seed_instance(seed)
-        self._n = 0
-        self._lock = threading.Lock()
-
-    def _next(self) -> int:
-        with self._lock:
-            self._n += 1
-            return self._n
-
-    def user_name(self, first: str = "user", last: str = "member") -> str:
-        """A fresh unique userName that is also a valid ASCII email address."""
-        n = self._next()
-        return f"{self.prefix}{ascii_slug(first) or 'user'}.{ascii_slug(last) or 'member'}{n}@example.com"
-
-    def user(self, *, enterprise: bool = False, **overrides: Any) -> dict[str, Any]:
-        """A core User (optionally with the enterprise extension); top-level `overrides` replace
-        generated members, and an override of None removes that member."""
-        first = self.faker.first_name()
-        last = self.faker.last_name()
-        user_name = self.user_name(first, last)
-        body: dict[str, Any] = {
-            "schemas": [CORE_USER],
-            "userName": user_name,
-            "name": {"givenName": first, "familyName": last, "formatted": f"{first} {last}"},
-            "displayName": f"{first} {last}",
-            "emails": [{"value": user_name, "type": "work", "primary": True}],
-            "active": True,
-            # The counter keeps it unique: each locale's generator is seeded alike, so uuids repeat.
-            "externalId": f"{self.prefix}{self._next()}-{self.faker.uuid4()}",
-        }
-        if enterprise:
-            body["schemas"] = [CORE_USER, ENTERPRISE_USER]
-            body[ENTERPRISE_USER] = {
-                "employeeNumber": str(self.faker.random_int(10000, 99999)),
-                "department": self.faker.job()[:60],
-                "organization": f"{self.prefix}{ascii_slug(self.faker.company(), limit=30) or 'org'}",
-                "costCenter": f"CC-{self.faker.random_int(100, 999)}",
-            }
-        return _apply(body, overrides)
-
-    def group(self, **overrides: Any) -> dict[str, Any]:
-        """A Group with a prefixed, unique `displayName` (words in the Faker locale: often Unicode)."""
-        words = " ".join(self.faker.words(2))
-        n = self._next()
-        body: dict[str, Any] = {
-            "schemas": [CORE_GROUP],
-            "displayName": f"{self.prefix}{words} {n}",
-            "externalId": f"{self.prefix}{n}-{self.faker.uuid4()}",
-            "members": [],
-        }
-        return _apply(body, overrides)
-
-
-def _apply(body: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
-    for key, value in overrides.items():
-        if value is None:
-            body.pop(key, None)
-        else:
-            body[key] = value
-    return body
 
 
 # -- which names belong to a run ----------------------------------------------------------------------

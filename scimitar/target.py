@@ -261,6 +261,7 @@ class TargetOptions:
     read_deadline: float | None = None  # seconds per response; None: the timeout
     max_retry_wait: float = DEFAULT_MAX_RETRY_WAIT_S
     retry_budget: float = DEFAULT_RETRY_BUDGET_S
+    shape: str | None = None  # a named shape of the embedded server (scimitar/shapes.py); None: rfc
 
     @property
     def embedded(self) -> bool:
@@ -810,7 +811,9 @@ class Target:
             quirks = ", ".join(sorted(q.value for q in self.options.quirks)) or "none"
             return (
                 f"embedded reference server {self.base_url} "
-                f"(profile {self.options.profile}, quirks: {quirks})"
+                f"(profile {self.options.profile}, "
+                + (f"shape {self.options.shape}, " if self.options.shape else "")
+                + f"quirks: {quirks})"
             )
         name = f"{self.options.name}: " if self.options.name else ""
         return f"{name}{self.base_url} ({self.auth_kind} auth)"
@@ -823,6 +826,7 @@ class Target:
             "embedded": self.embedded,
             "name": self.options.name,
             "profile": self.options.profile if self.embedded else None,
+            "shape": (self.options.shape or "rfc") if self.embedded else None,
             "quirks": sorted(q.value for q in self.options.quirks),
             "auth": self.auth_kind,
         }
@@ -844,8 +848,10 @@ class Target:
             return None
         if self._config is None:
             from scimitar.server.config import ServerConfig
+            from scimitar.shapes import named_shape
 
             self._config = ServerConfig(
+                shape=named_shape(self.options.shape) if self.options.shape else None,
                 profile=self.options.profile,
                 quirks=self.options.quirks,
                 tokens=[self._token] if self._token else [],

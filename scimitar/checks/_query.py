@@ -30,9 +30,10 @@ def user_name(tok: str, label: str) -> str:
 
 
 def make_user(ctx: CheckContext, tok: str, label: str, **overrides: Any) -> dict[str, Any]:
-    """Create a user named `label` under `tok`; its primary work email equals its userName."""
+    """Create a user named `label` under `tok`; its primary work email equals its userName
+    (with `type` and `primary` where the target declares them)."""
     name = user_name(tok, label)
-    fields: dict[str, Any] = {"userName": name, "emails": [{"value": name, "type": "work", "primary": True}]}
+    fields: dict[str, Any] = {"userName": name, "emails": ctx.data.emails(name)}
     fields.update(overrides)
     return ctx.create_user(**fields)
 

@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from scimitar.checks.registry import Check, CheckFailed, CheckSkipped
 from scimitar.exchange import Exchange, Recorder
-from scimitar.run import CleanupReport, DataFactory, Ledger, LedgerScope, Run
+from scimitar.factory import AttrRef, DataFactory
+from scimitar.run import CleanupReport, Ledger, LedgerScope, Run
 from scimitar.schema import CORE_GROUP, CORE_USER, ENTERPRISE_USER, PATCH_OP
 from scimitar.target import ScimClient, ScimResponse
 
@@ -295,13 +296,37 @@ class CheckContext:
                 response=response,
             )
 
+    # -- what the target declares ----------------------------------------------------------
+    def need(self, found: AttrRef | None, what: str) -> AttrRef:
+        """`found`, or skip: the target's `/Schemas` declare no attribute fit for this check."""
+        if found is None:
+            self.skip(f"the target's /Schemas declare no {what}")
+        return found
+
+    def need_attr(self, resource_type: str, *paths: str) -> None:
+        """Skip unless the target declares every attribute path (`nickName`, `emails.type`)."""
+        for path in paths:
+            if not self.data.declares(resource_type, path):
+                self.skip(f"the target's /Schemas declare no {resource_type} attribute '{path}'")
+
+    def _need_declared(self, endpoint: str, payload: Any) -> None:
+        resource_type = {"/users": "User", "/groups": "Group"}.get(endpoint.rstrip("/").lower())
+        if resource_type is None:
+            return
+        missing = self.data.undeclared(resource_type, payload)
+        if missing is not None:
+            self.skip(f"the target's /Schemas declare no {resource_type} attribute '{missing}'")
+
     # -- setup helpers ----------------------------------------------------------------------------
     def create(self, endpoint: str, payload: dict[str, Any]) -> dict[str, Any]:
         """POST a resource, record it in the ledger, and return the server's representation.
 
         Anything but 200/201 with an `id` is a failed *setup*, reported with the exchange; it does
-        not count as an expectation on the check's requirement.
+        not count as an expectation on the check's requirement. A payload naming an attribute the
+        target does not declare skips the check instead: the target would rightly refuse it, and
+        the check cannot run there.
         """
+        self._need_declared(endpoint, payload)
         response = self.client.post(endpoint, json=payload)
         body = response.json()
         rid = body.get("id") if isinstance(body, dict) else None

@@ -462,8 +462,9 @@ def lastmodified_advances(ctx: CheckContext) -> None:
     user = ctx.create_user()
     before = attr(read(ctx, path_of("/Users", user)), "meta", "lastModified")
     time.sleep(0.02)
+    changed = ctx.need(ctx.data.string_to_write(), "writable string attribute other than userName")
     response = ctx.client.put(
-        path_of("/Users", user), json=full_user(user, displayName=f"{user.get('displayName')} Updated")
+        path_of("/Users", user), json=changed.set(full_user(user), f"{ctx.data.prefix}updated")
     )
     with ctx.setup():
         ctx.expect_status(response, 200, 204, message=f"setup failed: PUT answered {response.status}")

@@ -13,6 +13,7 @@ from scimitar.checks.assertions import require
 from scimitar.checks.context import CheckContext
 from scimitar.checks.crud import created_body
 from scimitar.checks.registry import Level, check
+from scimitar.factory import AttrRef
 from scimitar.quirks import Quirk
 from scimitar.schema import PATCH_OP
 from scimitar.target import ScimResponse
@@ -43,6 +44,11 @@ def current_etag(ctx: CheckContext, path: str) -> tuple[str, ScimResponse]:
     return etag, response
 
 
+def writable(ctx: CheckContext) -> AttrRef:
+    """The string attribute these checks change (the target declares it; skip if none)."""
+    return ctx.need(ctx.data.string_to_write(), "writable string attribute other than userName")
+
+
 def stale_etag(ctx: CheckContext, path: str) -> tuple[str, str]:
     """Read the resource's ETag, then change the resource: returns (stale, current)."""
     stale, _ = current_etag(ctx, path)
@@ -50,7 +56,7 @@ def stale_etag(ctx: CheckContext, path: str) -> tuple[str, str]:
         path,
         json={
             "schemas": [PATCH_OP],
-            "Operations": [{"op": "replace", "path": "displayName", "value": f"{ctx.data.prefix}changed"}],
+            "Operations": [{"op": "replace", "path": writable(ctx).path, "value": f"{ctx.data.prefix}changed"}],
         },
     )
     with ctx.setup():
@@ -100,14 +106,14 @@ def etag_on_writes(ctx: CheckContext) -> None:
     ctx.expect(bool(body.get("id")), "the created User has no id", response=created)
     ctx.expect(bool(created.etag), "the POST response carries no ETag header", response=created)
     path = f"/Users/{body['id']}"
-    payload["displayName"] = f"{ctx.data.prefix}put"
+    writable(ctx).set(payload, f"{ctx.data.prefix}put")
     put = ctx.client.put(path, json=payload)
     ctx.expect_status(put, 200, 204)
     if put.status == 200:  # like a 204 PATCH, a 204 PUT carries no representation to tag
         ctx.expect(bool(put.etag), "the PUT response carries no ETag header", response=put)
     patched = ctx.client.patch(
         path,
-        json={"schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": "nickName", "value": "etag"}]},
+        json={"schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": writable(ctx).path, "value": "etag"}]},
     )
     ctx.expect_status(patched, 200, 204)
     if patched.status == 200:
@@ -154,7 +160,7 @@ def version_changes(ctx: CheckContext) -> None:
     payload = ctx.data.user()
     user = ctx.create("/Users", payload)
     before, _ = current_etag(ctx, user_path(user))
-    payload["displayName"] = f"{ctx.data.prefix}renamed"
+    writable(ctx).set(payload, f"{ctx.data.prefix}renamed")
     put = ctx.client.put(user_path(user), json=payload)
     ctx.expect_status(put, 200, 204)
     after, response = current_etag(ctx, user_path(user))
@@ -267,12 +273,14 @@ def stale_put(ctx: CheckContext) -> None:
     payload = ctx.data.user()
     user = ctx.create("/Users", payload)
     stale, _ = stale_etag(ctx, user_path(user))
-    payload["nickName"] = f"{ctx.data.prefix}lost-update"
+    writable(ctx).set(payload, f"{ctx.data.prefix}lost-update")
     response = ctx.client.put(user_path(user), json=payload, headers={"If-Match": stale})
     _stale_refused(ctx, response, "PUT")
     after = ctx.client.get(user_path(user)).json()
     ctx.expect(
-        ci(after, "nickName") is None, "the PUT with a stale If-Match was applied anyway", actual=after
+        writable(ctx).get(after) != f"{ctx.data.prefix}lost-update",
+        "the PUT with a stale If-Match was applied anyway",
+        actual=after,
     )
 
 
@@ -295,13 +303,13 @@ def stale_patch(ctx: CheckContext) -> None:
     stale, _ = stale_etag(ctx, user_path(user))
     response = ctx.client.patch(
         user_path(user),
-        json={"schemas": [PATCH_OP], "Operations": [{"op": "add", "path": "nickName", "value": "lost"}]},
+        json={"schemas": [PATCH_OP], "Operations": [{"op": "add", "path": writable(ctx).path, "value": "lost"}]},
         headers={"If-Match": stale},
     )
     _stale_refused(ctx, response, "PATCH")
     after = ctx.client.get(user_path(user)).json()
     ctx.expect(
-        ci(after, "nickName") is None, "the PATCH with a stale If-Match was applied anyway", actual=after
+        writable(ctx).get(after) != "lost", "the PATCH with a stale If-Match was applied anyway", actual=after
     )
 
 
@@ -350,7 +358,7 @@ def current_succeeds(ctx: CheckContext) -> None:
     payload = ctx.data.user()
     user = ctx.create("/Users", payload)
     etag, _ = current_etag(ctx, user_path(user))
-    payload["nickName"] = f"{ctx.data.prefix}put"
+    writable(ctx).set(payload, f"{ctx.data.prefix}put")
     put = ctx.client.put(user_path(user), json=payload, headers={"If-Match": etag})
     ctx.expect_status(
         put, 200, 204, message=f"PUT with the current ETag {etag} in If-Match answered {put.status}"
@@ -358,7 +366,7 @@ def current_succeeds(ctx: CheckContext) -> None:
     etag, _ = current_etag(ctx, user_path(user))
     patched = ctx.client.patch(
         user_path(user),
-        json={"schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": "nickName", "value": "ok"}]},
+        json={"schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": writable(ctx).path, "value": "ok"}]},
         headers={"If-Match": etag},
     )
     ctx.expect_status(
@@ -385,7 +393,7 @@ def if_match_star(ctx: CheckContext) -> None:
     user = ctx.create_user()
     patched = ctx.client.patch(
         user_path(user),
-        json={"schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": "nickName", "value": "star"}]},
+        json={"schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": writable(ctx).path, "value": "star"}]},
         headers={"If-Match": "*"},
     )
     ctx.expect_status(patched, 200, 204, message=f"PATCH with If-Match: * answered {patched.status}")

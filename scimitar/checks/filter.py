@@ -15,6 +15,7 @@ from typing import Any
 from scimitar.checks import _query as q
 from scimitar.checks.context import CheckContext
 from scimitar.checks.registry import Level, check
+from scimitar.factory import AttrRef
 from scimitar.quirks import Quirk
 from scimitar.schema import CORE_USER, ENTERPRISE_USER
 from scimitar.target import ScimResponse
@@ -149,6 +150,12 @@ def filter_id_case_exact(ctx: CheckContext) -> None:
     q.expect_ids(ctx, response, body, [], "id eq <id in another case>", among=[a])
 
 
+def _text(ctx: CheckContext, *, case_exact: bool | None = None) -> AttrRef:
+    """The string attribute a check filters on (`displayName` on the RFC schema), or skip."""
+    what = "writable string attribute" + ("" if case_exact is None else f" with caseExact {str(case_exact).lower()}")
+    return ctx.need(ctx.data.string_to_write(case_exact=case_exact), what)
+
+
 def _three(ctx: CheckContext, tag: str, **extra: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
     """Three users alpha, bravo, charlie under a fresh token (`extra[label]` overrides fields)."""
     tok = q.token(ctx, tag)
@@ -208,11 +215,12 @@ def filter_co_case_insensitive(ctx: CheckContext) -> None:
     type attributes SHALL be determined by the attribute's "caseExact" characteristic";
     `displayName` has "caseExact" false (RFC 7643 §8.7.1).
     """
+    ref = _text(ctx, case_exact=False)
     tok, (a, b, c) = _three(
-        ctx, "fcc", alpha={"displayName": "Mixed Case Person"}, bravo={"displayName": "Other Person"}
+        ctx, "fcc", alpha=ref.overrides("Mixed Case Person"), bravo=ref.overrides("Other Person")
     )
-    response, body = _filtered(ctx, _scoped(tok, 'displayName co "mIXED cASE"'))
-    q.expect_ids(ctx, response, body, [a], 'displayName co "mIXED cASE"', among=[a, b, c])
+    response, body = _filtered(ctx, _scoped(tok, f'{ref.path} co "mIXED cASE"'))
+    q.expect_ids(ctx, response, body, [a], f'{ref.path} co "mIXED cASE"', among=[a, b, c])
 
 
 @check(
@@ -270,9 +278,12 @@ def filter_pr(ctx: CheckContext) -> None:
     Binding: "When specified, only those resources matching the filter expression SHALL be returned"
     (RFC 7644 §3.4.2.2).
     """
-    tok, (a, b, c) = _three(ctx, "fpr", alpha={"title": "Engineer"})
-    response, body = _filtered(ctx, _scoped(tok, "title pr"))
-    q.expect_ids(ctx, response, body, [a], "title pr", among=[a, b, c])
+    ref = _text(ctx)
+    tok, (a, b, c) = _three(
+        ctx, "fpr", alpha=ref.overrides("Engineer"), bravo=ref.overrides(None), charlie=ref.overrides(None)
+    )
+    response, body = _filtered(ctx, _scoped(tok, f"{ref.path} pr"))
+    q.expect_ids(ctx, response, body, [a], f"{ref.path} pr", among=[a, b, c])
 
 
 @check(
@@ -356,16 +367,17 @@ def filter_precedence(ctx: CheckContext) -> None:
     order of precedence: 1. Grouping operators 2. Logical operators - where "not" takes precedence
     over "and", which takes precedence over "or" 3. Attribute operators".
     """
-    _, (a, b, c) = _three(ctx, "fprec", alpha={"title": "Upper"}, bravo={"title": "Target"})
+    ref = _text(ctx)
+    _, (a, b, c) = _three(ctx, "fprec", alpha=ref.overrides("Upper"), bravo=ref.overrides("Target"))
     ua, ub = a["userName"], b["userName"]
     # a or (b and false) is {a}; read left to right, (a or b) and false would be nothing
-    flt = f'userName eq "{ua}" or userName eq "{ub}" and title eq "no-such-title"'
+    flt = f'userName eq "{ua}" or userName eq "{ub}" and {ref.path} eq "no-such-title"'
     response, body = _filtered(ctx, flt)
     q.expect_ids(ctx, response, body, [a], "A or B and <false> (and before or)", among=[a, b, c])
-    # (a or b) and title=Target is {b}; without the grouping, a or (b and Target) would be {a, b}
-    flt = f'(userName eq "{ua}" or userName eq "{ub}") and title eq "Target"'
+    # (a or b) and attr=Target is {b}; without the grouping, a or (b and Target) would be {a, b}
+    flt = f'(userName eq "{ua}" or userName eq "{ub}") and {ref.path} eq "Target"'
     response, body = _filtered(ctx, flt)
-    q.expect_ids(ctx, response, body, [b], "(A or B) and <title of B> (grouping)", among=[a, b, c])
+    q.expect_ids(ctx, response, body, [b], f"(A or B) and <{ref.path} of B> (grouping)", among=[a, b, c])
 
 
 # -- attribute paths -------------------------------------------------------------------------------
@@ -443,11 +455,11 @@ def filter_multivalued_any(ctx: CheckContext) -> None:
     """
     tok = q.token(ctx, "fmv")
     second = f"{tok}second@example.net"
-    emails = [
+    emails: list[dict[str, Any]] = [
         {"value": q.user_name(tok, "alpha"), "type": "work", "primary": True},
         {"value": second, "type": "other"},
     ]
-    a = q.make_user(ctx, tok, "alpha", emails=emails)
+    a = q.make_user(ctx, tok, "alpha", emails=ctx.data.values("User", "emails", emails))
     b = q.make_user(ctx, tok, "bravo")
     response, body = _filtered(ctx, f'emails.value eq "{second}"')
     q.expect_ids(ctx, response, body, [a], "emails.value eq <alpha's second email>", among=[a, b])
@@ -795,15 +807,16 @@ def filter_ne_case_insensitive(ctx: CheckContext) -> None:
     `displayName` has "caseExact" false (RFC 7643 §8.7.1), so `ne` with the stored value in another
     case excludes it.
     """
+    ref = _text(ctx, case_exact=False)
     tok, (a, b, c) = _three(
         ctx,
         "fnci",
-        alpha={"displayName": "Mixed Case Person"},
-        bravo={"displayName": "Other Person"},
-        charlie={"displayName": "Third Person"},  # every value assigned: `ne` on unassigned is debatable
+        alpha=ref.overrides("Mixed Case Person"),
+        bravo=ref.overrides("Other Person"),
+        charlie=ref.overrides("Third Person"),  # every value assigned: `ne` on unassigned is debatable
     )
-    response, body = _filtered(ctx, _scoped(tok, 'displayName ne "mIXED cASE pERSON"'))
-    q.expect_ids(ctx, response, body, [b, c], 'displayName ne "mIXED cASE pERSON"', among=[a, b, c])
+    response, body = _filtered(ctx, _scoped(tok, f'{ref.path} ne "mIXED cASE pERSON"'))
+    q.expect_ids(ctx, response, body, [b, c], f'{ref.path} ne "mIXED cASE pERSON"', among=[a, b, c])
 
 
 @check(
@@ -820,11 +833,12 @@ def filter_ew_case_insensitive(ctx: CheckContext) -> None:
     type attributes SHALL be determined by the attribute's "caseExact" characteristic";
     `displayName` has "caseExact" false (RFC 7643 §8.7.1).
     """
+    ref = _text(ctx, case_exact=False)
     tok, (a, b, c) = _three(
-        ctx, "feci", alpha={"displayName": "Mixed Case Person"}, bravo={"displayName": "Mixed Case People"}
+        ctx, "feci", alpha=ref.overrides("Mixed Case Person"), bravo=ref.overrides("Mixed Case People")
     )
-    response, body = _filtered(ctx, _scoped(tok, 'displayName ew "cASE pERSON"'))
-    q.expect_ids(ctx, response, body, [a], 'displayName ew "cASE pERSON"', among=[a, b, c])
+    response, body = _filtered(ctx, _scoped(tok, f'{ref.path} ew "cASE pERSON"'))
+    q.expect_ids(ctx, response, body, [a], f'{ref.path} ew "cASE pERSON"', among=[a, b, c])
 
 
 @check(
@@ -890,6 +904,7 @@ def filter_user_groups_value(ctx: CheckContext) -> None:
     is a MAY), so where the member's own representation lists no groups the check skips: a filter
     over values the provider does not keep says nothing.
     """
+    ctx.need_attr("User", "groups")
     tok = q.token(ctx, "fugv")
     a = q.make_user(ctx, tok, "alpha")
     b = q.make_user(ctx, tok, "bravo")

@@ -108,6 +108,7 @@ def user_groups_reflect_membership(ctx: CheckContext) -> None:
     (`"required": false`), readOnly attribute, and no keyword requires a provider to compute it: a
     provider that does not is reported as an optional (MAY) behaviour not present, not a warning.
     """
+    ctx.need_attr("User", "groups")
     user = ctx.create_user()
     group = ctx.create_group(members=[_member(user)])
     ctx.expect(
@@ -142,6 +143,7 @@ def user_groups_value_and_ref(ctx: CheckContext) -> None:
     are meant in their natural-language sense"), and the check judges both at once, so it reports
     at SHOULD.
     """
+    ctx.need_attr("User", "groups")
     user = ctx.create_user()
     group = ctx.create_group(members=[_member(user)])
     body = read(ctx, path_of("/Users", user))
@@ -204,6 +206,7 @@ def deleted_group_leaves_user_groups(ctx: CheckContext) -> None:
     which the user belongs". A deleted Group is no longer one the User belongs to (SHOULD: the RFC
     does not spell out the clean-up).
     """
+    ctx.need_attr("User", "groups")  # nothing to observe where User.groups is not declared
     user = ctx.create_user()
     group = ctx.create_group(members=[_member(user)])
     deleted = ctx.client.delete(path_of("/Groups", group))
@@ -228,6 +231,7 @@ def user_groups_readonly(ctx: CheckContext) -> None:
     is either refused (a 4xx, typically 400 `mutability`) or ignored (RFC 7644 §3.5.1: readOnly "values provided SHALL
     be ignored"); it must not show up as membership.
     """
+    ctx.need_attr("User", "groups")  # an undeclared `groups` is refused as unknown, which proves nothing
     group = ctx.create_group()
     response = post_user(ctx, ctx.data.user(groups=[{"value": group["id"]}]))
     if 400 <= response.status < 500:

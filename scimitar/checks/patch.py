@@ -15,6 +15,7 @@ from scimitar.checks._query import get_ci as ci
 from scimitar.checks._query import user_path
 from scimitar.checks.context import CheckContext
 from scimitar.checks.registry import ENTRA_KNOWN_ISSUES, OKTA_SOURCE, Level, check
+from scimitar.factory import AttrRef, having, merge_fragments
 from scimitar.quirks import Quirk
 from scimitar.schema import CORE_GROUP, ENTERPRISE_USER, PATCH_OP
 from scimitar.target import ScimResponse
@@ -104,6 +105,33 @@ def email_types(resource: dict[str, Any]) -> set[str]:
     return {str(ci(e, "type")).lower() for e in emails_of(resource) if ci(e, "type")}
 
 
+def typed_attr(ctx: CheckContext, sub: str = "type") -> AttrRef:
+    """The writable multi-valued complex attribute the value-filter checks work on (`emails` on
+    the RFC schema), or skip: the target declares none with a `type` (or `sub`) sub-attribute."""
+    found = ctx.data.multi_complex_with(sub)
+    if found is not None and sub != "type" and found.attribute.sub("type") is None:
+        found = None
+    subs = "a 'type' sub-attribute" if sub == "type" else f"'type' and '{sub}' sub-attributes"
+    return ctx.need(found, f"writable multi-valued complex attribute with {subs}")
+
+
+def typed_value(ctx: CheckContext, ref: AttrRef, kind: str, **subs: Any) -> dict[str, Any]:
+    """A fresh value of `ref` of type `kind` (a canonical value where the target lists them; no
+    `type` where the attribute has none), with the extra sub-attributes `subs` the target declares."""
+    attr = ref.attribute
+    value_attr, type_attr = attr.sub("value"), attr.sub("type")
+    assert value_attr is not None
+    item: dict[str, Any] = {"value": ctx.data.value_for(value_attr, attr.name)}
+    if type_attr is not None:
+        item["type"] = ctx.data.canonical(type_attr, kind)
+    item.update({k: v for k, v in subs.items() if attr.sub(k) is not None})
+    return item
+
+
+def values_of(resource: dict[str, Any], ref: AttrRef) -> list[dict[str, Any]]:
+    return [e for e in ci(resource, ref.attribute.name) or [] if isinstance(e, dict)]
+
+
 def same_text(a: Any, b: Any) -> bool:
     return isinstance(a, str) and isinstance(b, str) and a == b
 
@@ -133,16 +161,17 @@ def replace_simple_path(ctx: CheckContext) -> None:
     be restored, and a failure status SHALL be returned" (RFC 7644 §3.5.2), so a success answer says
     the operation was applied as defined.
     """
+    attr = ctx.need(ctx.data.string_to_write(), "writable string attribute other than userName")
     user = ctx.create_user()
     new = marker(ctx, "display")
-    response = patch(ctx, user_path(user), {"op": "replace", "path": "displayName", "value": new})
-    succeeded(ctx, response, "replace displayName")
+    response = patch(ctx, user_path(user), {"op": "replace", "path": attr.path, "value": new})
+    succeeded(ctx, response, f"replace {attr.path}")
     after = reread(ctx, user_path(user))
     ctx.expect(
-        same_text(ci(after, "displayName"), new),
-        "after a successful replace of displayName the resource still has the old value",
+        same_text(attr.get(after), new),
+        f"after a successful replace of {attr.path} the resource still has the old value",
         expected=new,
-        actual=ci(after, "displayName"),
+        actual=attr.get(after),
     )
 
 
@@ -162,16 +191,17 @@ def add_simple_path(ctx: CheckContext) -> None:
     be restored, and a failure status SHALL be returned" (RFC 7644 §3.5.2), so a success answer says
     the operation was applied as defined.
     """
-    user = ctx.create_user()
+    attr = ctx.need(ctx.data.string_to_write(), "writable string attribute other than userName")
+    user = ctx.create("/Users", attr.unset(ctx.data.user()))
     nick = marker(ctx, "nick")
-    response = patch(ctx, user_path(user), {"op": "add", "path": "nickName", "value": nick})
-    succeeded(ctx, response, "add nickName")
+    response = patch(ctx, user_path(user), {"op": "add", "path": attr.path, "value": nick})
+    succeeded(ctx, response, f"add {attr.path}")
     after = reread(ctx, user_path(user))
     ctx.expect(
-        same_text(ci(after, "nickName"), nick),
-        "after a successful add of nickName the attribute is not set",
+        same_text(attr.get(after), nick),
+        f"after a successful add of {attr.path} the attribute is not set",
         expected=nick,
-        actual=ci(after, "nickName"),
+        actual=attr.get(after),
     )
 
 
@@ -188,15 +218,16 @@ def remove_simple_path(ctx: CheckContext) -> None:
     """RFC 7644 §3.5.2.2: "If the target location is a single-value attribute, the attribute and
     its associated value is removed, and the attribute SHALL be considered unassigned."
     """
-    user = ctx.create_user(nickName=marker(ctx, "nick"))
-    response = patch(ctx, user_path(user), {"op": "remove", "path": "nickName"})
-    succeeded(ctx, response, "remove nickName")
+    attr = ctx.need(ctx.data.string_to_write(), "writable string attribute other than userName")
+    user = ctx.create("/Users", attr.set(ctx.data.user(), marker(ctx, "nick")))
+    response = patch(ctx, user_path(user), {"op": "remove", "path": attr.path})
+    succeeded(ctx, response, f"remove {attr.path}")
     after = reread(ctx, user_path(user))
     ctx.expect(
-        ci(after, "nickName") in (None, ""),
-        "after a successful remove of nickName the attribute still has a value",
-        expected="nickName unassigned",
-        actual=ci(after, "nickName"),
+        attr.get(after) in (None, ""),
+        f"after a successful remove of {attr.path} the attribute still has a value",
+        expected=f"{attr.path} unassigned",
+        actual=attr.get(after),
     )
 
 
@@ -427,16 +458,19 @@ def replace_value_filter(ctx: CheckContext) -> None:
     be restored, and a failure status SHALL be returned" (RFC 7644 §3.5.2), so a success answer says
     the operation was applied as defined.
     """
-    user = ctx.create_user()
-    address = f"{marker(ctx, 'work')}@example.com"
-    response = patch(
-        ctx, user_path(user), {"op": "replace", "path": 'emails[type eq "work"].value', "value": address}
-    )
-    succeeded(ctx, response, 'replace emails[type eq "work"].value')
-    work = [e for e in emails_of(reread(ctx, user_path(user))) if str(ci(e, "type")).lower() == "work"]
+    ref = typed_attr(ctx)
+    work_type = ctx.data.canonical(ref.attribute.sub("type") or ref.attribute, "work")
+    user = ctx.create_user(**having(ref.attribute.name, [typed_value(ctx, ref, "work", primary=True)]))
+    address = typed_value(ctx, ref, "work")["value"]
+    path = f'{ref.attribute.name}[type eq "{work_type}"].value'
+    response = patch(ctx, user_path(user), {"op": "replace", "path": path, "value": address})
+    succeeded(ctx, response, f"replace {path}")
+    work = [
+        e for e in values_of(reread(ctx, user_path(user)), ref) if str(ci(e, "type")).lower() == work_type.lower()
+    ]
     ctx.expect(
         bool(work) and all(str(ci(e, "value")).lower() == address.lower() for e in work),
-        "the work email's value was not replaced",
+        f"the {work_type} {ref.attribute.name} value was not replaced",
         expected=address,
         actual=[ci(e, "value") for e in work],
     )
@@ -459,15 +493,16 @@ def remove_value_filter(ctx: CheckContext) -> None:
     be restored, and a failure status SHALL be returned" (RFC 7644 §3.5.2), so a success answer says
     the operation was applied as defined.
     """
-    payload = ctx.data.user()
-    home = f"{marker(ctx, 'home')}@example.org"
-    payload["emails"] = payload["emails"] + [{"value": home, "type": "home"}]
-    user = ctx.create("/Users", payload)
-    response = patch(ctx, user_path(user), {"op": "remove", "path": 'emails[type eq "home"]'})
-    succeeded(ctx, response, 'remove emails[type eq "home"]')
-    types = email_types(reread(ctx, user_path(user)))
-    ctx.expect("home" not in types, "the home email is still there after it was removed", actual=types)
-    ctx.expect("work" in types, "removing the home email also removed the work email", actual=types)
+    ref = typed_attr(ctx)
+    work, home = typed_value(ctx, ref, "work", primary=True), typed_value(ctx, ref, "home")
+    ctx.need(ref if work["type"] != home["type"] else None, f"{ref.attribute.name}.type with two canonical values")
+    user = ctx.create_user(**having(ref.attribute.name, [work, home]))
+    path = f'{ref.attribute.name}[type eq "{home["type"]}"]'
+    response = patch(ctx, user_path(user), {"op": "remove", "path": path})
+    succeeded(ctx, response, f"remove {path}")
+    types = {str(ci(e, "type")).lower() for e in values_of(reread(ctx, user_path(user)), ref) if ci(e, "type")}
+    ctx.expect(home["type"].lower() not in types, "the home value is still there after it was removed", actual=types)
+    ctx.expect(work["type"].lower() in types, "removing the home value also removed the work value", actual=types)
 
 
 @check(
@@ -516,18 +551,19 @@ def replace_pathless(ctx: CheckContext) -> None:
     resource itself. In this case, the "value" attribute SHALL contain a list of one or more
     attributes that are to be replaced."
     """
+    attrs = ctx.data.writable_strings()[:2]
+    ctx.need(attrs[0] if attrs else None, "writable string attribute other than userName")
     user = ctx.create_user()
-    display, nick = marker(ctx, "display"), marker(ctx, "nick")
-    response = patch(
-        ctx, user_path(user), {"op": "replace", "value": {"displayName": display, "nickName": nick}}
-    )
+    want = {a.path: marker(ctx, "display") for a in attrs}
+    value = merge_fragments(*(a.fragment(want[a.path]) for a in attrs))
+    response = patch(ctx, user_path(user), {"op": "replace", "value": value})
     succeeded(ctx, response, "pathless replace")
     after = reread(ctx, user_path(user))
-    got = {"displayName": ci(after, "displayName"), "nickName": ci(after, "nickName")}
+    got = {a.path: a.get(after) for a in attrs}
     ctx.expect(
-        got == {"displayName": display, "nickName": nick},
+        got == want,
         "a pathless replace did not set the attributes of its value",
-        expected={"displayName": display, "nickName": nick},
+        expected=want,
         actual=got,
     )
 
@@ -548,16 +584,22 @@ def add_pathless(ctx: CheckContext) -> None:
     be restored, and a failure status SHALL be returned" (RFC 7644 §3.5.2), so a success answer says
     the operation was applied as defined.
     """
-    user = ctx.create_user()
-    nick, title = marker(ctx, "nick"), marker(ctx, "title")
-    response = patch(ctx, user_path(user), {"op": "add", "value": {"nickName": nick, "title": title}})
+    attrs = ctx.data.writable_strings()[:2]
+    ctx.need(attrs[0] if attrs else None, "writable string attribute other than userName")
+    payload = ctx.data.user()
+    for a in attrs:
+        a.unset(payload)
+    user = ctx.create("/Users", payload)
+    want = {a.path: marker(ctx, "nick") for a in attrs}
+    value = merge_fragments(*(a.fragment(want[a.path]) for a in attrs))
+    response = patch(ctx, user_path(user), {"op": "add", "value": value})
     succeeded(ctx, response, "pathless add")
     after = reread(ctx, user_path(user))
-    got = {"nickName": ci(after, "nickName"), "title": ci(after, "title")}
+    got = {a.path: a.get(after) for a in attrs}
     ctx.expect(
-        got == {"nickName": nick, "title": title},
+        got == want,
         "a pathless add did not add the attributes of its value",
-        expected={"nickName": nick, "title": title},
+        expected=want,
         actual=got,
     )
 
@@ -609,15 +651,13 @@ def primary_unique(ctx: CheckContext) -> None:
     "false" for any other values in the array." (RFC 7643 §2.4: "The primary attribute value
     "true" MUST appear no more than once.")
     """
-    user = ctx.create_user()
-    home = f"{marker(ctx, 'home')}@example.org"
-    response = patch(
-        ctx,
-        user_path(user),
-        {"op": "add", "path": "emails", "value": [{"value": home, "type": "home", "primary": True}]},
-    )
-    succeeded(ctx, response, "add a primary email")
-    emails = emails_of(reread(ctx, user_path(user)))
+    ref = typed_attr(ctx, "primary")
+    user = ctx.create_user(**having(ref.attribute.name, [typed_value(ctx, ref, "work", primary=True)]))
+    added = typed_value(ctx, ref, "home", primary=True)
+    home = added["value"]
+    response = patch(ctx, user_path(user), {"op": "add", "path": ref.attribute.name, "value": [added]})
+    succeeded(ctx, response, f"add a primary {ref.attribute.name} value")
+    emails = values_of(reread(ctx, user_path(user)), ref)
     primaries = [ci(e, "value") for e in emails if ci(e, "primary") is True]
     ctx.expect(
         len(primaries) == 1 and str(primaries[0]).lower() == home.lower(),
@@ -684,19 +724,20 @@ def response_reflects_change(ctx: CheckContext) -> None:
     parameter (see Section 3.9), or MAY return HTTP status code 204 (No Content) and the
     appropriate response headers for a successful PATCH request."
     """
+    attr = ctx.need(ctx.data.string_to_write(), "writable string attribute other than userName")
     user = ctx.create_user()
     display = marker(ctx, "display")
-    response = patch(ctx, user_path(user), {"op": "replace", "path": "displayName", "value": display})
-    succeeded(ctx, response, "replace displayName")
+    response = patch(ctx, user_path(user), {"op": "replace", "path": attr.path, "value": display})
+    succeeded(ctx, response, f"replace {attr.path}")
     if response.status == 204:
         return
     body = response.json()
     ctx.validate_resource(body, "User", response=response)
     ctx.expect(
-        ci(body, "id") == user["id"] and same_text(ci(body, "displayName"), display),
+        ci(body, "id") == user["id"] and same_text(attr.get(body), display),
         "the 200 response is not the updated resource",
-        expected={"id": user["id"], "displayName": display},
-        actual={"id": ci(body, "id"), "displayName": ci(body, "displayName")},
+        expected={"id": user["id"], attr.path: display},
+        actual={"id": ci(body, "id"), attr.path: attr.get(body)},
         response=response,
     )
 
@@ -716,12 +757,13 @@ def attributes_param_200(ctx: CheckContext) -> None:
     the "attributes" query parameter". RFC 7644 §3.9: "attributes ... overrides the list of
     attributes that would be returned by default"; `id` is returned always.
     """
+    attr = ctx.need(ctx.data.string_to_write(), "writable string attribute other than userName")
     user = ctx.create_user()
     display = marker(ctx, "display")
     response = patch(
         ctx,
         user_path(user),
-        {"op": "replace", "path": "displayName", "value": display},
+        {"op": "replace", "path": attr.path, "value": display},
         params={"attributes": "userName"},
     )
     ctx.expect_status(response, 200, message=f"PATCH with ?attributes= answered {response.status}, not 200")
@@ -734,8 +776,8 @@ def attributes_param_200(ctx: CheckContext) -> None:
         response=response,
     )
     ctx.expect(
-        ci(body, "displayName") is None,
-        "the response returns displayName, which ?attributes=userName did not ask for",
+        ci(body, attr.attribute.name) is None,
+        f"the response returns {attr.attribute.name}, which ?attributes=userName did not ask for",
         expected="only id, userName (and attributes returned always)",
         actual=sorted(k for k in body if isinstance(k, str)),
         response=response,
@@ -778,11 +820,14 @@ def replace_filter_no_match(ctx: CheckContext) -> None:
     provider SHALL indicate failure by returning HTTP status code 400 and a "scimType" error code
     of "noTarget"."
     """
-    user = ctx.create_user()  # one email, of type "work"
+    ref = typed_attr(ctx)
+    work, home = typed_value(ctx, ref, "work", primary=True), typed_value(ctx, ref, "home")
+    ctx.need(ref if work["type"] != home["type"] else None, f"{ref.attribute.name}.type with two canonical values")
+    user = ctx.create_user(**having(ref.attribute.name, [work]))  # one value, of type "work"
     response = patch(
         ctx,
         user_path(user),
-        {"op": "replace", "path": 'emails[type eq "home"].value', "value": "nobody@example.org"},
+        {"op": "replace", "path": f'{ref.attribute.name}[type eq "{home["type"]}"].value', "value": home["value"]},
     )
     failed_with(ctx, response, 400, ("noTarget",), "replace through a filter matching nothing")
 
@@ -804,8 +849,12 @@ def remove_filter_no_match(ctx: CheckContext) -> None:
     and a "scimType" error code of "noTarget""), and removing nothing leaves the resource as asked:
     a provider that answers success is conformant. At most a MAY.
     """
-    user = ctx.create_user()  # one email, of type "work"
-    response = patch(ctx, user_path(user), {"op": "remove", "path": 'emails[type eq "home"]'})
+    ref = typed_attr(ctx)
+    work, home = typed_value(ctx, ref, "work", primary=True), typed_value(ctx, ref, "home")
+    ctx.need(ref if work["type"] != home["type"] else None, f"{ref.attribute.name}.type with two canonical values")
+    user = ctx.create_user(**having(ref.attribute.name, [work]))  # one value, of type "work"
+    path = f'{ref.attribute.name}[type eq "{home["type"]}"]'
+    response = patch(ctx, user_path(user), {"op": "remove", "path": path})
     failed_with(ctx, response, 400, ("noTarget",), "remove through a filter matching nothing")
 
 
@@ -907,10 +956,9 @@ def readonly_rejected(ctx: CheckContext) -> None:
     """
     user = ctx.create_user()
     group = ctx.create_group()
-    attempts: list[dict[str, Any]] = [
-        {"op": "replace", "path": "id", "value": "scimitar-not-the-id"},
-        {"op": "add", "path": "groups", "value": [{"value": group["id"]}]},
-    ]
+    attempts: list[dict[str, Any]] = [{"op": "replace", "path": "id", "value": "scimitar-not-the-id"}]
+    if ctx.data.declares("User", "groups"):  # a path the target does not declare is invalidPath instead
+        attempts.append({"op": "add", "path": "groups", "value": [{"value": group["id"]}]})
     for op in attempts:
         response = patch(ctx, user_path(user), op)
         failed_with(ctx, response, 400, None, f"{op['op']} of the readOnly {op['path']}")
@@ -966,11 +1014,12 @@ def atomic(ctx: CheckContext) -> None:
     as atomic. If a single operation encounters an error condition, the original SCIM resource
     MUST be restored, and a failure status SHALL be returned."
     """
+    attr = ctx.need(ctx.data.string_to_write(), "writable string attribute other than userName")
     user = ctx.create_user()
     response = patch(
         ctx,
         user_path(user),
-        {"op": "replace", "path": "displayName", "value": marker(ctx, "display")},
+        {"op": "replace", "path": attr.path, "value": marker(ctx, "display")},
         {"op": "remove"},  # no path: fails with noTarget (§3.5.2.2)
     )
     ctx.expect(
@@ -982,10 +1031,10 @@ def atomic(ctx: CheckContext) -> None:
     )
     after = reread(ctx, user_path(user))
     ctx.expect(
-        ci(after, "displayName") == ci(user, "displayName"),
+        attr.get(after) == attr.get(user),
         "the failed PATCH still applied its first operation",
-        expected=ci(user, "displayName"),
-        actual=ci(after, "displayName"),
+        expected=attr.get(user),
+        actual=attr.get(after),
     )
 
 
@@ -1104,26 +1153,33 @@ def entra_op_case(ctx: CheckContext) -> None:
     lowercase ("MAY be one of "add", "remove", or "replace"") and says nothing of case, so this is
     an interoperability requirement of Microsoft Entra ID, not of the RFC.
     """
-    user = ctx.create_user(title=marker(ctx, "title"))
+    attrs = ctx.data.writable_strings()[:3]
+    ctx.need(attrs[1] if len(attrs) > 1 else None, "two writable string attributes other than userName")
+    replaced, added = attrs[0], attrs[1]
+    removed = attrs[2] if len(attrs) > 2 else None
+    payload = added.unset(ctx.data.user())
+    if removed is not None:
+        removed.set(payload, marker(ctx, "title"))
+    user = ctx.create("/Users", payload)
     display, nick = marker(ctx, "display"), marker(ctx, "nick")
     response = patch(
         ctx,
         user_path(user),
-        {"op": "Replace", "path": "displayName", "value": display},
-        {"op": "ADD", "path": "nickName", "value": nick},
-        {"op": "Remove", "path": "title"},
+        {"op": "Replace", "path": replaced.path, "value": display},
+        {"op": "ADD", "path": added.path, "value": nick},
+        # with two attributes only, the one just added is removed again
+        {"op": "Remove", "path": (removed or added).path},
     )
     succeeded(ctx, response, "PATCH with capitalised ops")
     after = reread(ctx, user_path(user))
-    got = {
-        "displayName": ci(after, "displayName"),
-        "nickName": ci(after, "nickName"),
-        "title": ci(after, "title"),
-    }
+    want = {replaced.path: display, added.path: nick if removed else None}
+    if removed is not None:
+        want[removed.path] = None
+    got = {path: ref.get(after) for path, ref in ((r.path, r) for r in attrs)}
     ctx.expect(
-        got == {"displayName": display, "nickName": nick, "title": None},
+        got == want,
         "the capitalised operations were not all applied",
-        expected={"displayName": display, "nickName": nick, "title": None},
+        expected=want,
         actual=got,
     )
 
@@ -1200,18 +1256,18 @@ def replace_multivalued_all(ctx: CheckContext) -> None:
     be restored, and a failure status SHALL be returned" (RFC 7644 §3.5.2), so a success answer says
     the operation was applied as defined.
     """
-    payload = ctx.data.user()
-    payload["emails"] = payload["emails"] + [{"value": f"{marker(ctx, 'home')}@example.org", "type": "home"}]
-    user = ctx.create("/Users", payload)
-    address = f"{marker(ctx, 'only')}@example.net"
-    response = patch(
-        ctx, user_path(user), {"op": "replace", "path": "emails", "value": [{"value": address, "type": "other"}]}
-    )
-    succeeded(ctx, response, "replace emails")
-    values = [str(ci(e, "value")).lower() for e in emails_of(reread(ctx, user_path(user)))]
+    # any writable multi-valued complex attribute will do (`emails` with `value` alone included)
+    ref = ctx.need(ctx.data.multi_complex_with("value"), "writable multi-valued complex attribute")
+    name = ref.attribute.name
+    user = ctx.create_user(**having(name, [typed_value(ctx, ref, "work", primary=True), typed_value(ctx, ref, "home")]))
+    only = typed_value(ctx, ref, "other")
+    address = only["value"]
+    response = patch(ctx, user_path(user), {"op": "replace", "path": name, "value": [only]})
+    succeeded(ctx, response, f"replace {name}")
+    values = [str(ci(e, "value")).lower() for e in values_of(reread(ctx, user_path(user)), ref)]
     ctx.expect(
         values == [address.lower()],
-        "after replacing emails with one value the resource still has other emails",
+        f"after replacing {name} with one value the resource still has other values",
         expected=[address],
         actual=values,
     )
@@ -1232,16 +1288,17 @@ def remove_filtered_sub_attribute(ctx: CheckContext) -> None:
     Sub-attributes whose values have been removed SHALL be considered unassigned." The path
     grammar allows a sub-attribute after the filter ("PATH = attrPath / valuePath [subAttr]").
     """
-    payload = ctx.data.user()
-    address = f"{marker(ctx, 'work')}@example.com"
-    payload["emails"] = [{"value": address, "type": "work", "primary": True, "display": "Work mail"}]
-    user = ctx.create("/Users", payload)
-    work = [e for e in emails_of(reread(ctx, user_path(user))) if str(ci(e, "type")).lower() == "work"]
+    ref = typed_attr(ctx, "display")
+    item = typed_value(ctx, ref, "work", primary=True, display="Work mail")
+    kind = str(item["type"]).lower()
+    user = ctx.create_user(**having(ref.attribute.name, [item]))
+    work = [e for e in values_of(reread(ctx, user_path(user)), ref) if str(ci(e, "type")).lower() == kind]
     if not work or ci(work[0], "display") is None:
-        ctx.skip("the target did not store emails.display, so there is nothing to remove")
-    response = patch(ctx, user_path(user), {"op": "remove", "path": 'emails[type eq "work"].display'})
-    succeeded(ctx, response, 'remove emails[type eq "work"].display')
-    work = [e for e in emails_of(reread(ctx, user_path(user))) if str(ci(e, "type")).lower() == "work"]
+        ctx.skip(f"the target did not store {ref.attribute.name}.display, so there is nothing to remove")
+    path = f'{ref.attribute.name}[type eq "{item["type"]}"].display'
+    response = patch(ctx, user_path(user), {"op": "remove", "path": path})
+    succeeded(ctx, response, f"remove {path}")
+    work = [e for e in values_of(reread(ctx, user_path(user)), ref) if str(ci(e, "type")).lower() == kind]
     ctx.expect(
         bool(work) and all(ci(e, "display") is None for e in work),
         "the work email still has its display after it was removed (or the email itself is gone)",

@@ -9,10 +9,10 @@ from scimitar.checks.crud import (
     parse_datetime,
     path_of,
     read,
-    same_text,
     unknown_id,
 )
 from scimitar.checks.registry import OKTA_SOURCE, Level, check
+from scimitar.factory import having
 from scimitar.quirks import Quirk
 
 
@@ -28,25 +28,35 @@ def put_replaces_values(ctx: CheckContext) -> None:
     """RFC 7644 §3.5.1: "readWrite, writeOnly: Any values provided SHALL replace the existing
     attribute values." A new `emails` list replaces the old one; it is not merged into it.
     """
-    user = ctx.create_user()
-    # the same address as a "home" email: a profile that ties userName to the primary email still accepts it
-    new_email = {"value": user["emails"][0]["value"], "type": "home", "primary": True}
-    body = full_user(user, displayName="Replaced Name", emails=[new_email])
+    single = ctx.need(ctx.data.string_to_write(), "writable string attribute other than userName")
+    multi = ctx.need(
+        ctx.data.multi_complex_with("value"), "writable multi-valued complex attribute with a 'value'"
+    )
+    name = multi.attribute.name
+    value_attr = multi.attribute.sub("value")
+    assert value_attr is not None
+    old = {"value": ctx.data.value_for(value_attr, name)}
+    new = {"value": ctx.data.value_for(value_attr, name)}
+    if multi.attribute.sub("type") is not None:
+        old["type"] = ctx.data.canonical(multi.attribute.sub("type"), "work")  # type: ignore[arg-type]
+        new["type"] = ctx.data.canonical(multi.attribute.sub("type"), "home")  # type: ignore[arg-type]
+    user = ctx.create_user(**having(name, [old]))
+    body = single.set(full_user(user, **{name: [new]}), "Replaced Name")
     response = ctx.client.put(path_of("/Users", user), json=body)
     ctx.expect_status(response, 200, 204, message=f"PUT answered {response.status}")
     after = read(ctx, path_of("/Users", user))
-    emails = attr(after, "emails") or []
+    values = [str(attr(v, "value")).lower() for v in attr(after, name) or [] if isinstance(v, dict)]
     ctx.expect(
-        attr(after, "displayName") == "Replaced Name",
-        "displayName was not replaced",
+        single.get(after) == "Replaced Name",
+        f"{single.path} was not replaced",
         expected="Replaced Name",
-        actual=attr(after, "displayName"),
+        actual=single.get(after),
     )
     ctx.expect(
-        len(emails) == 1 and same_text(attr(emails[0], "type"), "home"),
-        "emails were not replaced by the PUT's list",
-        expected=[new_email],
-        actual=emails,
+        values == [str(new["value"]).lower()],
+        f"{name} were not replaced by the PUT's list",
+        expected=[new],
+        actual=attr(after, name),
     )
 
 
@@ -64,12 +74,21 @@ def put_null_clears(ctx: CheckContext) -> None:
     values." With "Any values provided SHALL replace the existing attribute values" and RFC 7643
     §2.5 (null, [] and unassigned "SHALL be considered to be equivalent in "state""), the values go.
     """
-    user = ctx.create_user(title="Engineer", phoneNumbers=[{"value": "+1 555 0100", "type": "work"}])
-    body = full_user(user, title=None, phoneNumbers=[])
+    single = ctx.need(ctx.data.string_to_write(), "writable string attribute other than userName")
+    multi = ctx.need(
+        ctx.data.multi_complex_with("value"), "writable multi-valued complex attribute with a 'value'"
+    )
+    value_attr = multi.attribute.sub("value")
+    assert value_attr is not None
+    payload = single.set(ctx.data.user(), "Engineer")
+    payload[multi.attribute.name] = [{"value": ctx.data.value_for(value_attr, multi.attribute.name)}]
+    user = ctx.create("/Users", payload)
+    body = single.set(full_user(user, **having(multi.attribute.name, [])), None)
     response = ctx.client.put(path_of("/Users", user), json=body)
     ctx.expect_status(response, 200, 204, message=f"PUT answered {response.status}")
     after = read(ctx, path_of("/Users", user))
-    kept = {k: attr(after, k) for k in ("title", "phoneNumbers") if attr(after, k) not in (None, [])}
+    found = {single.path: single.get(after), multi.attribute.name: attr(after, multi.attribute.name)}
+    kept = {k: v for k, v in found.items() if v not in (None, [])}
     ctx.expect(not kept, "attributes PUT as null / [] were not cleared", actual=kept)
 
 
@@ -87,12 +106,13 @@ def put_omitted_cleared(ctx: CheckContext) -> None:
     existing values are to be cleared, or the service provider MAY assign a default value to the
     final resource representation." Optional: a server that keeps them is conformant.
     """
-    user = ctx.create_user(title="Engineer")
-    body = {k: v for k, v in full_user(user).items() if k.lower() != "title"}
+    single = ctx.need(ctx.data.string_to_write(), "writable string attribute other than userName")
+    user = ctx.create("/Users", single.set(ctx.data.user(), "Engineer"))
+    body = single.unset(full_user(user))
     response = ctx.client.put(path_of("/Users", user), json=body)
     ctx.expect_status(response, 200, 204, message=f"PUT answered {response.status}")
     after = read(ctx, path_of("/Users", user))
-    ctx.expect(attr(after, "title") is None, "the omitted title was kept", actual=attr(after, "title"))
+    ctx.expect(single.get(after) is None, f"the omitted {single.path} was kept", actual=single.get(after))
 
 
 @check(
@@ -169,14 +189,15 @@ def put_200_with_resource(ctx: CheckContext) -> None:
     reported as SHOULD.)
     """
     user = ctx.create_user()
-    response = ctx.client.put(path_of("/Users", user), json=full_user(user, displayName="Put Answer"))
+    single = ctx.need(ctx.data.string_to_write(), "writable string attribute other than userName")
+    response = ctx.client.put(path_of("/Users", user), json=single.set(full_user(user), "Put Answer"))
     ctx.expect_status(response, 200)
     body = response.json()
     ctx.expect(
-        attr(body, "id") == user["id"] and attr(body, "displayName") == "Put Answer",
+        attr(body, "id") == user["id"] and single.get(body) == "Put Answer",
         "the PUT response is not the updated resource",
-        expected={"id": user["id"], "displayName": "Put Answer"},
-        actual={"id": attr(body, "id"), "displayName": attr(body, "displayName")},
+        expected={"id": user["id"], single.path: "Put Answer"},
+        actual={"id": attr(body, "id"), single.path: single.get(body)},
         response=response,
     )
 

@@ -18,6 +18,7 @@ from scimitar.checks.crud import (
     unknown_id,
 )
 from scimitar.checks.registry import Level, check
+from scimitar.factory import having
 from scimitar.quirks import Quirk
 from scimitar.schema import CORE_USER, ENTERPRISE_USER
 
@@ -285,9 +286,9 @@ def group_displayname_required(ctx: CheckContext) -> None:
     )
 
 
-def _primaries(body: Any) -> list[Any]:
-    """The `emails` values of `body` that say `"primary": true` (names matched case-insensitively)."""
-    emails = attr(body, "emails")
+def _primaries(body: Any, name: str = "emails") -> list[Any]:
+    """The `name` values of `body` that say `"primary": true` (names matched case-insensitively)."""
+    emails = attr(body, name)
     if not isinstance(emails, list):
         return []
     return [attr(e, "value") for e in emails if isinstance(e, dict) and attr(e, "primary") is True]
@@ -308,12 +309,13 @@ def primary_at_most_once(ctx: CheckContext) -> None:
     created User whose response or stored representation shows two primary emails. (The PATCH
     case is rfc7644-3.5.2-patch-primary-unique.)
     """
-    payload = ctx.data.user()
-    user_name = payload["userName"]
-    payload["emails"] = [
-        {"value": user_name, "type": "work", "primary": True},
-        {"value": f"home.{user_name}", "type": "home", "primary": True},
-    ]
+    multi = ctx.need(
+        ctx.data.multi_complex_with("primary"), "writable multi-valued complex attribute with 'primary'"
+    )
+    value_attr = multi.attribute.sub("value")
+    assert value_attr is not None
+    values = [{"value": ctx.data.value_for(value_attr, multi.attribute.name), "primary": True} for _ in "ab"]
+    payload = ctx.data.user(**having(multi.attribute.name, values))
     response = post_user(ctx, payload)
     if 400 <= response.status < 500:
         ctx.evaluated()  # refused: the MUST holds
@@ -325,7 +327,7 @@ def primary_at_most_once(ctx: CheckContext) -> None:
         message=f"POST of a User with two primary emails answered {response.status}, not 4xx or 201",
     )
     body = body_of(ctx, response, "POST /Users")
-    shown = _primaries(body)
+    shown = _primaries(body, multi.attribute.name)
     ctx.expect(
         len(shown) <= 1,
         'the created User, as returned, has more than one email with "primary": true',
@@ -333,7 +335,7 @@ def primary_at_most_once(ctx: CheckContext) -> None:
         actual=shown,
         response=response,
     )
-    stored = _primaries(read(ctx, path_of("/Users", body)))
+    stored = _primaries(read(ctx, path_of("/Users", body)), multi.attribute.name)
     ctx.expect(
         len(stored) <= 1,
         'the created User, read back, has more than one email with "primary": true',

@@ -129,7 +129,8 @@ def search_attributes(ctx: CheckContext) -> None:
     and any attributes or sub-attributes explicitly requested".
     """
     tok = q.token(ctx, "rattr")
-    a = q.make_user(ctx, tok, "alpha", displayName="Shown By Default")
+    shown = ctx.need(ctx.data.string_to_write(), "writable string attribute other than userName")
+    a = q.make_user(ctx, tok, "alpha", **shown.overrides("Shown By Default"))
     response, body = _search(ctx, filter=f'userName eq "{a["userName"]}"', attributes=["userName"])
     found = q.resources(body)
     ctx.expect(
@@ -141,7 +142,7 @@ def search_attributes(ctx: CheckContext) -> None:
         actual=sorted(found[0]),
         response=response,
     )
-    extra = [n for n in ("displayName", "emails", "name") if q.has_ci(found[0], n)]
+    extra = [n for n in (shown.attribute.name, "displayName", "emails", "name") if q.has_ci(found[0], n)]
     ctx.expect(
         not extra,
         f'attributes ["userName"] still returned {", ".join(extra)}',

@@ -165,14 +165,15 @@ def sort_missing_values(ctx: CheckContext) -> None:
     value, they are sorted via the "sortOrder" parameter, i.e., they are ordered last if ascending
     and first if descending." The sentence carries no RFC 2119 keyword: reported at SHOULD.
     """
+    ref = ctx.need(ctx.data.string_to_write(), "writable string attribute other than userName")
     tok = q.token(ctx, "smiss")
-    none = q.make_user(ctx, tok, "u1")
-    b = q.make_user(ctx, tok, "u2", title="Bravo title")
-    a = q.make_user(ctx, tok, "u3", title="Alpha title")
-    response, body = _sorted(ctx, tok, sortBy="title", sortOrder="ascending")
-    _expect_order(ctx, response, body, [a, b, none], "sortBy=title ascending (no title last)")
-    response, body = _sorted(ctx, tok, sortBy="title", sortOrder="descending")
-    _expect_order(ctx, response, body, [none, b, a], "sortBy=title descending (no title first)")
+    none = q.make_user(ctx, tok, "u1", **ref.overrides(None))
+    b = q.make_user(ctx, tok, "u2", **ref.overrides("Bravo title"))
+    a = q.make_user(ctx, tok, "u3", **ref.overrides("Alpha title"))
+    response, body = _sorted(ctx, tok, sortBy=ref.path, sortOrder="ascending")
+    _expect_order(ctx, response, body, [a, b, none], f"sortBy={ref.path} ascending (no value last)")
+    response, body = _sorted(ctx, tok, sortBy=ref.path, sortOrder="descending")
+    _expect_order(ctx, response, body, [none, b, a], f"sortBy={ref.path} descending (no value first)")
 
 
 @check(

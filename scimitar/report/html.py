@@ -352,6 +352,17 @@ def _catalogue_info() -> dict[str, Any]:
         return {}
 
 
+def _schema_source(results: Results) -> str:
+    """Where the run's test data took its schemas from (see `scimitar.factory`)."""
+    source = results.target.get("schema_source")
+    if source == "rfc-fallback":
+        return "RFC 7643 schemas: the target publishes no usable /Schemas"
+    if source == "target":
+        shape = results.target.get("shape")
+        return "the target's /Schemas and /ResourceTypes" + (f" (shape {shape})" if shape and shape != "rfc" else "")
+    return "RFC 7643 schemas"
+
+
 def _profile(results: Results) -> str:
     target = results.target
     if target.get("embedded"):
@@ -442,6 +453,7 @@ def render(results: Results, comparison: Comparison | None = None) -> str:
         '<dl class="meta" id="run-meta">',
         f'<dt>target</dt><dd class="mono">{_e(target_url)}</dd>',
         f"<dt>profile</dt><dd>{_e(_profile(results))}</dd>",
+        f"<dt>test data schemas</dt><dd>{_e(_schema_source(results))}</dd>",
         f"<dt>IdP scenarios</dt><dd>{_e(idp_text)}</dd>",
         f'<dt>run id</dt><dd class="mono">{_e(results.run_id)} <span class="note">(resources named '
         f"scimitar-{_e(results.run_id)}-…; seed {results.seed})</span></dd>",

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 
 from scimitar.quirks import QUIRKS, parse_quirks
 from scimitar.server.config import PROFILES, ServerConfig
+from scimitar.shapes import SHAPES, ShapeError, load_shape_file, named_shape
 
 EXAMPLES = """\
 examples:
@@ -20,6 +21,8 @@ examples:
   SCIMITAR_ADMIN_TOKEN=... scimitar serve          # the admin token too (not printed at start)
   scimitar serve --port 0                          # an ephemeral port, printed once bound
   scimitar serve --quirk create-200 --quirk startindex-ignored   # reproduce a customer's bug
+  scimitar serve --shape minimal                   # a narrow User schema (emails.value only, ...)
+  scimitar serve --schemas customer-schemas.json   # serve (and enforce) a customer's /Schemas
   scimitar serve --list-quirks
 """
 
@@ -42,6 +45,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="switch on a named server bug (repeatable); see --list-quirks",
     )
     parser.add_argument("--list-quirks", action="store_true", help="list the quirks and exit")
+    shape = parser.add_mutually_exclusive_group()
+    shape.add_argument(
+        "--shape",
+        choices=tuple(SHAPES),
+        default=None,
+        help="declare and enforce a named server shape (default: rfc, the full RFC 7643 schemas)",
+    )
+    shape.add_argument(
+        "--schemas",
+        metavar="FILE",
+        help="declare and enforce the schemas of a JSON file: a /Schemas ListResponse or array, or "
+        '{"Schemas": ..., "ResourceTypes": ..., "ServiceProviderConfig": {...overrides}}',
+    )
     parser.add_argument(
         "--token",
         action="append",
@@ -106,7 +122,18 @@ def build_config(
         if not sep or not key or not secret:
             raise ValueError(f"--basic expects KEY:SECRET, got {pair!r}")
         basic.append((key, secret))
+    shape = None
+    try:
+        if getattr(args, "schemas", None):
+            shape = load_shape_file(args.schemas)
+        elif getattr(args, "shape", None) and args.shape != "rfc":
+            shape = named_shape(args.shape)
+    except ShapeError as exc:
+        raise ValueError(str(exc)) from None
+    if shape is not None and shape.profile and args.profile != "rfc" and args.profile != shape.profile:
+        raise ValueError(f"--shape {shape.name} implies --profile {shape.profile}, not {args.profile}")
     config = ServerConfig(
+        shape=shape,
         base_path=args.base_path,
         profile=args.profile,
         quirks=parse_quirks(args.quirk),
@@ -179,6 +206,9 @@ def run(args: argparse.Namespace) -> int:
     url = f"http://{host}:{port}{config.base_path}"
     print(f"scimitar reference server ({config.profile} profile) at {url}")
     print(*notes, sep="\n") if notes else print("  credentials: as given on the command line")
+    if config.shape is not None:
+        where = args.schemas if getattr(args, "schemas", None) else f"the {config.shape.name} shape"
+        print(f"  schemas: {where} (served at /Schemas, /ResourceTypes and enforced on every write)")
     if config.no_auth:
         print("  authentication: off (--no-auth)")
     if not config.group_display_name_unique:

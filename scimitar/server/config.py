@@ -7,6 +7,7 @@ import secrets
 from dataclasses import dataclass, field
 
 from scimitar.quirks import Quirk
+from scimitar.shapes import Shape
 
 PROFILES = ("rfc", "clickhouse")
 
@@ -42,8 +43,12 @@ class ServerConfig:
     seed_users: int = 0
     seed_groups: int = 0
     seed: int = 0
+    # what the server declares and enforces (schemas, resource types, SPC); None: the RFC schemas
+    shape: Shape | None = None
 
     def __post_init__(self) -> None:
+        if self.shape is not None and self.shape.profile:
+            self.profile = self.shape.profile
         if self.profile not in PROFILES:
             raise ValueError(f"unknown profile {self.profile!r}; choose one of {', '.join(PROFILES)}")
         self.base_path = _clean_path(self.base_path, "base path")

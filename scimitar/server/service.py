@@ -21,7 +21,6 @@ from typing import Any
 
 from scimitar.quirks import Quirk
 from scimitar.schema import (
-    CORE_GROUP,
     CORE_USER,
     LIST_RESPONSE,
     SEARCH_REQUEST,
@@ -146,7 +145,14 @@ class ScimService:
     def __init__(self, config: ServerConfig, registry: SchemaRegistry | None = None) -> None:
         self.config = config
         self.quirks = config.quirks
-        self.registry = registry or SchemaRegistry.default()
+        self.shape = config.shape
+        self.registry = registry or (config.shape.registry if config.shape else SchemaRegistry.default())
+        # RFC 7644 §4: the ServiceProviderConfig says which optional features exist; the server
+        # behaves as it declares (a shape may switch filtering and sorting off).
+        self.filter_supported = config.shape is None or config.shape.supported("filter")
+        self.sort_supported = config.shape is None or config.shape.supported("sort")
+        core_user = self.registry.schema(CORE_USER)
+        self.user_groups_declared = core_user is not None and core_user.attribute("groups") is not None
         self.store = Store(case_sensitive_usernames=Quirk.USERNAME_CASE_SENSITIVE in self.quirks)
         self.users = self.registry.resource_type("User")
         self.groups = self.registry.resource_type("Group")
@@ -195,7 +201,7 @@ class ScimService:
         meta = res.get("meta")
         if meta is not None:
             out["meta"] = {**meta, "location": self.location(base, rt, res["id"])}
-        if rt is self.users and Quirk.USER_GROUPS_MISSING not in self.quirks:
+        if rt is self.users and self.user_groups_declared and Quirk.USER_GROUPS_MISSING not in self.quirks:
             gids = self.store.groups_of.get(res["id"])
             if gids:
                 groups = []
@@ -346,6 +352,7 @@ class ScimService:
     def _check_required(self, rt: ResourceType, res: Resource) -> None:
         if Quirk.CANONICAL_VALUES_ENFORCED in self.quirks:
             self._enforce_canonical(rt, res)
+        self._check_required_subs(rt, res)
         for urn, attr in self._attrs(rt, "required"):
             holder = res.get(urn, {}) if urn and urn != rt.schema else res
             if attr.name not in holder:
@@ -353,6 +360,24 @@ class ScimService:
                     holder[attr.name] = str(uuid.uuid4())  # the quirk: filled in, not refused
                     continue
                 raise bad_request(f"required attribute '{attr.name}' is missing", "invalidValue")
+
+    def _check_required_subs(self, rt: ResourceType, res: Resource) -> None:
+        """RFC 7643 §2.2 "required": a value of a complex attribute must carry the sub-attributes its
+        schema marks required (only custom shapes have any: the RFC schemas mark none)."""
+        if Quirk.REQUIRED_NOT_ENFORCED in self.quirks:
+            return
+        for urn, attr in self.registry.attributes(rt):
+            required = [s for s in attr.sub_attributes if s.required and s.mutability != "readOnly"]
+            if not required:
+                continue
+            holder = res.get(urn, {}) if urn and urn != rt.schema else res
+            value = holder.get(attr.name) if isinstance(holder, dict) else None
+            for item in value if isinstance(value, list) else [value] if value is not None else []:
+                missing = [s.name for s in required if not isinstance(item, dict) or s.name not in item]
+                if missing:
+                    raise bad_request(
+                        f"required sub-attribute '{attr.name}.{missing[0]}' is missing", "invalidValue"
+                    )
 
     def _check_immutable(self, rt: ResourceType, new: Resource, current: Resource) -> None:
         if Quirk.IMMUTABLE_WRITABLE in self.quirks:
@@ -706,6 +731,14 @@ class ScimService:
         table = self.store.tables[rt.name]
         if not text or Quirk.FILTER_IGNORED in self.quirks:
             return list(table.values())
+        if not self.filter_supported:
+            # The shape declares `filter.supported: false`. Answering with the unfiltered list would
+            # hand the client resources it did not ask for; Table 9 of RFC 7644 §3.12 has the code
+            # for this: invalidFilter, "the specified attribute and filter comparison combination
+            # is not supported" (here: none is).
+            raise bad_request(
+                "filtering is not supported (ServiceProviderConfig filter.supported is false)", "invalidFilter"
+            )
         fn, terms = self._compile(rt, text)
         candidates: list[Resource] | None = None
         # the FILTER_IGNORES_CASE_EXACT quirk scans everything: the indexes would keep `caseExact`
@@ -724,6 +757,11 @@ class ScimService:
         return [r for r in candidates if fn(r)]
 
     def list_resources(self, rt: ResourceType, p: ListParams, base: str) -> Result:
+        if p.sort_by and not self.sort_supported:
+            # RFC 7644 §3.4.2.3: sorting is OPTIONAL, and this shape declares `sort.supported: false`;
+            # RFC 7644 §3.4.2: providers "SHOULD ignore any query parameters they do not recognize
+            # instead of rejecting the query", so sortBy/sortOrder are ignored, not refused.
+            p.sort_by = None
         with self.store.lock:
             return self._list_resources(rt, p, base)
 
@@ -825,6 +863,8 @@ class ScimService:
         p = parse_list_params(lambda name: lowered.get(name.lower()))
         if rt is not None:
             return self.list_resources(rt, p, base)
+        if p.sort_by and not self.sort_supported:
+            p.sort_by = None  # as in `list_resources`: sortBy is ignored where sorting is unsupported
         with self.store.lock:
             return self._search_all(p, base)
 
@@ -877,6 +917,11 @@ class ScimService:
             "authenticationSchemes": schemes,
             "meta": {"resourceType": "ServiceProviderConfig", "location": f"{base}/ServiceProviderConfig"},
         }
+        for member, value in (self.shape.spc if self.shape else {}).items():
+            if isinstance(value, dict) and isinstance(out.get(member), dict):
+                out[member] = {**out[member], **value}
+            else:
+                out[member] = value
         if Quirk.SPC_NO_AUTH_SCHEMES in self.quirks:
             del out["authenticationSchemes"]
         if Quirk.SPC_NO_SCHEMAS in self.quirks:
@@ -887,7 +932,7 @@ class ScimService:
 
     def schema_docs(self, base: str) -> list[dict[str, Any]]:
         docs = []
-        for urn in (CORE_USER, "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User", CORE_GROUP):
+        for urn in self.registry.schemas:
             if Quirk.SCHEMAS_INCOMPLETE in self.quirks and "enterprise" in urn:
                 continue
             schema = self.registry.schema(urn)
