@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from scimitar.schema import CORE_GROUP, CORE_USER, Attribute, SchemaRegistry
+from scimitar.schema import get_ci as _ci
 
 #: Characteristics a target may leave out of an attribute definition; filled from the RFC's own
 #: definition of the same attribute when there is one, else RFC 7643 §2.2 defaults apply.
@@ -117,18 +118,6 @@ def merge_fragments(*fragments: dict[str, Any]) -> dict[str, Any]:
             else:
                 out[key] = value
     return out
-
-
-def _ci(obj: Any, key: str) -> Any:
-    if not isinstance(obj, dict):
-        return None
-    if key in obj:
-        return obj[key]
-    lowered = key.lower()
-    for k, v in obj.items():
-        if isinstance(k, str) and k.lower() == lowered:
-            return v
-    return None
 
 
 def _merge_from_rfc(target: dict[str, Any], rfc: Attribute | None) -> dict[str, Any]:

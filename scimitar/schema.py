@@ -45,6 +45,19 @@ SCIM_TYPES = (
 TYPES = ("string", "boolean", "decimal", "integer", "dateTime", "binary", "reference", "complex")
 
 
+def get_ci(obj: Any, key: str) -> Any:
+    """`obj[key]` with the key matched case-insensitively (RFC 7643 §2.1); None if absent."""
+    if not isinstance(obj, dict):
+        return None
+    if key in obj:
+        return obj[key]
+    lowered = key.lower()
+    for k, v in obj.items():
+        if isinstance(k, str) and k.lower() == lowered:
+            return v
+    return None
+
+
 def fixtures_dir() -> Path:
     """Where the RFC data files live: packaged in a wheel, or the repository's `fixtures/scim`."""
     packaged = Path(__file__).parent / "_fixtures" / "scim"

@@ -13,6 +13,7 @@ from typing import Any
 
 from scimitar.checks.context import CheckContext
 from scimitar.schema import LIST_RESPONSE
+from scimitar.schema import get_ci as get_ci  # re-exported: checks import it from here
 from scimitar.target import ScimResponse
 
 #: Answers that say "this endpoint is not offered" rather than "this request is wrong".
@@ -36,19 +37,6 @@ def make_user(ctx: CheckContext, tok: str, label: str, **overrides: Any) -> dict
     fields: dict[str, Any] = {"userName": name, "emails": ctx.data.emails(name)}
     fields.update(overrides)
     return ctx.create_user(**fields)
-
-
-def get_ci(obj: Any, key: str) -> Any:
-    """`obj[key]` with the key matched case-insensitively (RFC 7643 §2.1); None if absent."""
-    if not isinstance(obj, dict):
-        return None
-    if key in obj:
-        return obj[key]
-    lowered = key.lower()
-    for k, v in obj.items():
-        if isinstance(k, str) and k.lower() == lowered:
-            return v
-    return None
 
 
 def user_path(user: dict[str, Any]) -> str:
