@@ -154,6 +154,8 @@ class Quirk(StrEnum):
     GROUP_META_MISSING = "group-meta-missing"
     HTML_404 = "html-404"
     CANONICAL_VALUES_ENFORCED = "canonical-values-enforced"
+    # h10-shape-scen: Entra's manager update (issue 11)
+    UNQUALIFIED_EXTENSION_REJECTED = "unqualified-extension-rejected"
 
 
 @dataclass(frozen=True)
@@ -449,6 +451,13 @@ QUIRKS: dict[Quirk, QuirkInfo] = {
         "RFC 7643 §2.3.1",
         "A multi-valued `type` outside the schema's canonicalValues (emails, phoneNumbers, ...) is "
         "refused with 400 invalidValue.",
+    ),
+    # h10-shape-scen: Entra's manager update (issue 11)
+    Quirk.UNQUALIFIED_EXTENSION_REJECTED: QuirkInfo(
+        "RFC 7644 §3.10",
+        "A PATCH path naming an extension attribute without its URN (Entra's `manager`) answers "
+        "400 although exactly one extension defines it, and a one-item array for a single-valued complex "
+        "attribute (Entra's `[{\"$ref\":...,\"value\":...}]`) is refused.",
     ),
 }
 

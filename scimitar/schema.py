@@ -289,12 +289,22 @@ class SchemaRegistry:
                 for a in schema.attributes:
                     yield schema.id, a
 
-    def resolve(self, rt: ResourceType, path: str) -> Resolved | None:
+    def resolve(self, rt: ResourceType, path: str, *, unqualified_extensions: bool = False) -> Resolved | None:
         """Resolve `attr`, `attr.sub`, or `urn:...:attr[.sub]` (RFC 7644 §3.10 attribute notation).
 
         Unprefixed names are looked up in the common attributes, then the core schema; a path
         prefixed with an extension URN resolves inside that extension. Case-insensitive throughout.
         Returns None when the path names no attribute of this resource type.
+
+        `unqualified_extensions` (the server's PATCH paths and filters): an unprefixed name that
+        neither the common attributes nor the core schema define resolves to the extension that
+        defines it when exactly one of the resource type's extensions does. RFC 7644 §3.10:
+        "Clients MAY omit core schema attribute URN prefixes but SHOULD fully qualify extended
+        attributes with the associated schema extension URN to avoid naming conflicts": a SHOULD
+        for the client, so an unqualified extension name is a legal request, and where no conflict
+        exists it names one attribute. Entra ID sends `"path":"manager"` (Microsoft's SCIM tutorial,
+        https://learn.microsoft.com/en-us/entra/identity/app-provisioning/use-scim-to-provision-users-and-groups).
+        A name two extensions define stays unresolved (ambiguous).
         """
         urn = ""
         rest = path
@@ -318,6 +328,11 @@ class SchemaRegistry:
                 core = self.schema(rt.schema)
                 attr = core.attribute(name) if core else None
                 owner = rt.schema
+            if attr is None and unqualified_extensions:
+                found = [(ext.schema, a) for ext in rt.extensions
+                         if (schema := self.schema(ext.schema)) is not None and (a := schema.attribute(name))]
+                if len(found) == 1:
+                    owner, attr = found[0][0], found[0][1]
         if attr is None:
             return None
         sub = None

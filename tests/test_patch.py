@@ -554,3 +554,76 @@ def test_quirks_are_off_by_default() -> None:
         == "mutability"
     )
     assert patch_user({"op": "Remove", "path": "displayName"}).get("displayName") is None
+
+
+# -- unqualified extension attribute names (RFC 7644 §3.10) and Entra's manager update ----------
+#: Microsoft's SCIM tutorial, "Example 5. Request from Microsoft Entra ID to an SCIM endpoint to update
+#: a user" (https://learn.microsoft.com/en-us/entra/identity/app-provisioning/use-scim-to-provision-users-and-groups).
+ENTRA_MANAGER_OP = {"op": "Add", "path": "manager", "value": [
+    {"$ref": "http://scim.test/scim/v2/Users/00aa00aa-bb11-cc22-dd33-44ee44ee44ee",
+     "value": "00aa00aa-bb11-cc22-dd33-44ee44ee44ee"}]}
+
+
+def test_entra_manager_update_resolves_to_the_enterprise_extension() -> None:
+    """"Clients MAY omit core schema attribute URN prefixes but SHOULD fully qualify extended
+    attributes" (RFC 7644 §3.10): `manager` is defined by exactly one extension, so it names that one."""
+    out = patch_user(ENTRA_MANAGER_OP)
+    assert out[ENTERPRISE_USER]["manager"] == ENTRA_MANAGER_OP["value"][0]  # type: ignore[index]
+    assert ENTERPRISE_USER in out["schemas"]
+    assert "manager" not in out
+    qualified = patch_user({"op": "add", "path": f"{ENTERPRISE_USER}:manager", "value": {"value": "m1"}})
+    assert qualified[ENTERPRISE_USER]["manager"] == {"value": "m1"}
+    assert patch_user({"op": "replace", "path": "employeeNumber", "value": "42"})[ENTERPRISE_USER] == {
+        "employeeNumber": "42"}
+
+
+def test_unqualified_names_prefer_core_and_stay_strict_elsewhere() -> None:
+    # core first: `displayName` is the core attribute, never an extension's
+    assert patch_user({"op": "replace", "path": "displayName", "value": "B"})["displayName"] == "B"
+    # a name no schema defines is still refused, and an array of two is no single value
+    assert error(patch_user, {"op": "add", "path": "nosuchattr", "value": "x"}).scim_type == "invalidPath"
+    two = [{"value": "a"}, {"value": "b"}]
+    assert error(patch_user, {"op": "add", "path": "manager", "value": two}).scim_type == "invalidValue"
+    # a name two extensions define is ambiguous: unresolved
+    ext_b = "urn:example:params:scim:schemas:extension:b:2.0:User"
+    schemas = [s for s in _rfc_json("schemas.json")] + [
+        {"id": ext_b, "name": "B", "attributes": [{"name": "manager", "type": "string", "multiValued": False}]}]
+    rts = _rfc_json("resource_types.json")
+    for rt in rts:
+        if rt["name"] == "User":
+            rt["schemaExtensions"] = [*rt["schemaExtensions"], {"schema": ext_b, "required": False}]
+    reg = SchemaRegistry(schemas, rts, _rfc_json("common_attributes.json"))
+    user_rt = reg.resource_type("User")
+    assert reg.resolve(user_rt, "manager", unqualified_extensions=True) is None
+    assert reg.resolve(user_rt, "employeeNumber", unqualified_extensions=True) is not None
+    # outside PATCH paths and filters (bodies, attributes=, the harness's factory) names stay strict
+    assert REG.resolve(USER_RT, "manager") is None
+
+
+def test_unqualified_extension_rejected_quirk_refuses_entra_manager() -> None:
+    quirk = frozenset({Quirk.UNQUALIFIED_EXTENSION_REJECTED})
+    assert error(patch_user, ENTRA_MANAGER_OP, quirks=quirk).scim_type == "invalidPath"
+    qualified = {**ENTRA_MANAGER_OP, "path": f"{ENTERPRISE_USER}:manager"}
+    assert error(patch_user, qualified, quirks=quirk).scim_type == "invalidValue"  # the one-item array
+
+
+def _rfc_json(name: str) -> Any:
+    import json
+
+    from scimitar.schema import fixtures_dir
+
+    return json.loads((fixtures_dir() / name).read_text())
+
+
+def test_filter_on_an_unqualified_extension_attribute() -> None:
+    """Entra checks a reference before updating it ("Query the value of a reference attribute to be
+    updated", the tutorial's Example 4): `manager` in a filter resolves like the PATCH path."""
+    from tests.server_client import make_client
+
+    c = make_client()
+    h = {"Content-Type": "application/scim+json"}
+    made = c.post("/Users", headers=h, json={"schemas": [CORE_USER, ENTERPRISE_USER], "userName": "r@x.example",
+                                              ENTERPRISE_USER: {"manager": {"value": "m-1"}}})
+    assert made.status_code == 201
+    found = c.get("/Users", headers=h, params={"filter": 'manager.value eq "m-1"'}).json()
+    assert found["totalResults"] == 1 and found["Resources"][0]["id"] == made.json()["id"]

@@ -195,3 +195,78 @@ def test_factory_knows_resource_types_by_their_core_schema() -> None:
     factory = DataFactory("scimitar-t-", seed=1)
     assert factory.adopt(schemas, renamed) == "target"
     assert factory.declares("User", "emails") and not factory.declares("User", "emails.type")
+
+
+# -- scenarios in every shape: a flow fails only where the IdP would, and says why ---------------
+#: What the failed step's message must start with in a shape that lacks something the IdPs need:
+#: the shape's own declaration, named (scimitar/scenario/explain.py), never a bare status.
+SHAPE_REASONS = {
+    "minimal": ("which the target's /Schemas do not declare", "the target's /Schemas require"),
+    "no-filter-sort": ("the target declares filter unsupported",),
+}
+
+
+def _scenarios_in(shape: str) -> list[Any]:
+    """Every scenario against one embedded server in `shape`, as `scimitar test --shape` runs them."""
+    from scimitar.run import Run
+    from scimitar.scenario.engine import Environment, run_scenario
+    from scimitar.scenario.loader import discover, load_scenario
+    from scimitar.target import Target, TargetOptions
+
+    root = Path(__file__).parent.parent / "scenarios"
+    profile = "clickhouse" if shape == "clickhouse" else "rfc"
+    target = Target(TargetOptions(profile=profile, shape=shape if shape in SHAPE_REASONS else None))
+    run = Run(run_id="shapes" + shape.replace("-", "")[:8], seed=1)
+    try:
+        env = Environment(target=target, run=run)
+        return [run_scenario(load_scenario(f), env) for f in discover(root)]
+    finally:
+        target.close()
+
+
+@pytest.mark.parametrize("shape", ["rfc", "minimal", "no-filter-sort", "clickhouse"])
+def test_scenarios_fail_only_where_the_shape_refuses_the_idp(shape: str) -> None:
+    """rfc and clickhouse: every flow succeeds. minimal (emails.value only, name.formatted required)
+    and no-filter-sort: a flow succeeds, or fails at the first step the server refused (4xx) with a
+    message that opens with what the shape declares it lacks -- Okta's and Entra's real bodies carry
+    emails[].type/primary and no name.formatted, and both IdPs look users up with `filter=userName eq`
+    (sources in explain.py), so these are the IdPs' own failures, never the harness's."""
+    results = _scenarios_in(shape)
+    assert len(results) >= 20
+    for result in results:
+        if shape not in SHAPE_REASONS:
+            assert result.outcome == "passed", result.render(transcripts=False)
+            continue
+        assert result.outcome in ("passed", "failed"), result.render(transcripts=False)
+        if result.outcome == "passed":
+            continue
+        failed = [s for s in result.steps if s.outcome == "failed"]
+        assert len(failed) == 1, result.render(transcripts=False)
+        reason, _, status = failed[0].message.rpartition(": status ")
+        assert status.startswith("4"), result.render(transcripts=False)  # refused by the server
+        assert any(r in reason for r in SHAPE_REASONS[shape]), result.render(transcripts=False)
+    if shape in SHAPE_REASONS:  # the shape does refuse some IdP flows: the test is not vacuous
+        assert any(r.outcome == "failed" for r in results)
+
+
+def test_refusal_reasons_state_only_what_the_target_declares() -> None:
+    """The explanation is built from the target's own discovery: nothing on the RFC shape (it declares
+    everything Okta sends), the exact gaps on the minimal one, and no filter reason where filtering is on."""
+    from scimitar.checks.context import Discovery
+    from scimitar.scenario import explain
+
+    okta_body = {"schemas": [CORE_USER], "userName": "a@x.example", "name": {"givenName": "A", "familyName": "B"},
+                 "emails": [{"primary": True, "value": "a@x.example", "type": "work"}], "displayName": "A B",
+                 "active": True}
+    rfc = Discovery(*[{"filter": {"supported": True}}, *_discovery("rfc")])
+    assert explain.body_reason("Okta", "POST", "/Users", okta_body, rfc) is None
+    assert explain.filter_reason("Okta", "/Users", {"filter": 'userName eq "a"'}, rfc) is None
+    minimal = Discovery(None, *_discovery("minimal"))
+    reason = explain.body_reason("Okta", "POST", "/Users", okta_body, minimal)
+    assert reason == ("Okta's body carries emails.primary, emails.type, displayName, which the target's /Schemas "
+                      "do not declare; the target's /Schemas require name.formatted, which Okta does not send")
+    assert explain.body_reason("Okta", "GET", "/Users", okta_body, minimal) is None
+    off = Discovery({"filter": {"supported": False}}, *_discovery("no-filter-sort"))
+    assert explain.filter_reason("Entra ID", "/Groups", {"filter": 'displayName eq "x"'}, off) == (
+        "the target declares filter unsupported (ServiceProviderConfig filter.supported: false), "
+        "and Entra ID looks groups up with filter=displayName eq")

@@ -45,6 +45,7 @@ from urllib.parse import quote
 from scimitar.exchange import Exchange, Masker, Recorder
 from scimitar.quirks import Quirk
 from scimitar.run import Ledger, Run
+from scimitar.scenario import explain
 from scimitar.scenario.assertions import MISSING, subset_mismatch
 from scimitar.scenario.format import IDP_BODY_CONTENT_TYPE, IDP_NAMES, Expect, Scenario, Step
 from scimitar.scenario.observer import Console, EmbeddedConsole, Observer, ObserverFactory
@@ -220,8 +221,11 @@ def _private_target(session: Target, profile: str) -> Target:
     basic = None
     if profile == "clickhouse":  # ClickHouse Cloud authenticates IdPs with a scim_ key and secret (Basic)
         basic = ("scim_" + secrets.token_hex(10), secrets.token_urlsafe(24))
+    # The same profile: the same server shape (what it declares and enforces), so a scenario on a private
+    # server judges the server the run was asked about. Another profile is another product, in its shape.
+    shape = opts.shape if profile == opts.profile else None
     return Target(TargetOptions(profile=profile, quirks=opts.quirks, base_path=opts.base_path, basic=basic,
-                                timeout=opts.timeout))
+                                timeout=opts.timeout, shape=shape))
 
 
 def _bind(scenario: Scenario, env: Environment) -> _Bound:
@@ -401,6 +405,8 @@ class ScenarioRunner:
     def __init__(self, env: Environment, *, sleep: Any = time.sleep) -> None:
         self.env = env
         self._sleep = sleep
+        #: the last request step's rendered spec and the status it got (for `_refusal_reason`)
+        self._sent: tuple[dict[str, Any], int] | None = None
 
     def run(self, scenario: Scenario) -> ScenarioResult:
         started = time.perf_counter()
@@ -559,6 +565,9 @@ class ScenarioRunner:
         message = "; ".join(problems)
         if polling is not None:
             message += f" (still after {within:g} s)"
+        reason = self._refusal_reason(scenario, step, bound)
+        if reason:
+            message = f"{reason}: {message}"
         if step.level == "SHOULD":
             return StepResult(step.name, WARNING, f"SHOULD: {message}", exchanges)
         return StepResult(step.name, FAILED, message, exchanges)
@@ -575,8 +584,10 @@ class ScenarioRunner:
             if bound.auth:
                 bound.masker.add(bound.auth, bound.auth.split(" ", 1)[-1])
             return [], {}, []
+        self._sent = None
         if step.kind == "request":
             out, path = self._request(scenario, step, spec, bound, recorder)
+            self._sent = (spec, out.status)
         elif step.kind == "observe":
             out = self._observe(spec, bound)
         else:
@@ -603,6 +614,18 @@ class ScenarioRunner:
                 problems.append(f"capture {name}: {cpath.text} is absent")
             captured[name] = value
         return problems, captured, warnings
+
+    def _refusal_reason(self, scenario: Scenario, step: Step, bound: _Bound) -> str | None:
+        """What the target's own discovery says it lacks, when it refused (4xx) the IdP's request: the
+        failure then reads as the IdP's real blocker, not a bare status (see `explain.py`)."""
+        if self._sent is None or not 400 <= self._sent[1] < 500:
+            return None
+        spec, _status = self._sent
+        idp = IDP_NAMES.get(scenario.idp, scenario.idp)
+        path = str(spec.get("path", ""))
+        discovery = bound.discovery()
+        return explain.filter_reason(idp, path, spec.get("query"), discovery) or explain.body_reason(
+            idp, str(spec.get("method", "")).upper(), path, spec.get("json"), discovery)
 
     @staticmethod
     def _applies(when: str, bound: _Bound) -> bool:

@@ -673,7 +673,10 @@ class _Scope:
         assert self.rt is not None and self.registry is not None
         if not path.urn and not path.sub and path.name.lower() == "schemas":
             return _SCHEMAS_ATTR, None, lambda r: _explode(r.get("schemas")), None
-        resolved = self.registry.resolve(self.rt, f"{path.urn}:{path.name}" if path.urn else path.name)
+        # an unqualified name only one extension defines resolves there (SchemaRegistry.resolve)
+        resolved = self.registry.resolve(
+            self.rt, f"{path.urn}:{path.name}" if path.urn else path.name, unqualified_extensions=True
+        )
         if resolved is None:
             raise FilterError(f"unknown attribute {shown!r} for {self.rt.name} resources")
         attr = resolved.attribute

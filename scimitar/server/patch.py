@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from scimitar.quirks import Quirk
-from scimitar.schema import PATCH_OP, Attribute, ResourceType, SchemaRegistry
+from scimitar.schema import PATCH_OP, Attribute, Resolved, ResourceType, SchemaRegistry
 from scimitar.server.filters import (
     And,
     Compare,
@@ -212,7 +212,14 @@ class _Patcher:
             pp = parse_patch_path(path)
         except (PathError, FilterError):
             return False
-        return self.registry.resolve(self.rt, str(pp.attr)) is None
+        return self._resolve(str(pp.attr)) is None
+
+    def _resolve(self, path: str) -> Resolved | None:
+        """RFC 7644 §3.10 attribute notation; an unqualified name that exactly one extension of the
+        resource type defines resolves there (Entra's `"path":"manager"`, see SchemaRegistry.resolve),
+        unless the `unqualified-extension-rejected` quirk refuses it."""
+        lenient = Quirk.UNQUALIFIED_EXTENSION_REJECTED not in self.quirks
+        return self.registry.resolve(self.rt, path, unqualified_extensions=lenient)
 
     def _present(self, ext: str | None, attr: Attribute) -> bool:
         holder = self.res.get(ext) if ext else self.res
@@ -228,7 +235,7 @@ class _Patcher:
             raise PatchError("invalidPath", f"{self.where}: {exc}") from None
         except FilterError as exc:
             raise PatchError("invalidFilter", f"{self.where}: {exc}") from None
-        resolved = self.registry.resolve(self.rt, str(pp.attr))
+        resolved = self._resolve(str(pp.attr))
         if resolved is None:
             raise PatchError(unknown_type, f"{self.where}: unknown attribute {str(pp.attr)!r} in {text!r}")
         attr = resolved.attribute
@@ -398,6 +405,12 @@ class _Patcher:
                 new[t.sub.name] = leaf
             self._check_element(attr, old, new, attr.name)
         elif attr.type == "complex":
+            if (isinstance(value, list) and len(value) == 1 and isinstance(value[0], dict)
+                    and Quirk.UNQUALIFIED_EXTENSION_REJECTED not in self.quirks):
+                # Entra's documented manager update sends the single-valued `manager` as a one-item
+                # array, [{"$ref": ..., "value": ...}]; it is read as that one value, as a lone object
+                # for a multi-valued attribute is read as a one-item array (values.normalize_value).
+                value = value[0]
             part = self._norm(attr, value, t.text)
             if part is None and op == "add":
                 self._tidy(t)
