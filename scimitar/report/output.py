@@ -33,6 +33,8 @@ class Written:
     html: Path | None = None
     latest: Path | None = None
     comparison: Comparison | None = None
+    #: for an embedded run with failures: the `scimitar serve` line its curl lines need
+    serve: str | None = None
 
 
 def add_report_arguments(parser: argparse.ArgumentParser) -> argparse._ArgumentGroup:
@@ -52,6 +54,8 @@ def add_report_arguments(parser: argparse.ArgumentParser) -> argparse._ArgumentG
 
 def print_written(written: Written, print_line: Callable[[str], object]) -> None:
     """The paths a run wrote, one line each, as the last lines of its terminal output."""
+    if written.serve is not None:
+        print_line(f"scimitar: the curl lines above need the same server on 127.0.0.1:8880: {written.serve}")
     if written.html is not None:
         print_line(f"scimitar: report  {written.html}")
     for json_path in written.json:
@@ -99,6 +103,11 @@ def write_outputs(
     """Write everything a run produces. With `reports_dir`, results.json always goes to
     `<reports_dir>/<run-id>/` and the HTML report defaults to `report.html` there."""
     written = Written()
+    summary = results.summary
+    if summary["failed"] or summary["errors"] or summary["warnings"]:
+        from scimitar.report.reproduce import serve_command
+
+        written.serve = serve_command(results.target)
     if baseline is not None:
         current = results.to_json()
         current.pop("baseline", None)

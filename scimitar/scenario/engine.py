@@ -296,6 +296,18 @@ def _assertion_problems(names: tuple[str, ...], out: _Outcome, path: str) -> lis
     return problems
 
 
+def _filled(problem: str, text: str, scope: Scope) -> str:
+    """The problem with the assertion's templates filled in, as they were compared: a message that
+    says `not contains "{{ captured.x }}"` tells the reader nothing about the value that was there."""
+    try:
+        rendered = scope.render(text)
+    except TemplateError:
+        return problem
+    if not isinstance(rendered, str) or not problem.startswith(text):
+        return problem
+    return rendered + problem[len(text) :]
+
+
 class ScenarioRunner:
     """Runs scenarios against an `Environment`; one instance per session."""
 
@@ -418,7 +430,7 @@ class ScenarioRunner:
             actual = assertion.path.evaluate(out.status, out.headers, out.body)
             problem = assertion.check(actual, scope.render(assertion.expected))
             if problem:
-                problems.append(problem)
+                problems.append(_filled(problem, assertion.text, scope))
         captured: dict[str, Any] = {}
         for name, cpath in step.capture.items():
             value = cpath.evaluate(out.status, out.headers, out.body)
