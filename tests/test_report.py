@@ -363,3 +363,212 @@ def test_report_in_a_real_browser(
     if keep:
         Path(keep).mkdir(parents=True, exist_ok=True)
         shutil.copy(shot, Path(keep) / "report-failure.png")
+
+
+# -- a failure tells its whole story (issue 12.4) ------------------------------------------------------
+
+
+def _exchange_at(method: str, path: str, status: int, body: object, sent: object = None) -> Exchange:
+    request = httpx.Request(
+        method,
+        f"http://127.0.0.1:8880/scim/v2{path}",
+        headers={"Authorization": f"Bearer {TOKEN}"},
+        json=sent,
+    )
+    return Exchange.record(request, httpx.Response(status, json=body), masker=Masker([TOKEN]), elapsed_ms=1.0)
+
+
+def story_results() -> Results:
+    """Okta's deactivate as the patch-active-ignored server answers it: created, PATCH accepted (200)
+    and ignored, then the GET (the evidence) still says active."""
+    create = _exchange_at("POST", "/Users", 201, {"id": "u1", "active": True}, {"userName": "x"})
+    patch = _exchange_at(
+        "PATCH", "/Users/u1", 200, {"id": "u1", "active": True}, {"Operations": [{"op": "replace", "value": {"active": False}}]}
+    )
+    read = _exchange_at("GET", "/Users/u1", 200, {"id": "u1", "active": True})
+    results = Results(
+        run_id="story1",
+        target={"url": "http://127.0.0.1:8880/scim/v2", "embedded": True, "profile": "rfc",
+                "quirks": ["patch-active-ignored"], "auth": "bearer", "description": "embedded"},
+    )
+    results.masker = Masker([TOKEN])
+    results.add(
+        CheckResult("okta-patch-deactivate", "deactivate", "RFC 7644 §3.5.2.3 (Okta)", "MUST", Outcome.FAILED,
+                    "the user is not inactive", [create, patch, read], 2.0, actual=True, evidence=[read])
+    )
+    return results
+
+
+def test_failure_shows_every_exchange_in_order_with_the_evidence_marked() -> None:
+    page = render(story_results())
+    body = page[page.index('id="check-okta-patch-deactivate"') :]
+    positions = [body.index(f"{m} http://127.0.0.1:8880/scim/v2/Users") for m in ("POST", "PATCH", "GET")]
+    assert positions == sorted(positions), positions  # in the order they were sent
+    assert "3 exchange(s) in the order they were sent" in body
+    assert body.count("decisive: the evidence") == 1
+    decisive = body.index("decisive: the evidence")
+    assert positions[2] < decisive and decisive - positions[2] < 400  # on the GET, not on the PATCH
+    assert '&quot;active&quot;: false' in body  # the PATCH body that was accepted and ignored
+
+
+def test_passing_scenario_steps_open_to_their_exchanges_and_json_keeps_them_capped() -> None:
+    from scimitar.results import PASSING_TRANSCRIPT_CHARS, STEP_EXCHANGES_JSON, ScenarioDetail, StepDetail
+
+    results = story_results()
+    big = {"id": "u1", "description": "x" * 5000}
+    steps = [
+        StepDetail("create", "passed", "", exchanges=[_exchange_at("POST", "/Users", 201, big)]),
+        StepDetail("poll", "passed", "", exchanges=[_exchange_at("GET", f"/Users?n={i}", 200, {}) for i in range(12)]),
+        StepDetail("read back", "failed", "body.active is True",
+                   exchanges=[_exchange_at("GET", "/Users/u1", 200, {"active": True})]),
+    ]
+    sid = "scenarios/okta/deactivate.yaml"
+    results.scenarios.append({"id": sid, "idp": "okta", "outcome": "failed", "title": "t",
+                              "steps": [{"name": s.name, "outcome": s.outcome, "message": s.message} for s in steps]})
+    results.scenario_details[sid] = ScenarioDetail(sid, "t", "okta", "failed", steps=steps)
+    page = render(results)
+    timeline = page[page.index(f'id="scenario-{sid}"') :]
+    assert '<details class="step passed">' in timeline  # a passing step opens too
+    assert "POST http://127.0.0.1:8880/scim/v2/Users" in timeline
+    data = results.to_json()
+    entry = next(s for s in data["scenarios"] if s["id"] == sid)
+    create, poll, failed = entry["steps"]
+    assert create["requests"] == 1 and len(create["exchanges"]) == 1
+    assert len(create["exchanges"][0]["transcript"]) <= PASSING_TRANSCRIPT_CHARS + 20
+    assert poll["requests"] == 12 and len(poll["exchanges"]) == STEP_EXCHANGES_JSON
+    assert "curl" in failed["exchanges"][0] and TOKEN not in json.dumps(data)
+
+
+def test_first_failures_strip_comes_before_the_matrices() -> None:
+    page = render(story_results())
+    strip = page.index('id="first-failures"')
+    assert strip < page.index('id="matrix"') and strip < page.index('id="run-meta"')
+    assert 'href="#check-okta-patch-deactivate"' in page[strip : page.index('id="matrix"')]
+    passing = small_results()
+    passing.checks = [c for c in passing.checks if c.outcome is Outcome.PASSED]
+    passing.scenarios = []
+    assert 'id="first-failures"' not in render(passing)
+
+
+def test_sort_paged_speaks_in_user_names() -> None:
+    """The message once compared expected userNames with actual ids."""
+    from scimitar.checks.context import Discovery
+    from scimitar.checks.registry import load_catalogue
+    from scimitar.options import RunOptions
+    from scimitar.pytest_plugin import ScimSession
+    from scimitar.quirks import Quirk
+    from scimitar.run import Run
+    from scimitar.target import Target, TargetOptions
+
+    target = Target(TargetOptions(quirks=frozenset({Quirk.STARTINDEX_IGNORED})))
+    session = ScimSession(target, Run(seed=3), RunOptions(seed=3))
+    target.probe(session.masker, session.recorder)
+    session.discovery = Discovery.fetch(session.client)
+    check = next(c for c in load_catalogue() if c.id == "rfc7644-3.4.2.3-sort-paged")
+    result = session.run_check(check)
+    assert result.outcome is Outcome.FAILED, result.message
+    import ast
+
+    expected, actual = (ast.literal_eval(str(v)) for v in (result.expected, result.actual))
+    assert expected and actual and expected != actual
+    for value in [*expected, *actual]:
+        assert value.endswith("@example.com"), (expected, actual)  # userNames, never ids
+
+
+def test_scenario_messages_show_filled_templates(tmp_path: Path) -> None:
+    out = scimitar(
+        "replay", str(REPO / "scenarios/okta/import.yaml"), "--quirk", "startindex-ignored",
+        "--reports-dir", "reports", cwd=tmp_path,
+    )
+    assert out.returncode == 1, out.stdout[-2000:] + out.stderr
+    data = json.loads(next((tmp_path / "reports").glob("*/results.json")).read_text(encoding="utf-8"))
+    messages = [st["message"] for s in data["scenarios"] for st in s["steps"] if st["outcome"] == "failed"]
+    assert any("not contains" in m for m in messages), messages
+    assert not any("{{" in m for m in messages), messages
+
+
+# -- support can reproduce (issue 12.6) ----------------------------------------------------------------
+
+
+def test_serve_command_of_a_run() -> None:
+    from scimitar.report.reproduce import serve_command
+
+    assert serve_command({"embedded": False, "url": "https://x.example/scim/v2"}) is None
+    line = serve_command(
+        {"embedded": True, "url": "http://127.0.0.1:8880/scim/v2", "profile": "clickhouse",
+         "quirks": ["filter-ignored"], "auth": "basic"}
+    )
+    assert line is not None
+    assert "scimitar serve --port 8880 --profile clickhouse --quirk filter-ignored" in line
+    assert '--basic "$SCIM_USERNAME:$SCIM_PASSWORD"' in line
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_recorded_curl_line_works_against_the_printed_serve_command(
+    quirky_run: tuple[Path, subprocess.CompletedProcess[str]], tmp_path: Path
+) -> None:
+    """The report and the terminal print a `scimitar serve` line; started (on a free port instead of
+    8880, which another process may hold), it answers a curl line the run recorded as the run's server
+    did: same status, same quirk."""
+    import re
+    import shlex
+    import socket
+    import time
+
+    work, out = quirky_run
+    printed = [line for line in out.stdout.splitlines() if "need the same server on 127.0.0.1:8880" in line]
+    assert printed, out.stdout[-2000:]
+    serve_line = printed[-1].split(": ", 2)[-1]
+    page = (work / "out" / "report.html").read_text(encoding="utf-8")
+    assert html.escape(serve_line, quote=True) in page  # the report carries the same line
+    export, command = serve_line.split("; ", 1)
+    assert export.startswith("export SCIM_TOKEN=")
+    argv = shlex.split(command)
+    assert argv[:4] == ["scimitar", "serve", "--port", "8880"] and argv.count("--quirk") == len(QUIRKS)
+    port = _free_port()
+    argv[3] = str(port)
+    local_token = "support-local-token-1"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SCIM")} | {"SCIM_TOKEN": local_token}
+    data = json.loads((work / "out" / "results.json").read_text(encoding="utf-8"))
+    # a recorded filter request of a failing filter check: filter-ignored answers it with everything
+    recorded = next(
+        x for c in data["checks"] if c["outcome"] == "failed" and "filter" in c["id"]
+        for x in c["exchanges"] if x["method"] == "GET" and "filter=" in x["url"]
+    )
+    curl = recorded["curl"].replace("127.0.0.1:8880", f"127.0.0.1:{port}")
+    assert "$SCIM_TOKEN" in curl and TOKEN not in curl
+    server = subprocess.Popen(
+        [sys.executable, "-m", "scimitar.cli", *argv[1:]], env=env, cwd=tmp_path,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            assert server.poll() is None and time.monotonic() < deadline, "scimitar serve did not start"
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                time.sleep(0.2)
+        # a user the fresh server holds, so the ignored filter has something to return
+        create = _exchange_at("POST", "/Users", 201, {}, {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                                                          "userName": "support-probe@example.com"})
+        seed = create.curl().replace("127.0.0.1:8880", f"127.0.0.1:{port}")
+        if shutil.which("curl") is None:
+            pytest.skip("curl is not installed")
+        for line in (seed, curl):
+            done = subprocess.run(["bash", "-c", line], env=env, capture_output=True, text=True, timeout=30)
+            assert done.returncode == 0, done.stderr
+        status = int(re.match(r"HTTP/\S+ (\d{3})", done.stdout).group(1))  # type: ignore[union-attr]
+        assert status == recorded["status"], done.stdout[:500]
+        assert "support-probe@example.com" in done.stdout  # the filter was ignored, as in the run
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
