@@ -11,12 +11,14 @@ import base64
 import html
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -296,73 +298,221 @@ PROBE = """<script>
     var visible = el.checkVisibility ? el.checkVisibility({visibilityProperty: true}) : true;
     return visible && el.getBoundingClientRect().height > 0;
   }
-  var out = {};
-  var tiles = document.getElementById('summary');
-  out.summaryVisible = shown(tiles) && tiles.innerText.indexOf('failed (MUST)') >= 0;
-  out.matrixRows = document.querySelectorAll('#matrix ~ .matrices tbody tr').length;
-  var d = document.querySelector('details.failed[id^="check-"]');
-  var inner = d && d.querySelector('pre.curl');
-  out.closedBefore = !!d && !d.open && !shown(inner);
-  d.querySelector('summary').click();
-  out.openAfter = d.open && shown(inner);
-  out.curl = inner ? inner.textContent : '';
-  var s = document.querySelector('details[id^="scenario-"].failed');
-  s.querySelector('summary').click();
-  out.timelineSteps = s.querySelectorAll('ol.timeline > li').length;
-  out.timelineVisible = shown(s.querySelector('ol.timeline'));
-  var pre = document.createElement('pre'); pre.id = 'probe'; pre.textContent = JSON.stringify(out);
-  document.body.appendChild(pre);
-  if (location.hash === '#shot') {
-    document.querySelectorAll('main > *').forEach(function(el){
-      if (el !== d && el.tagName !== 'H1' && el.id !== 'run-meta') el.style.display = 'none';
+  function onScreen(el){  // visible without scrolling
+    if (!shown(el)) return false;
+    var r = el.getBoundingClientRect();
+    return r.top >= 0 && r.bottom <= window.innerHeight && r.left >= 0 && r.right <= window.innerWidth;
+  }
+  var mode = location.hash.slice(1);
+  var out = {mode: mode, height: window.innerHeight, width: window.innerWidth};
+  var verdict = document.querySelector('h1 .verdict');
+  out.verdict = verdict ? verdict.textContent : '';
+  out.verdictOnScreen = onScreen(verdict);
+  var keep = null;
+  if (mode === 'failing' || mode === 'passing') {
+    var tiles = document.getElementById('summary');
+    out.summaryVisible = onScreen(tiles) && tiles.innerText.indexOf('failed (MUST)') >= 0;
+    out.matrixRows = document.querySelectorAll('#matrix ~ .matrices tbody tr').length;
+    var first = document.querySelector('#first-failures li');
+    out.strip = !!document.getElementById('first-failures');
+    out.firstFailureOnScreen = onScreen(first);
+    out.firstFailureText = first ? first.innerText : '';
+  }
+  if (mode === 'failing') {
+    var d = document.querySelector('details.failed[id^="check-"]');
+    var inner = d && d.querySelector('details.exchange pre.curl');
+    out.closedBefore = !!d && !d.open && !shown(inner);
+    d.querySelector('summary').click();
+    out.openAfter = d.open && shown(inner);
+    out.curl = inner ? inner.textContent : '';
+    var s = document.querySelector('details[id^="scenario-"].failed');
+    s.querySelector('summary').click();
+    out.timelineSteps = s.querySelectorAll('ol.timeline > li').length;
+    out.timelineVisible = shown(s.querySelector('ol.timeline'));
+    out.passingStepsExpandable = s.querySelectorAll('ol.timeline > li.passed > details.step').length;
+    d.open = false; s.open = false;
+  }
+  if (mode === 'expanded') {
+    keep = document.getElementById('check-okta-patch-deactivate');
+    keep.querySelector('summary').click();
+    var xs = keep.querySelectorAll('details.exchange');
+    out.exchanges = Array.prototype.map.call(xs, function(x){ return x.querySelector('summary').innerText; });
+    var decisive = keep.querySelector('details.exchange.decisive');
+    out.decisiveVisible = shown(decisive) && decisive.open;
+    out.decisiveCurl = shown(decisive.querySelector('pre.curl')) ? decisive.querySelector('pre.curl').textContent : '';
+    out.patchBodyVisible = Array.prototype.some.call(xs, function(x){
+      return x.open && x.querySelector('.reqline').textContent.indexOf('PATCH') === 0 &&
+             x.innerText.indexOf('"active": false') >= 0;
     });
+    out.serveVisible = shown(keep.querySelector('pre.serve-cmd'));
+  }
+  if (mode === 'load') {
+    var charts = document.querySelectorAll('.chart svg');
+    out.charts = charts.length;
+    out.chartsVisible = Array.prototype.filter.call(charts, shown).length;
+    out.lines = document.querySelectorAll('.chart svg polyline').length;
+    out.legend = Array.prototype.map.call(document.querySelectorAll('.chart .legend span'), function(e){return e.innerText;});
+    var link = document.querySelector('a[href$="report.html"]');
+    out.locustLink = link ? link.getAttribute('href') : '';
+    out.locustLinkOnScreen = onScreen(link);
+    out.audit = document.getElementById('audit') ? document.getElementById('audit').nextElementSibling.innerText : '';
+  }
+  var pre = document.createElement('pre'); pre.id = 'probe'; pre.textContent = JSON.stringify(out);
+  pre.style.display = 'none';
+  document.body.appendChild(pre);
+  if (keep) {  // the screenshot of an expanded failure: that failure alone under the title
+    document.querySelectorAll('main > *').forEach(function(el){
+      if (el !== keep && el.tagName !== 'H1') el.style.display = 'none';
+    });
+    window.scrollTo(0, 0);
   }
 })();
 </script></body>"""
 
 
-def test_report_in_a_real_browser(
-    quirky_run: tuple[Path, subprocess.CompletedProcess[str]], tmp_path: Path
-) -> None:
-    """Chromium (headless, no DevTools) loads the page offline: the summary is visible, and a
-    failure's details are closed until its summary is clicked, then show the curl line."""
-    browser = chromium()
-    work, _ = quirky_run
-    page = (work / "out" / "report.html").read_text(encoding="utf-8")
-    probe = tmp_path / "probe.html"
-    probe.write_text(page.replace("</body>", PROBE, 1), encoding="utf-8")
-    flags = [*CHROMIUM_FLAGS, f"--user-data-dir={tempfile.mkdtemp(dir=tmp_path)}"]
+def browse(browser: str, page: Path, mode: str, size: tuple[int, int], shot: Path, tmp_path: Path) -> dict[str, Any]:
+    """Open `page` with the probe in headless Chromium at `size`: the probe's findings (from the DOM)
+    and a screenshot of what a user sees at that size, with the same mode."""
+    probe = tmp_path / f"probe-{mode}.html"
+    text = page.read_text(encoding="utf-8")
+    if "script-src" not in text:  # the load page runs no script at all; let only the probe in
+        text = text.replace("default-src 'none';", "default-src 'none'; script-src 'unsafe-inline';", 1)
+    probe.write_text(text.replace("</body>", PROBE, 1), encoding="utf-8")
+    # beside the original, so relative links (load/report.html) resolve the same
+    probe_at = page.with_name(f".probe-{mode}.html")
+    shutil.copy(probe, probe_at)
+    url = f"{probe_at.as_uri()}#{mode}"
+    window = f"--window-size={size[0]},{size[1]}"
     dom = subprocess.run(
-        [browser, *flags, "--dump-dom", probe.as_uri()], capture_output=True, text=True, timeout=120
+        [browser, *CHROMIUM_FLAGS, f"--user-data-dir={tempfile.mkdtemp(dir=tmp_path)}", window, "--dump-dom", url],
+        capture_output=True, text=True, timeout=120,
     )
-    start = dom.stdout.find('<pre id="probe">')
+    start = dom.stdout.find('<pre id="probe"')
     assert start >= 0, dom.stderr[-2000:]
-    raw = dom.stdout[start + len('<pre id="probe">') : dom.stdout.index("</pre>", start)]
-    result = json.loads(html.unescape(raw))
-    assert result["summaryVisible"], result
-    assert result["matrixRows"] >= 13
-    assert result["closedBefore"] and result["openAfter"], result
-    assert "$SCIM_TOKEN" in result["curl"] and TOKEN not in result["curl"]
-    assert result["timelineSteps"] > 1 and result["timelineVisible"]
-
-    shot = tmp_path / "report.png"
+    start = dom.stdout.index(">", start) + 1
+    found: dict[str, Any] = json.loads(html.unescape(dom.stdout[start : dom.stdout.index("</pre>", start)]))
     subprocess.run(
-        [
-            browser,
-            *flags[:-1],
-            f"--user-data-dir={tempfile.mkdtemp(dir=tmp_path)}",
-            "--window-size=1280,1600",
-            f"--screenshot={shot}",
-            probe.as_uri() + "#shot",
-        ],
-        capture_output=True,
-        timeout=120,
+        [browser, *CHROMIUM_FLAGS, f"--user-data-dir={tempfile.mkdtemp(dir=tmp_path)}", window,
+         f"--screenshot={shot}", url],
+        capture_output=True, timeout=120,
     )
-    assert shot.is_file() and shot.stat().st_size > 20_000
+    probe_at.unlink()
+    assert shot.is_file() and shot.stat().st_size > 20_000, shot
     keep = os.environ.get("SCIMITAR_SCREENSHOT_DIR")
     if keep:
         Path(keep).mkdir(parents=True, exist_ok=True)
-        shutil.copy(shot, Path(keep) / "report-failure.png")
+        shutil.copy(shot, Path(keep) / shot.name)
+    return found
+
+
+@pytest.fixture(scope="module")
+def passing_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    work = tmp_path_factory.mktemp("pass")
+    out = scimitar("test", "--tag", "discovery", "--run-id", "passing", "--reports-dir", "reports", cwd=work)
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr
+    return work / "reports" / "passing" / "report.html"
+
+
+@pytest.fixture(scope="module")
+def load_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.CompletedProcess[str]]:
+    """A short real `scimitar load` run (6 s of load; a progress line comes every 5 s)."""
+    pytest.importorskip("locust")
+    work = tmp_path_factory.mktemp("load")
+    out = scimitar(
+        "load", "--workload", "okta-burst", "--users", "3", "--duration", "6s", "--max-requests", "4000",
+        "--max-p95-ms", "5000", "--token", TOKEN, "--run-id", "loadrep", "--reports-dir", "reports", cwd=work,
+    )
+    return work, out
+
+
+def test_report_in_a_real_browser(
+    quirky_run: tuple[Path, subprocess.CompletedProcess[str]],
+    passing_run: Path,
+    load_run: tuple[Path, subprocess.CompletedProcess[str]],
+    tmp_path: Path,
+) -> None:
+    """Chromium (headless, no DevTools) loads each page offline, as a user sees it: a passing run, a
+    failing run at 1400x900 (a failure visible without scrolling), an expanded failure (every exchange,
+    the decisive one open) and a load report (charts drawn); a screenshot of each."""
+    browser = chromium()
+    work, _ = quirky_run
+
+    passing = browse(browser, passing_run, "passing", (1400, 900), tmp_path / "report-passing.png", tmp_path)
+    assert passing["verdict"] == "PASS" and passing["verdictOnScreen"], passing
+    assert passing["summaryVisible"] and not passing["strip"], passing
+
+    failing_page = work / "out" / "report.html"
+    failing = browse(browser, failing_page, "failing", (1400, 900), tmp_path / "report-failing-1400x900.png", tmp_path)
+    # a 1400x900 window; its viewport is shorter (headless Chromium, like a desktop browser, keeps
+    # some of the height for itself), so "visible without scrolling" is judged on less than 900 px
+    assert failing["width"] == 1400 and 600 < failing["height"] <= 900, failing
+    assert failing["verdict"].startswith("FAIL") and failing["verdictOnScreen"], failing
+    assert failing["summaryVisible"], failing
+    assert failing["firstFailureOnScreen"] and "FAIL" in failing["firstFailureText"], failing
+    assert failing["matrixRows"] >= 13
+    assert failing["closedBefore"] and failing["openAfter"], failing
+    assert "$SCIM_TOKEN" in failing["curl"] and TOKEN not in failing["curl"]
+    assert failing["timelineSteps"] > 1 and failing["timelineVisible"]
+    assert failing["passingStepsExpandable"] >= 1, failing
+
+    expanded = browse(browser, failing_page, "expanded", (1400, 2600), tmp_path / "report-expanded-failure.png", tmp_path)
+    methods = [line.split()[1] for line in expanded["exchanges"]]
+    assert methods == ["POST", "PATCH", "GET"], expanded["exchanges"]
+    assert "decisive" in expanded["exchanges"][-1] and expanded["decisiveVisible"], expanded
+    assert "$SCIM_TOKEN" in expanded["decisiveCurl"] and expanded["patchBodyVisible"], expanded
+    assert expanded["serveVisible"], expanded
+
+    load_work, load_out = load_run
+    assert load_out.returncode == 0, load_out.stdout[-2000:] + load_out.stderr
+    load_page = load_work / "reports" / "loadrep" / "report.html"
+    load = browse(browser, load_page, "load", (1400, 1800), tmp_path / "report-load.png", tmp_path)
+    assert load["verdict"] == "PASS" and load["verdictOnScreen"], load
+    assert load["charts"] >= 3 and load["chartsVisible"] == load["charts"], load
+    assert load["lines"] >= 4 and "POST /Users" in load["legend"], load
+    assert load["locustLink"] == "load/report.html" and load["locustLinkOnScreen"], load
+    assert (load_page.parent / load["locustLink"]).is_file()
+    assert load["audit"].startswith("clean"), load
+
+
+def test_load_report_and_progress(load_run: tuple[Path, subprocess.CompletedProcess[str]]) -> None:
+    work, out = load_run
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr
+    assert re.search(r"^scimitar load: 5/6 s, \d+ requests sent, 0 failed, 0 throttled$", out.stdout, re.M), out.stdout
+    page = (work / "reports" / "loadrep" / "report.html").read_text(encoding="utf-8")
+    assert f"scimitar load: report  {work / 'reports' / 'loadrep' / 'report.html'}" in out.stdout
+    assert "default-src 'none'" in page and "<script" not in page
+    for needle in ("<link", 'src="http', "@import", "url(http"):
+        assert needle not in page
+    assert page.count("<svg") >= 3 and "Requests per second, by request type" in page
+    assert "95th percentile latency" in page and "<code>--max-p95-ms</code>" in page
+    assert "Integrity audit" in page and "Retry-After" in page
+    assert TOKEN not in page
+
+
+def test_load_report_says_why_it_failed(tmp_path: Path) -> None:
+    from scimitar.report.load import render_load
+
+    (tmp_path / "locust_stats_history.csv").write_text(
+        "Timestamp,User Count,Type,Name,Requests/s,Failures/s,50%,95%\n"
+        "100,2,POST,POST /Users,10,0,5,9\n100,2,,Aggregated,10,0,5,9\n"
+        "101,2,POST,POST /Users,12,1,6,30\n101,2,,Aggregated,12,1,6,30\n",
+        encoding="utf-8",
+    )
+    summary = {
+        "verdict": "fail", "run_id": "r", "requests": 22, "errors": 1, "error_rate": 0.045,
+        "latency_ms": {"p50": 5, "p95": 30, "p99": 30},
+        "thresholds": [{"name": "max-p95-ms", "limit": 20.0, "value": 30.0, "passed": False}],
+        "audit": {"passed": False, "findings": [{"kind": "lost", "severity": "fail",
+                                                 "message": "user x was confirmed but is gone", "subject": "x"}]},
+        "errors_by_status": {"500": 1}, "throttled": {"count": 0},
+        "by_name": [{"name": "POST /Users", "method": "POST", "requests": 22, "failures": 1, "rps": 11,
+                     "p50_ms": 5, "p95_ms": 30, "p99_ms": 30}],
+    }
+    page = render_load(summary, tmp_path)
+    why = page[page.index("Why it failed") : page.index('id="run-meta"')]
+    assert "max-p95-ms 30 (limit 20)" in why and "integrity audit found 1 problem" in why
+    assert "user x was confirmed but is gone" in page and "<code>500</code>" in page
+    assert page.count("<polyline") >= 3  # req/s, p95 and failures/s of POST /Users and the aggregate
 
 
 # -- a failure tells its whole story (issue 12.4) ------------------------------------------------------

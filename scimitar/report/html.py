@@ -80,7 +80,7 @@ details.exchange.decisive{border:2px solid var(--fail)}
 .serve{border:1px dashed var(--line);border-radius:6px;padding:4px 10px;margin:6px 0;background:#fffdf5}
 code.serve-cmd{background:var(--soft);padding:1px 4px;border-radius:4px}
 .tile.passed b{color:var(--pass)}.tile.failed b{color:var(--fail)}.tile.warning b{color:var(--warn)}
-.tile.skipped b{color:var(--skip)}.tile.error b{color:var(--err)}
+.tile.skipped b{color:var(--skip)}.tile.error b{color:var(--err)}.tile.zero b{color:#afb8c1}
 .matrices{display:grid;grid-template-columns:1fr 1fr;gap:20px}
 @media (max-width:900px){.matrices{grid-template-columns:1fr}}
 table{border-collapse:collapse;width:100%}
@@ -501,7 +501,8 @@ def render(results: Results, comparison: Comparison | None = None) -> str:
         ("skipped", "skipped", "skipped"),
         ("errors", "error", "errors"),
     ):
-        out.append(f'<div class="tile {outcome}"><b>{summary[key]}</b>{_e(label)}</div>')
+        zero = " zero" if not summary[key] else ""
+        out.append(f'<div class="tile {outcome}{zero}"><b>{summary[key]}</b>{_e(label)}</div>')
     out.append("</div>")
     # Right under the verdict, so a 1400x900 screen shows what failed before any scrolling.
     out.append(_first_failures(results))

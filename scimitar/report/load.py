@@ -163,7 +163,7 @@ def line_chart(title: str, unit: str, lines: Sequence[tuple[str, list[tuple[floa
         f'<text x="{left}" y="{top - 12}" text-anchor="start" fill="#656d76" font-size="11">{_e(unit)}</text>'
     )
     legend = []
-    widths = [min(5.0, 1.6 + 1.1 * (len(drawn) - 2 - i)) for i in range(len(drawn))]
+    widths = [min(5.0, max(1.6, 1.6 + 1.1 * (len(drawn) - 2 - i))) for i in range(len(drawn))]
     for index, (name, points) in enumerate(drawn):
         aggregate = name == AGGREGATED
         colour = "#1f2328" if aggregate else PALETTE[index % len(PALETTE)]
