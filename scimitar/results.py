@@ -96,7 +96,8 @@ _SUMMARY_KEYS = {
 #: results.json keeps at most this many exchanges per scenario step, and cuts the transcripts of a
 #: passing step at this length (a failing step's stay whole).
 STEP_EXCHANGES_JSON = 8
-PASSING_TRANSCRIPT_CHARS = 2000
+PASSING_STEP_EXCHANGES_JSON = 4
+PASSING_TRANSCRIPT_CHARS = 1500
 # XML 1.0 cannot carry most control characters, even escaped.
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
@@ -252,8 +253,9 @@ class Results:
 
     def _scenario_json(self, entry: dict[str, Any]) -> dict[str, Any]:
         """A scenario entry with each step's exchanges (passing steps too: support needs the PATCH a
-        server accepted and ignored), capped so a clean run's file stays small: at most
-        `STEP_EXCHANGES_JSON` per step (the last ones), a passing step's transcripts cut short."""
+        server accepted and ignored), capped so a clean run's file stays small: the last
+        `STEP_EXCHANGES_JSON` of a step (`PASSING_STEP_EXCHANGES_JSON` of a passing one), a passing
+        step's transcripts cut short."""
         detail = self.scenario_details.get(str(entry.get("id", "")))
         steps = entry.get("steps")
         if detail is None or not isinstance(steps, list) or len(steps) != len(detail.steps):
@@ -263,7 +265,8 @@ class Results:
             if not full.exchanges:
                 out_steps.append(step)
                 continue
-            kept = full.exchanges[-STEP_EXCHANGES_JSON:]
+            cap = PASSING_STEP_EXCHANGES_JSON if full.outcome == "passed" else STEP_EXCHANGES_JSON
+            kept = full.exchanges[-cap:]
             records = [e.to_json() for e in kept]
             if full.outcome == "passed":
                 for record in records:

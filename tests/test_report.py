@@ -562,7 +562,12 @@ def test_failure_shows_every_exchange_in_order_with_the_evidence_marked() -> Non
 
 
 def test_passing_scenario_steps_open_to_their_exchanges_and_json_keeps_them_capped() -> None:
-    from scimitar.results import PASSING_TRANSCRIPT_CHARS, STEP_EXCHANGES_JSON, ScenarioDetail, StepDetail
+    from scimitar.results import (
+        PASSING_STEP_EXCHANGES_JSON,
+        PASSING_TRANSCRIPT_CHARS,
+        ScenarioDetail,
+        StepDetail,
+    )
 
     results = story_results()
     big = {"id": "u1", "description": "x" * 5000}
@@ -585,7 +590,7 @@ def test_passing_scenario_steps_open_to_their_exchanges_and_json_keeps_them_capp
     create, poll, failed = entry["steps"]
     assert create["requests"] == 1 and len(create["exchanges"]) == 1
     assert len(create["exchanges"][0]["transcript"]) <= PASSING_TRANSCRIPT_CHARS + 20
-    assert poll["requests"] == 12 and len(poll["exchanges"]) == STEP_EXCHANGES_JSON
+    assert poll["requests"] == 12 and len(poll["exchanges"]) == PASSING_STEP_EXCHANGES_JSON
     assert "curl" in failed["exchanges"][0] and TOKEN not in json.dumps(data)
 
 
@@ -722,3 +727,17 @@ def test_recorded_curl_line_works_against_the_printed_serve_command(
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def test_a_long_story_keeps_its_ends_and_the_evidence() -> None:
+    from scimitar.report.html import MAX_EXCHANGES
+
+    results = story_results()
+    many = [_exchange_at("GET", f"/Users?page={i}", 200, {}) for i in range(40)]
+    check = results.checks[0]
+    check.exchanges, check.evidence = many, [many[20]]
+    page = render(results)
+    shown = [i for i in range(40) if f"/Users?page={i} " in page or f"/Users?page={i}<" in page]
+    assert 0 in shown and 39 in shown and 20 in shown, shown
+    assert len(shown) == MAX_EXCHANGES + 1  # the first quarter, the rest from the end, and the evidence
+    assert "exchange(s) left out here" in page

@@ -39,8 +39,11 @@ from scimitar.results import CheckResult, Outcome, Results, ScenarioDetail, Step
 #: Bodies longer than this (after pretty-printing) are cut in the page; results.json has them whole.
 MAX_BODY_CHARS = 4000
 MAX_BODY_LINES = 80
-#: At most this many exchanges are shown per failing check or step (the evidence comes first).
-MAX_EXCHANGES = 3
+#: A passing scenario step's bodies are cut shorter: they are there for context, not as evidence.
+MAX_PASSING_BODY_CHARS = 1500
+#: At most this many exchanges are shown per check or step, in order: past it, the first quarter and the
+#: rest from the end (and the evidence, always). Checks send a handful; a polled step can send dozens.
+MAX_EXCHANGES = 24
 
 LABELS = {
     "passed": "pass",
@@ -144,24 +147,24 @@ def _e(value: Any) -> str:
     return escape(str(value), quote=True)
 
 
-def _pretty_body(text: str) -> str:
+def _pretty_body(text: str, max_chars: int = MAX_BODY_CHARS) -> str:
     stripped = text.strip()
     if stripped[:1] in ("{", "["):
         try:
             text = json.dumps(json.loads(stripped), indent=2, ensure_ascii=False)
         except ValueError:
             pass
-    return _truncate(text)
+    return _truncate(text, max_chars)
 
 
-def _truncate(text: str) -> str:
+def _truncate(text: str, max_chars: int = MAX_BODY_CHARS) -> str:
     lines = text.splitlines()
     cut = False
     if len(lines) > MAX_BODY_LINES:
         lines, cut = lines[:MAX_BODY_LINES], True
     text = "\n".join(lines)
-    if len(text) > MAX_BODY_CHARS:
-        text, cut = text[:MAX_BODY_CHARS], True
+    if len(text) > max_chars:
+        text, cut = text[:max_chars], True
     if cut:
         text += "\n… (truncated here; the whole exchange is in results.json)"
     return text
@@ -177,7 +180,9 @@ def _status_text(exchange: Exchange) -> str:
     return f"HTTP {exchange.status} {reason}".rstrip()
 
 
-def _exchange(exchange: Exchange, number: int, total: int, *, decisive: bool, opened: bool) -> str:
+def _exchange(
+    exchange: Exchange, number: int, total: int, *, decisive: bool, opened: bool, max_chars: int = MAX_BODY_CHARS
+) -> str:
     """One exchange as a `<details>`: its summary line is the request line and the status, so a
     closed list still reads as the story of the check; the decisive one is marked and open."""
     status_class = f"s{exchange.status // 100}"
@@ -193,7 +198,7 @@ def _exchange(exchange: Exchange, number: int, total: int, *, decisive: bool, op
     if headers:
         parts.append(f"<pre>{_e(headers)}</pre>")
     if exchange.request_body:
-        parts.append(f"<pre>{_e(_pretty_body(exchange.request_body))}</pre>")
+        parts.append(f"<pre>{_e(_pretty_body(exchange.request_body, max_chars))}</pre>")
     parts.append('<div class="note">response</div>')
     if exchange.status == 0:
         parts.append(f'<div class="status s0">{_e(_status_text(exchange))}</div>')
@@ -202,7 +207,7 @@ def _exchange(exchange: Exchange, number: int, total: int, *, decisive: bool, op
         if rheaders:
             parts.append(f"<pre>{_e(rheaders)}</pre>")
         if exchange.response_body:
-            parts.append(f"<pre>{_e(_pretty_body(exchange.response_body))}</pre>")
+            parts.append(f"<pre>{_e(_pretty_body(exchange.response_body, max_chars))}</pre>")
     parts.append(
         '<div class="note">reproduce (credentials from $SCIM_TOKEN or $SCIM_USERNAME/$SCIM_PASSWORD):</div>'
     )
@@ -247,11 +252,15 @@ def _exchanges(
             skipped += 1
             continue
         if skipped:
-            out.append(f'<div class="note gap">… {skipped} exchange(s) left out here (all are in results.json)</div>')
+            out.append(
+                f'<div class="note gap">… {skipped} exchange(s) left out here to keep the page short '
+                "(a failing check's are all in results.json)</div>"
+            )
             skipped = 0
         decisive = id(x) in decisive_ids
         opened = decisive or open_all or (open_last and i == total - 1)
-        out.append(_exchange(x, i + 1, total, decisive=decisive, opened=opened))
+        limit = MAX_BODY_CHARS if failing else MAX_PASSING_BODY_CHARS
+        out.append(_exchange(x, i + 1, total, decisive=decisive, opened=opened, max_chars=limit))
     return "".join(out)
 
 
