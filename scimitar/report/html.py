@@ -8,7 +8,12 @@ not go through pytest at all (`scimitar replay`). Writing that as pytest-html ex
 layout and still leave the summary to JavaScript. Here the page is plain HTML and inline CSS
 rendered from `Results`: it reads without JavaScript, prints, opens from a CI artifact offline, and
 loads nothing from the network (no external CSS, JS, fonts or images). A few lines of inline script
-only add "expand all" buttons and `?open`/`#open`, which opens every `<details>` (for printing).
+only add "expand all" buttons, `?open`/`#open`, which opens every `<details>` (for printing), and open
+the failure a link (`#check-...`, from the "first failures" strip) points at.
+
+A failure tells its whole story: every exchange of the check or step in the order it was sent, the
+decisive one (the evidence) marked and open, so the PATCH a server accepted and then ignored sits
+right before the GET that proves it.
 
 Everything shown comes from masked exchanges, and the whole page is scrubbed again before writing.
 """

@@ -313,7 +313,7 @@ def render_load(summary: dict[str, Any], out_dir: Path, link_prefix: str = "load
     if any(any(s.fails) for s in series):
         out.append(
             line_chart(
-                "Failed requests per second, by request type",
+                "Failed requests per second, by request type (a 429 counts here: locust's view, before the retry)",
                 "fail/s",
                 [(s.name, list(zip(s.t, s.fails, strict=True))) for s in series if any(s.fails)],
             )
@@ -351,15 +351,18 @@ def render_load(summary: dict[str, Any], out_dir: Path, link_prefix: str = "load
 
     out.append('<h2 id="errors">Errors and Retry-After waits</h2>')
     by_status = summary.get("errors_by_status") or {}
+    out.append("<h3>Failed requests by status</h3>")
+    labels = {"0": "no response", "429": "429 (throttled; retried, not an error)"}
     if by_status:
         out.append(
             _table(
                 ("status", "failed requests"),
-                [[f"<code>{_e(k if k != '0' else 'no response')}</code>", n] for k, n in sorted(by_status.items())],
+                [[f"<code>{_e(labels.get(k, k))}</code>", n] for k, n in sorted(by_status.items())],
             )
         )
     else:
         out.append('<p class="muted">No request failed.</p>')
+    out.append("<h3>Throttling and Retry-After waits</h3>")
     out.append(
         _table(
             ("throttling (RFC 6585 429)", "count"),
