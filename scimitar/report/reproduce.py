@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 #: Printed next to the command in the report and the terminal.
 SERVE_NOTE = (
     "the server starts empty: lines that create, list or filter work as they are; a line with a "
-    "resource id needs that resource created first (run the check's earlier requests, then use the id "
+    "resource id needs that resource created first (send the earlier requests of the story, then use the id "
     "the server returns)"
 )
 
