@@ -55,6 +55,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     load.add_argument("--groups", type=int, default=3, help="shared groups a push fills (default: 3)")
     load.add_argument("--reports-dir", default="reports", help="results go to <dir>/<run-id>/load/")
     load.add_argument("--no-cleanup", action="store_true", help="leave what the load created")
+    load.add_argument(
+        "--progress-every",
+        type=float,
+        default=5.0,
+        metavar="SECONDS",
+        help="print a progress line this often while locust runs; 0: never (default: 5)",
+    )
     gate = parser.add_argument_group("thresholds (exit 1 when not met)")
     gate.add_argument("--max-p95-ms", type=float, metavar="MS", help="95th percentile over all requests")
     gate.add_argument(
@@ -218,7 +225,11 @@ def _run_against(
         f"{duration:g} s, at most {args.max_requests} requests ({mode}); run {run_ctx.run_id}"
     )
     try:
-        locust_run = runner.run_locust(plan, progress=_progress(out_dir, duration))
+        locust_run = runner.run_locust(
+            plan,
+            progress=_progress(out_dir, duration) if args.progress_every > 0 else None,
+            every_s=args.progress_every or runner.PROGRESS_EVERY_S,
+        )
         if args.worker:
             runner.mask_folder(out_dir, masker)
             print(f"scimitar load: worker finished (exit {locust_run.exit_codes[0]}); records in {out_dir}")

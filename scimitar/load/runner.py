@@ -212,10 +212,12 @@ def locust_commands(plan: LocustPlan) -> list[tuple[str, list[str]]]:
 PROGRESS_EVERY_S = 5.0
 
 
-def run_locust(plan: LocustPlan, progress: Callable[[float], object] | None = None) -> LocustRun:
+def run_locust(
+    plan: LocustPlan, progress: Callable[[float], object] | None = None, every_s: float = PROGRESS_EVERY_S
+) -> LocustRun:
     """Start every process of the plan, wait for all of them within the hard deadline, kill on overrun.
 
-    `progress(elapsed_s)` is called every `PROGRESS_EVERY_S` while they run (the CLI prints a line)."""
+    `progress(elapsed_s)` is called every `every_s` seconds while they run (the CLI prints a line)."""
     plan.out_dir.mkdir(parents=True, exist_ok=True)
     if plan.workers > 0 and plan.master_port == 5557:
         plan.master_port = free_port()
@@ -235,14 +237,14 @@ def run_locust(plan: LocustPlan, progress: Callable[[float], object] | None = No
             procs.append(
                 subprocess.Popen(argv, env=env, stdout=handle, stderr=subprocess.STDOUT, cwd=plan.out_dir)
             )
-        next_progress = started + PROGRESS_EVERY_S
+        next_progress = started + every_s
         while any(p.poll() is None for p in procs):
             now = time.monotonic()
             if now > deadline:
                 timed_out = True
                 break
             if progress is not None and now >= next_progress:
-                next_progress = now + PROGRESS_EVERY_S
+                next_progress = now + every_s
                 progress(now - started)
             time.sleep(0.1)
     finally:
