@@ -131,6 +131,11 @@ _SUMMARY_KEYS = {
     Outcome.SKIPPED: "skipped",
     Outcome.ERROR: "errors",
 }
+#: results.json keeps at most this many exchanges per scenario step, and cuts the transcripts of a
+#: passing step at this length (a failing step's stay whole).
+STEP_EXCHANGES_JSON = 8
+PASSING_STEP_EXCHANGES_JSON = 4
+PASSING_TRANSCRIPT_CHARS = 1500
 # XML 1.0 cannot carry most control characters, even escaped.
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
@@ -329,10 +334,35 @@ class Results:
             "summary": {**self.summary, "interrupted": self.interrupted},
             "readiness": self.readiness(),
             "checks": [c.to_json() for c in self.checks],
-            "scenarios": self.scenarios,
+            "scenarios": [self._scenario_json(s) for s in self.scenarios],
         }
         document.update(self.extra)
         return document
+
+    def _scenario_json(self, entry: dict[str, Any]) -> dict[str, Any]:
+        """A scenario entry with each step's exchanges (passing steps too: support needs the PATCH a
+        server accepted and ignored), capped so a clean run's file stays small: the last
+        `STEP_EXCHANGES_JSON` of a step (`PASSING_STEP_EXCHANGES_JSON` of a passing one), a passing
+        step's transcripts cut short."""
+        detail = self.scenario_details.get(str(entry.get("id", "")))
+        steps = entry.get("steps")
+        if detail is None or not isinstance(steps, list) or len(steps) != len(detail.steps):
+            return entry
+        out_steps = []
+        for step, full in zip(steps, detail.steps, strict=True):
+            if not full.exchanges:
+                out_steps.append(step)
+                continue
+            cap = PASSING_STEP_EXCHANGES_JSON if full.outcome == "passed" else STEP_EXCHANGES_JSON
+            kept = full.exchanges[-cap:]
+            records = [e.to_json() for e in kept]
+            if full.outcome == "passed":
+                for record in records:
+                    text = str(record["transcript"])
+                    if len(text) > PASSING_TRANSCRIPT_CHARS:
+                        record["transcript"] = text[:PASSING_TRANSCRIPT_CHARS] + "\n... (cut)"
+            out_steps.append({**step, "requests": len(full.exchanges), "exchanges": records})
+        return {**entry, "steps": out_steps}
 
     def write_json(self, path: str | Path) -> None:
         out = Path(path)

@@ -163,7 +163,7 @@ def test_readme_commands_run(staging: str, tmp_path: Path) -> None:
         command = argv[1]
         seen.add(command)
         # scenario paths are relative to the checkout; everything else writes into a scratch folder
-        full = [str(REPO / a) if a.startswith("scenarios/") else a for a in full]
+        full = [str(REPO / a) if a.startswith(("scenarios/", "examples/")) else a for a in full]
         if command == "serve":
             run_serve(full, tmp_path, command_env)
             continue
@@ -262,3 +262,27 @@ def test_test_accepts_the_scenario_flags_the_readme_gives() -> None:
         ["test", "--declare-profile", "clickhouse", "--observer", "scimitar.scenario.observer:admin_api_observer"]
     )
     assert ns.declare_profile == "clickhouse" and ns.observer.endswith(":admin_api_observer")
+
+
+def test_readme_examples_are_the_shipped_files() -> None:
+    """The worked scenario and the `scimitar.yaml` shown in the README are the files its `sh` lines
+    run (`examples/`), so the README cannot show one thing and test another."""
+    shown = blocks("text")
+    for name in ("examples/scenarios/rename-user.yaml", "examples/scimitar.yaml"):
+        text = (REPO / name).read_text(encoding="utf-8")
+        assert text in shown, f"README does not show {name} as it is"
+        assert any(name in " ".join(argv) for argv in commands()), f"no sh line runs {name}"
+
+
+def test_readme_observer_example_fits_the_protocol(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The README's observer for a real product is valid Python and its factory returns an Observer."""
+    from scimitar.scenario.observer import Observer
+
+    (block,) = [b for b in blocks("python") if "make_observer" in b]
+    monkeypatch.setenv("PRODUCT_ADMIN_URL", "http://127.0.0.1:9/admin")
+    monkeypatch.setenv("PRODUCT_ADMIN_TOKEN", "t")
+    namespace: dict[str, object] = {}
+    exec(compile(block, "README.md", "exec"), namespace)
+    factory = namespace["make_observer"]
+    assert callable(factory)
+    assert isinstance(factory(object()), Observer)

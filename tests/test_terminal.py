@@ -56,7 +56,8 @@ def test_failures_are_compact_blocks_and_counts_agree(tmp_path: Path) -> None:
     counts = {word: int(n) for n, word in re.findall(r"(\d+) (\w+)", stats_line.group(1))}
     assert counts["passed"] == int(verdict.group(1)) and counts["failed"] == int(verdict.group(2))
     assert counts.get("warned", 0) == int(verdict.group(3)) > 0
-    assert out.stdout.rstrip().splitlines()[-3].startswith("scimitar: FAIL: ")  # then the two paths
+    tail = out.stdout.rstrip().splitlines()[-4:]  # the verdict, then the serve line and the two paths
+    assert any(line.startswith("scimitar: FAIL: ") for line in tail), tail
     # progress as pytest users know it: one line per suite with its percentage
     assert re.search(r"^\S*suites/test_filter\.py [.FWs]+ +\[ *\d+%\]$", out.stdout, re.M), out.stdout[:2000]
 

@@ -7,6 +7,7 @@ filter, so they also need "filter") and create them out of the expected order, s
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from scimitar.checks import _query as q
@@ -25,10 +26,19 @@ def _sorted(ctx: CheckContext, tok: str, **params: Any) -> tuple[Any, dict[str, 
 
 
 def _expect_order(
-    ctx: CheckContext, response: Any, body: dict[str, Any], expected: list[dict[str, Any]], what: str
+    ctx: CheckContext,
+    response: Any,
+    body: dict[str, Any],
+    expected: list[dict[str, Any]],
+    what: str,
+    known: Sequence[dict[str, Any]] = (),
 ) -> None:
-    label = {str(u["id"]): str(u.get("userName")) for u in expected}
+    """Expected and actual both as userNames: the ids of every user the check made (`known`), and
+    the userNames the response itself carries, so no id is ever compared with a userName."""
+    label = {str(u["id"]): str(u.get("userName")) for u in [*known, *expected]}
     got = q.ids(body)
+    for rid, name in zip(got, q.names(body), strict=False):
+        label.setdefault(rid, name)
     ctx.expect(
         got == [str(u["id"]) for u in expected],
         f"{what}: the resources are not in the requested order",
@@ -208,6 +218,12 @@ def sort_paged(ctx: CheckContext) -> None:
         got = q.ids(body)
         if len(got) < len(want):
             ctx.skip(f"the target returned {len(got)} of the 2 results asked for (RFC: it MAY return fewer)")
-        _expect_order(ctx, response, body, want, f"sortBy=userName, startIndex={start}, count=2")
+        _expect_order(ctx, response, body, want, f"sortBy=userName, startIndex={start}, count=2", expected)
         seen.extend(got)
-    ctx.expect(len(seen) == len(set(seen)) == len(expected), "the pages overlap or leave gaps", actual=seen)
+    name_of = {str(u["id"]): str(u.get("userName")) for u in expected}
+    ctx.expect(
+        len(seen) == len(set(seen)) == len(expected),
+        "the pages overlap or leave gaps",
+        expected=[str(u.get("userName")) for u in expected],
+        actual=[name_of.get(i, i) for i in seen],
+    )

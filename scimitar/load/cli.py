@@ -68,6 +68,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     load.add_argument("--groups", type=int, default=3, help="shared groups a push fills (default: 3)")
     load.add_argument("--reports-dir", default="reports", help="results go to <dir>/<run-id>/load/")
     load.add_argument("--no-cleanup", action="store_true", help="leave what the load created")
+    load.add_argument(
+        "--progress-every",
+        type=float,
+        default=5.0,
+        metavar="SECONDS",
+        help="print a progress line this often while locust runs; 0: never (default: 5)",
+    )
     gate = parser.add_argument_group("thresholds (exit 1 when not met)")
     gate.add_argument("--max-p95-ms", type=float, metavar="MS", help="95th percentile over all requests")
     gate.add_argument(
@@ -249,7 +256,11 @@ def _run_against(
         f"{duration:g} s, at most {args.max_requests} requests ({mode}); run {run_ctx.run_id}"
     )
     try:
-        locust_run = runner.run_locust(plan)
+        locust_run = runner.run_locust(
+            plan,
+            progress=_progress(out_dir, duration) if args.progress_every > 0 else None,
+            every_s=args.progress_every or runner.PROGRESS_EVERY_S,
+        )
         if args.worker:
             runner.mask_folder(out_dir, masker)
             print(f"scimitar load: worker finished (exit {locust_run.exit_codes[0]}); records in {out_dir}")
@@ -304,9 +315,33 @@ def _run_against(
         cleanup=cleanup,
     )
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False), encoding="utf-8")
+    from scimitar.report.load import write_load_report
+
+    report = write_load_report(summary, out_dir, masker.mask_text)
     runner.mask_folder(out_dir, masker)
     _print_summary(summary, out_dir)
+    print(f"scimitar load: report  {report}")
     return int(summary["exit_code"])
+
+
+def _progress(out_dir: Path, duration: float) -> Any:
+    """A progress line every few seconds while locust runs, from the counters its processes flush
+    each second (so a long run is not silent until the end)."""
+    from scimitar.load import runner
+
+    def show(elapsed: float) -> None:
+        try:
+            counters = runner.read_counters(out_dir)
+        except (OSError, ValueError):
+            return
+        failed = sum(n for status, n in counters["failed"].items() if status != "429")
+        print(
+            f"scimitar load: {min(elapsed, duration):.0f}/{duration:g} s, {counters['sent']} requests sent, "
+            f"{failed} failed, {counters['throttled']} throttled",
+            flush=True,
+        )
+
+    return show
 
 
 def _cleanup(target: Target, masker: Any, prefix: str, paths: list[str], skip: bool) -> dict[str, Any]:

@@ -17,7 +17,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -147,6 +147,7 @@ def _lead_args(plan: LocustPlan) -> list[str]:
         f"{plan.stop_timeout_s:g}",
         "--csv",
         str(csv_prefix),
+        "--csv-full-history",  # per request type over time: the load report's charts
         "--html",
         str(plan.out_dir / HTML_NAME),
         "--only-summary",
@@ -214,8 +215,16 @@ def locust_commands(plan: LocustPlan) -> list[tuple[str, list[str]]]:
     return commands
 
 
-def run_locust(plan: LocustPlan) -> LocustRun:
-    """Start every process of the plan, wait for all of them within the hard deadline, kill on overrun."""
+#: Seconds between two progress calls while locust runs.
+PROGRESS_EVERY_S = 5.0
+
+
+def run_locust(
+    plan: LocustPlan, progress: Callable[[float], object] | None = None, every_s: float = PROGRESS_EVERY_S
+) -> LocustRun:
+    """Start every process of the plan, wait for all of them within the hard deadline, kill on overrun.
+
+    `progress(elapsed_s)` is called every `every_s` seconds while they run (the CLI prints a line)."""
     plan.out_dir.mkdir(parents=True, exist_ok=True)
     if plan.workers > 0 and plan.master_port == 5557:
         plan.master_port = free_port()
@@ -245,10 +254,15 @@ def run_locust(plan: LocustPlan) -> LocustRun:
                     start_new_session=True,
                 )
             )
+        next_progress = started + every_s
         while any(p.poll() is None for p in procs):
-            if time.monotonic() > deadline:
+            now = time.monotonic()
+            if now > deadline:
                 timed_out = True
                 break
+            if progress is not None and now >= next_progress:
+                next_progress = now + every_s
+                progress(now - started)
             time.sleep(0.1)
     finally:
         for proc in procs:

@@ -8,7 +8,12 @@ not go through pytest at all (`scimitar replay`). Writing that as pytest-html ex
 layout and still leave the summary to JavaScript. Here the page is plain HTML and inline CSS
 rendered from `Results`: it reads without JavaScript, prints, opens from a CI artifact offline, and
 loads nothing from the network (no external CSS, JS, fonts or images). A few lines of inline script
-only add "expand all" buttons and `?open`/`#open`, which opens every `<details>` (for printing).
+only add "expand all" buttons, `?open`/`#open`, which opens every `<details>` (for printing), and open
+the failure a link (`#check-...`, from the "first failures" strip) points at.
+
+A failure tells its whole story: every exchange of the check or step in the order it was sent, the
+decisive one (the evidence) marked and open, so the PATCH a server accepted and then ignored sits
+right before the GET that proves it.
 
 Everything shown comes from masked exchanges, and the whole page is scrubbed again before writing.
 """
@@ -35,13 +40,17 @@ from scimitar.report.features import (
     section_rows,
     section_sort_key,
 )
+from scimitar.report.reproduce import SERVE_NOTE, serve_command
 from scimitar.results import CheckResult, Outcome, Results, ScenarioDetail, StepDetail, scimitar_version
 
 #: Bodies longer than this (after pretty-printing) are cut in the page; results.json has them whole.
 MAX_BODY_CHARS = 4000
 MAX_BODY_LINES = 80
-#: At most this many exchanges are shown per failing check or step (the evidence comes first).
-MAX_EXCHANGES = 3
+#: A passing scenario step's bodies are cut shorter: they are there for context, not as evidence.
+MAX_PASSING_BODY_CHARS = 1500
+#: At most this many exchanges are shown per check or step, in order: past it, the first quarter and the
+#: rest from the end (and the evidence, always). Checks send a handful; a polled step can send dozens.
+MAX_EXCHANGES = 24
 
 LABELS = {
     "passed": "pass",
@@ -64,13 +73,24 @@ pre{background:var(--soft);border:1px solid var(--line);border-radius:6px;paddin
 .verdict{display:inline-block;font-weight:700;padding:3px 10px;border-radius:6px;color:#fff;margin-left:8px;font-size:14px;vertical-align:middle}
 .v-pass{background:var(--pass)}.v-fail{background:var(--fail)}.v-int{background:var(--warn)}
 .lede{color:var(--mute);margin:0 0 12px}
-dl.meta{display:grid;grid-template-columns:max-content 1fr;gap:2px 14px;margin:10px 0}
-dl.meta dt{color:var(--mute)}dl.meta dd{margin:0}
-.tiles{display:flex;gap:10px;flex-wrap:wrap;margin:12px 0}
-.tile{border:1px solid var(--line);border-radius:8px;padding:8px 14px;min-width:120px}
-.tile b{display:block;font-size:24px}
+dl.meta{display:grid;grid-template-columns:max-content minmax(0,1fr) max-content minmax(0,1fr);gap:2px 14px;margin:10px 0;font-size:13px}
+dl.meta dt{color:var(--mute)}dl.meta dd{margin:0;overflow-wrap:anywhere}dl.meta dt.wide{grid-column:1}dl.meta dd.wide{grid-column:span 3}
+@media (max-width:900px){dl.meta{grid-template-columns:max-content 1fr}dl.meta dd.wide{grid-column:auto}}
+.tiles{display:flex;gap:10px;flex-wrap:wrap;margin:10px 0}
+.tile{border:1px solid var(--line);border-radius:8px;padding:4px 14px;min-width:110px}
+.tile b{display:block;font-size:22px}
+.first-failures{border:1px solid var(--line);border-left:4px solid var(--fail);border-radius:8px;padding:4px 12px 8px;margin:10px 0}
+.first-failures h2{font-size:15px;margin:4px 0;padding:0;border:0}
+.first-failures ul{list-style:none;margin:0;padding:0}
+.first-failures li{white-space:nowrap;overflow:hidden;text-overflow:ellipsis;padding:2px 0;border-bottom:1px solid var(--soft)}
+details.exchange{margin:4px 0}details.exchange>summary{font-size:13px}
+details.exchange.decisive{border:2px solid var(--fail)}
+.decisive-mark{display:inline-block;font-size:11px;font-weight:700;color:#fff;background:var(--fail);border-radius:4px;padding:0 6px;margin-left:6px}
+.xno{display:inline-block;min-width:2.6em;color:var(--mute);font-variant-numeric:tabular-nums}
+.serve{border:1px dashed var(--line);border-radius:6px;padding:4px 10px;margin:6px 0;background:#fffdf5}
+code.serve-cmd{background:var(--soft);padding:1px 4px;border-radius:4px}
 .tile.passed b{color:var(--pass)}.tile.failed b{color:var(--fail)}.tile.warning b{color:var(--warn)}
-.tile.skipped b{color:var(--skip)}.tile.error b{color:var(--err)}
+.tile.skipped b{color:var(--skip)}.tile.error b{color:var(--err)}.tile.zero b{color:#afb8c1}
 .matrices{display:grid;grid-template-columns:1fr 1fr;gap:20px}
 @media (max-width:900px){.matrices{grid-template-columns:1fr}}
 table{border-collapse:collapse;width:100%}
@@ -121,6 +141,11 @@ SCRIPT = """
   function all(open){document.querySelectorAll('details').forEach(function(d){d.open=open;});}
   var q=location.search+location.hash;
   if(/[?&#]open\\b/.test(q)){all(true);}
+  function openTarget(){
+    var el=location.hash.length>1&&document.getElementById(decodeURIComponent(location.hash.slice(1)));
+    for(;el;el=el.parentElement){if(el.tagName==='DETAILS'){el.open=true;}}
+  }
+  window.addEventListener('hashchange',openTarget);openTarget();
   document.querySelectorAll('[data-expand]').forEach(function(b){
     b.addEventListener('click',function(){all(b.getAttribute('data-expand')==='1');});
   });
@@ -148,75 +173,132 @@ def _e(value: Any) -> str:
     return escape(str(value), quote=True)
 
 
-def _pretty_body(text: str) -> str:
+def _pretty_body(text: str, max_chars: int = MAX_BODY_CHARS) -> str:
     stripped = text.strip()
     if stripped[:1] in ("{", "["):
         try:
             text = json.dumps(json.loads(stripped), indent=2, ensure_ascii=False)
         except ValueError:
             pass
-    return _truncate(text)
+    return _truncate(text, max_chars)
 
 
-def _truncate(text: str) -> str:
+def _truncate(text: str, max_chars: int = MAX_BODY_CHARS) -> str:
     lines = text.splitlines()
     cut = False
     if len(lines) > MAX_BODY_LINES:
         lines, cut = lines[:MAX_BODY_LINES], True
     text = "\n".join(lines)
-    if len(text) > MAX_BODY_CHARS:
-        text, cut = text[:MAX_BODY_CHARS], True
+    if len(text) > max_chars:
+        text, cut = text[:max_chars], True
     if cut:
         text += "\n… (truncated here; the whole exchange is in results.json)"
     return text
 
 
-def _exchange(exchange: Exchange, label: str = "") -> str:
-    parts = ['<div class="exchange">']
-    if label:
-        parts.append(f'<div class="note">{_e(label)}</div>')
-    parts.append(
-        f'<div class="note">request</div><div class="reqline mono">{_e(exchange.method)} {_e(exchange.url)}</div>'
+def _status_text(exchange: Exchange) -> str:
+    if exchange.status == 0:
+        return f"no response: {exchange.error or 'unknown error'}"
+    try:
+        reason = HTTPStatus(exchange.status).phrase
+    except ValueError:
+        reason = ""
+    return f"HTTP {exchange.status} {reason}".rstrip()
+
+
+def _exchange(
+    exchange: Exchange, number: int, total: int, *, decisive: bool, opened: bool, max_chars: int = MAX_BODY_CHARS
+) -> str:
+    """One exchange as a `<details>`: its summary line is the request line and the status, so a
+    closed list still reads as the story of the check; the decisive one is marked and open."""
+    status_class = f"s{exchange.status // 100}"
+    mark = ' <span class="decisive-mark">decisive: the evidence</span>' if decisive else ""
+    summary = (
+        f'<span class="xno">{number}/{total}</span> <span class="reqline mono">{_e(exchange.method)} '
+        f'{_e(exchange.url)}</span> → <span class="status {status_class}">{_e(_status_text(exchange))}</span>'
+        f' <span class="muted">({exchange.elapsed_ms:.1f} ms)</span>{mark}'
     )
+    parts = []
+    parts.append('<div class="note">request</div>')
     headers = "\n".join(f"{n}: {v}" for n, v in exchange.request_headers)
     if headers:
         parts.append(f"<pre>{_e(headers)}</pre>")
     if exchange.request_body:
-        parts.append(f"<pre>{_e(_pretty_body(exchange.request_body))}</pre>")
+        parts.append(f"<pre>{_e(_pretty_body(exchange.request_body, max_chars))}</pre>")
     parts.append('<div class="note">response</div>')
     if exchange.status == 0:
-        parts.append(f'<div class="status s0">no response: {_e(exchange.error or "unknown error")}</div>')
+        parts.append(f'<div class="status s0">{_e(_status_text(exchange))}</div>')
     else:
-        try:
-            reason = HTTPStatus(exchange.status).phrase
-        except ValueError:
-            reason = ""
-        parts.append(
-            f'<div class="status s{exchange.status // 100}">HTTP {exchange.status} {_e(reason)}'
-            f' <span class="muted">({exchange.elapsed_ms:.1f} ms)</span></div>'
-        )
         rheaders = "\n".join(f"{n}: {v}" for n, v in exchange.response_headers)
         if rheaders:
             parts.append(f"<pre>{_e(rheaders)}</pre>")
         if exchange.response_body:
-            parts.append(f"<pre>{_e(_pretty_body(exchange.response_body))}</pre>")
+            parts.append(f"<pre>{_e(_pretty_body(exchange.response_body, max_chars))}</pre>")
     parts.append(
         '<div class="note">reproduce (credentials from $SCIM_TOKEN or $SCIM_USERNAME/$SCIM_PASSWORD):</div>'
     )
     parts.append(f'<pre class="curl">{_e(exchange.curl())}</pre>')
-    parts.append("</div>")
-    return "".join(parts)
+    classes = "exchange decisive" if decisive else "exchange"
+    return (
+        f'<details class="{classes}"{" open" if opened else ""}><summary>{summary}</summary>'
+        f'<div class="body">{"".join(parts)}</div></details>'
+    )
 
 
-def _exchanges(evidence: list[Exchange], all_exchanges: list[Exchange]) -> str:
-    shown = evidence[:MAX_EXCHANGES] if evidence else all_exchanges[-MAX_EXCHANGES:]
-    out = [
-        _exchange(x, f"request {i} of {len(shown)}" if len(shown) > 1 else "") for i, x in enumerate(shown, 1)
-    ]
-    hidden = len(all_exchanges) - len(shown)
-    if hidden > 0:
-        out.append(f'<div class="note">{hidden} more exchange(s) of this check are in results.json.</div>')
+def _exchanges(
+    evidence: list[Exchange], all_exchanges: list[Exchange], *, last_decides: bool = False, failing: bool = True
+) -> str:
+    """Every exchange in the order it was sent (the whole story), the evidence marked and open.
+
+    A check names its evidence; for a scenario step the last response is the one the step judged
+    (`last_decides`). Past `MAX_EXCHANGES` the middle is left out (it stays in results.json), never
+    the evidence."""
+    sequence = list(all_exchanges) or list(evidence)
+    for extra in evidence:  # evidence recorded outside the check's own list still shows
+        if not any(extra is x for x in sequence):
+            sequence.append(extra)
+    decisive_ids = {id(x) for x in evidence}
+    if not decisive_ids and last_decides and failing and sequence:
+        decisive_ids = {id(sequence[-1])}
+    total = len(sequence)
+    keep = set(range(total))
+    if total > MAX_EXCHANGES:
+        head, tail = MAX_EXCHANGES // 4, MAX_EXCHANGES - MAX_EXCHANGES // 4
+        keep = set(range(head)) | set(range(total - tail, total))
+        keep |= {i for i, x in enumerate(sequence) if id(x) in decisive_ids}
+    # With nothing marked, a failure opens its last exchange (where it stopped); a pass opens none.
+    # A short failing story (3 or fewer) opens whole: the accepted-then-ignored PATCH is the point.
+    open_last = failing and not decisive_ids
+    open_all = failing and total <= 3
+    out = [f'<div class="note story">{total} exchange(s) in the order they were sent'
+           + ("; the decisive one is marked" if decisive_ids else "") + "</div>"]
+    skipped = 0
+    for i, x in enumerate(sequence):
+        if i not in keep:
+            skipped += 1
+            continue
+        if skipped:
+            out.append(
+                f'<div class="note gap">… {skipped} exchange(s) left out here to keep the page short '
+                "(a failing check's are all in results.json)</div>"
+            )
+            skipped = 0
+        decisive = id(x) in decisive_ids
+        opened = decisive or open_all or (open_last and i == total - 1)
+        limit = MAX_BODY_CHARS if failing else MAX_PASSING_BODY_CHARS
+        out.append(_exchange(x, i + 1, total, decisive=decisive, opened=opened, max_chars=limit))
     return "".join(out)
+
+
+def _reproduce_box(serve: str | None) -> str:
+    """Beside the curl lines of an embedded run: the server they need."""
+    if not serve:
+        return ""
+    return (
+        '<div class="serve"><div class="note">these curl lines point at 127.0.0.1:8880; start the same server '
+        "there first (in another shell, same environment):</div>"
+        f'<pre class="serve-cmd">{_e(serve)}</pre><div class="note">{_e(SERVE_NOTE)}</div></div>'
+    )
 
 
 def _fmt(value: Any) -> str:
@@ -225,7 +307,7 @@ def _fmt(value: Any) -> str:
     return _truncate(str(value))
 
 
-def _check_details(result: CheckResult, doc: str) -> str:
+def _check_details(result: CheckResult, doc: str, serve: str | None = None) -> str:
     head = (
         f'<span class="badge o-{result.outcome.value}">{LABELS[result.outcome.value]}</span> '
         f'<span class="lvl">{_e(result.requirement)}</span> '
@@ -241,6 +323,8 @@ def _check_details(result: CheckResult, doc: str) -> str:
         body.append(f'<div class="note">expected</div><pre>{_e(_fmt(result.expected))}</pre>')
     if result.actual is not None:
         body.append(f'<div class="note">actual</div><pre>{_e(_fmt(result.actual))}</pre>')
+    if result.exchanges or result.evidence:
+        body.append(_reproduce_box(serve))
     body.append(_exchanges(result.evidence, result.exchanges))
     return (
         f'<details class="{result.outcome.value}" id="check-{_e(result.id)}"><summary>{head}</summary>'
@@ -277,6 +361,8 @@ def _matrix(title: str, rows: Iterable[Row], first: str) -> str:
 
 
 def _step(index: int, step: StepDetail) -> str:
+    """A timeline entry; every step that sent something opens to its exchanges, passing ones too
+    (support needs to see the PATCH a server accepted and then ignored)."""
     mark = f'<span class="badge o-{_e(step.outcome)}">{LABELS.get(step.outcome, _e(step.outcome))}</span>'
     text = f"{mark} {index}. {_e(step.name)}"
     if step.level != "MUST":
@@ -285,16 +371,17 @@ def _step(index: int, step: StepDetail) -> str:
         text += f' — <span class="msg">{_e(step.message)}</span>'
     if step.source and step.outcome in ("failed", "error"):
         text += f' <span class="note">(source: {_e(step.source)})</span>'
-    if step.outcome in ("failed", "error", "warning") and step.exchanges:
-        inner = _exchanges([], step.exchanges)
+    if step.exchanges:
+        failing = step.outcome in ("failed", "error", "warning")
+        inner = _exchanges([], step.exchanges, last_decides=True, failing=failing)
         return (
-            f'<li class="{_e(step.outcome)}"><details class="{_e(step.outcome)}"><summary>{text}</summary>'
+            f'<li class="{_e(step.outcome)}"><details class="step {_e(step.outcome)}"><summary>{text}</summary>'
             f'<div class="body">{inner}</div></details></li>'
         )
     return f'<li class="{_e(step.outcome)}">{text}</li>'
 
 
-def _scenario(entry: dict[str, Any], detail: ScenarioDetail | None) -> str:
+def _scenario(entry: dict[str, Any], detail: ScenarioDetail | None, serve: str | None = None) -> str:
     outcome = str(entry.get("outcome", ""))
     sid = str(entry.get("id", ""))
     title = detail.title if detail else str(entry.get("title", ""))
@@ -322,6 +409,8 @@ def _scenario(entry: dict[str, Any], detail: ScenarioDetail | None) -> str:
             StepDetail(str(s.get("name", "")), str(s.get("outcome", "")), str(s.get("message", "")))
             for s in entry.get("steps", [])
         ]
+    if outcome in ("failed", "error") and any(s.exchanges for s in steps):
+        body.append(_reproduce_box(serve))
     body.append('<ol class="timeline">' + "".join(_step(i, s) for i, s in enumerate(steps, 1)) + "</ol>")
     return (
         f'<details class="{_e(outcome)}" id="scenario-{_e(sid)}"><summary>{head}</summary>'
@@ -340,6 +429,61 @@ def _readiness(results: Results) -> str:
         for v in items
     )
     return f'<ul class="readiness" id="readiness">{rows}</ul>'
+
+
+#: How many failures the strip at the top of the page lists.
+FIRST_FAILURES = 6
+
+
+def _first_failures(results: Results) -> str:
+    """The strip under the verdict: the first failing checks and scenarios, one line each, linked
+    to their full story below (the matrices come after it)."""
+    failing = sorted(
+        (r for r in results.checks if r.outcome in (Outcome.FAILED, Outcome.ERROR)),
+        key=lambda r: (section_sort_key(section_group(r.section)), r.id),
+    )
+    bad_scenarios = sorted(
+        (s for s in results.scenarios if s.get("outcome") in ("failed", "error")), key=lambda s: str(s.get("id"))
+    )
+    total = len(failing) + len(bad_scenarios)
+    if not total:
+        return ""
+    items: list[str] = []
+    for r in failing:
+        items.append(
+            f'<li><span class="badge o-{r.outcome.value}">{LABELS[r.outcome.value]}</span> '
+            f'<span class="lvl">{_e(r.requirement)}</span> <a href="#check-{_e(r.id)}" class="mono">{_e(r.id)}</a>'
+            f' <span class="muted">{_e(r.section)}</span> <span class="msg">{_e(r.message)}</span></li>'
+        )
+    for entry in bad_scenarios:
+        sid = str(entry.get("id", ""))
+        step = next(
+            (st for st in entry.get("steps", []) if st.get("outcome") in ("failed", "error")), None
+        )
+        what = f"{step.get('name')}: {step.get('message')}" if step else str(entry.get("outcome"))
+        outcome = str(entry.get("outcome"))
+        items.append(
+            f'<li><span class="badge o-{_e(outcome)}">{LABELS.get(outcome, _e(outcome))}</span> '
+            f'<span class="lvl">scenario</span> <a href="#scenario-{_e(sid)}" class="mono">{_e(sid)}</a> '
+            f'<span class="msg">{_e(what)}</span></li>'
+        )
+    # checks and scenarios both get a place when there are many of each
+    shown = items[:FIRST_FAILURES]
+    if len(failing) >= FIRST_FAILURES and bad_scenarios:
+        shown = items[: FIRST_FAILURES - 2] + items[len(failing) : len(failing) + 2]
+    more = total - len(shown)
+    tail = (
+        f'<div class="note">{more} more: <a href="#failures">all failing checks</a>'
+        + (', <a href="#scenarios">scenarios</a>' if bad_scenarios else "")
+        + "</div>"
+        if more
+        else ""
+    )
+    return (
+        f'<section class="first-failures" id="first-failures"><h2>First failures '
+        f'<span class="note">({len(shown)} of {total}; click one for its whole story)</span></h2>'
+        f'<ul>{"".join(shown)}</ul>{tail}</section>'
+    )
 
 
 def _catalogue_info() -> dict[str, Any]:
@@ -432,6 +576,7 @@ def render(results: Results, comparison: Comparison | None = None) -> str:
     idp_text = ", ".join(f"{k} ({n})" for k, n in sorted(idps.items())) or "none"
     run = results.to_json()["run"]
     target_url = str(results.target.get("url") or results.target.get("description", ""))
+    serve = serve_command(results.target)
     if results.target.get("embedded"):
         target_url = f"embedded reference server, in-process ({target_url})"
 
@@ -447,9 +592,21 @@ def render(results: Results, comparison: Comparison | None = None) -> str:
         '<button data-expand="0">collapse all</button></div>',
         f"<h1>SCIM conformance report {verdict}</h1>",
         _readiness(results),
-        '<p class="lede">Each check tests one requirement of RFC 7643/7644. A failed <b>MUST</b> fails the run; '
-        "a failed <b>SHOULD</b> is a warning; MAY and unsupported features are skipped. Click a row to see "
-        "the request, the response and a curl line that reproduces it.</p>",
+        '<div class="tiles" id="summary">',
+    ]
+    for key, outcome, label in (
+        ("passed", "passed", "passed"),
+        ("failed", "failed", "failed (MUST)"),
+        ("warnings", "warning", "warnings (SHOULD)"),
+        ("skipped", "skipped", "skipped"),
+        ("errors", "error", "errors"),
+    ):
+        zero = " zero" if not summary[key] else ""
+        out.append(f'<div class="tile {outcome}{zero}"><b>{summary[key]}</b>{_e(label)}</div>')
+    out.append("</div>")
+    # Right under the verdict, so a 1400x900 screen shows what failed before any scrolling.
+    out.append(_first_failures(results))
+    out += [
         '<dl class="meta" id="run-meta">',
         f'<dt>target</dt><dd class="mono">{_e(target_url)}</dd>',
         f"<dt>profile</dt><dd>{_e(_profile(results))}</dd>",
@@ -460,18 +617,19 @@ def render(results: Results, comparison: Comparison | None = None) -> str:
         f"<dt>started</dt><dd>{_e(run['started'])}</dd>",
         f"<dt>duration</dt><dd>{results.duration_s:.2f} s</dd>",
         f"<dt>scimitar</dt><dd>{_e(scimitar_version())}</dd>",
-        "</dl>",
-        '<div class="tiles" id="summary">',
     ]
-    for key, outcome, label in (
-        ("passed", "passed", "passed"),
-        ("failed", "failed", "failed (MUST)"),
-        ("warnings", "warning", "warnings (SHOULD)"),
-        ("skipped", "skipped", "skipped"),
-        ("errors", "error", "errors"),
-    ):
-        out.append(f'<div class="tile {outcome}"><b>{summary[key]}</b>{_e(label)}</div>')
-    out.append("</div>")
+    if serve:
+        out.append(
+            f'<dt class="wide">reproduce</dt><dd class="wide"><code class="serve-cmd">{_e(serve)}</code> '
+            '<span class="note">serves what this run tested on 127.0.0.1:8880, where its curl lines point'
+            "</span></dd>"
+        )
+    out.append("</dl>")
+    out.append(
+        '<p class="lede">Each check tests one requirement of RFC 7643/7644. A failed <b>MUST</b> fails the run; '
+        "a failed <b>SHOULD</b> is a warning; MAY and unsupported features are skipped. Click a row to see "
+        "every request and response in order, the decisive one marked, and a curl line for each.</p>"
+    )
 
     if comparison is not None:
         out.append(f'<h2 id="baseline">Baseline <span class="note">{_e(comparison.path)}</span></h2>')
@@ -512,12 +670,12 @@ def render(results: Results, comparison: Comparison | None = None) -> str:
     out.append(f'<h2 id="failures">Failures: {len(failing)} check(s)</h2>')
     if failing:
         ordered = sorted(failing, key=lambda r: (section_sort_key(section_group(r.section)), r.id))
-        out += [_check_details(r, doc_of(r)) for r in ordered]
+        out += [_check_details(r, doc_of(r), serve) for r in ordered]
     else:
         out.append('<p class="muted">No MUST requirement failed and no check errored.</p>')
     if warned:
         out.append(f'<h2 id="warnings">Warnings (SHOULD not met): {len(warned)}</h2>')
-        out += [_check_details(r, doc_of(r)) for r in warned]
+        out += [_check_details(r, doc_of(r), serve) for r in warned]
 
     if results.scenarios:
         bad = sum(1 for s in results.scenarios if s.get("outcome") in ("failed", "error"))
@@ -530,7 +688,7 @@ def render(results: Results, comparison: Comparison | None = None) -> str:
         entries = sorted(
             results.scenarios, key=lambda s: (order.get(str(s.get("outcome")), 5), str(s.get("id")))
         )
-        out += [_scenario(s, results.scenario_details.get(str(s.get("id")))) for s in entries]
+        out += [_scenario(s, results.scenario_details.get(str(s.get("id"))), serve) for s in entries]
 
     out.append(f'<h2 id="checks">All {len(results.checks)} checks by RFC section</h2>')
     groups: dict[str, list[CheckResult]] = {}

@@ -35,6 +35,8 @@ class Written:
     html_copies: list[Path] = field(default_factory=list)
     latest: Path | None = None
     comparison: Comparison | None = None
+    #: for an embedded run with failures: the `scimitar serve` line its curl lines need
+    serve: str | None = None
 
 
 def add_report_arguments(parser: argparse.ArgumentParser) -> argparse._ArgumentGroup:
@@ -56,6 +58,8 @@ def add_report_arguments(parser: argparse.ArgumentParser) -> argparse._ArgumentG
 
 def print_written(written: Written, print_line: Callable[[str], object]) -> None:
     """The paths a run wrote, one line each, as the last lines of its terminal output."""
+    if written.serve is not None:
+        print_line(f"scimitar: the curl lines above need the same server on 127.0.0.1:8880: {written.serve}")
     if written.html is not None:
         print_line(f"scimitar: report  {written.html}")
     for copy in written.html_copies:
@@ -109,6 +113,11 @@ def write_outputs(
     to `<reports_dir>/<run-id>/`; `json_path` and `html_path` are extra copies (as the README says),
     so the run folder is complete whatever else was asked for."""
     written = Written()
+    summary = results.summary
+    if summary["failed"] or summary["errors"] or summary["warnings"]:
+        from scimitar.report.reproduce import serve_command
+
+        written.serve = serve_command(results.target)
     if baseline is not None:
         current = results.to_json()
         current.pop("baseline", None)

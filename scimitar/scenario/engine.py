@@ -379,7 +379,7 @@ def _evaluate(exp: Expect, out: _Outcome, path: str, scope: Scope) -> list[str]:
         actual = assertion.path.evaluate(out.status, out.headers, out.body)
         problem = assertion.check(actual, scope.render(assertion.expected))
         if problem:
-            problems.append(problem)
+            problems.append(_filled(problem, assertion.text, scope))
     return problems
 
 
@@ -397,6 +397,18 @@ def _assertion_problems(names: tuple[str, ...], out: _Outcome, path: str) -> lis
     for name in names:
         problems += [f"{name}: {p}" for p in assertions.problems(name, reply)]
     return problems
+
+
+def _filled(problem: str, text: str, scope: Scope) -> str:
+    """The problem with the assertion's templates filled in, as they were compared: a message that
+    says `not contains "{{ captured.x }}"` tells the reader nothing about the value that was there."""
+    try:
+        rendered = scope.render(text)
+    except TemplateError:
+        return problem
+    if not isinstance(rendered, str) or not problem.startswith(text):
+        return problem
+    return rendered + problem[len(text) :]
 
 
 class ScenarioRunner:
