@@ -261,6 +261,27 @@ def build_parser(
         else:
             add_arguments(serve)
 
+    record = sub.add_parser(
+        "record",
+        help="record an IdP's traffic (proxy or HAR file) into a replayable scenario",
+        formatter_class=fmt,
+        allow_abbrev=False,
+    )
+    if command == "record":
+        from scimitar.record.cli import add_arguments as add_record_arguments
+
+        add_record_arguments(record)
+    diagnose = sub.add_parser(
+        "diagnose",
+        help="rank the reference server's quirks that reproduce a scenario's failure",
+        formatter_class=fmt,
+        allow_abbrev=False,
+    )
+    if command == "diagnose":
+        from scimitar.diagnose import add_arguments as add_diagnose_arguments
+
+        add_diagnose_arguments(diagnose)
+
     load = sub.add_parser(
         "load",
         help="load-test with locust: provisioning bursts, thresholds, integrity audit",
@@ -590,6 +611,14 @@ def _dispatch(parser: argparse.ArgumentParser, ns: argparse.Namespace, pytest_ex
         return run_replay(ns)
     if ns.command == "load":
         return run_load(ns)
+    if ns.command == "record":
+        from scimitar.record.cli import run as run_record
+
+        return int(run_record(ns))
+    if ns.command == "diagnose":
+        from scimitar.diagnose import run as run_diagnose
+
+        return int(run_diagnose(ns))
     parser.print_help()
     return EXIT_USAGE
 
