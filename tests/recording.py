@@ -102,3 +102,28 @@ def quirky_server(*quirks: str) -> Iterator[str]:
     config = ServerConfig(quirks=parse_quirks(list(quirks)), tokens=[TOKEN])
     with serving(create_app(config)) as port:
         yield f"http://127.0.0.1:{port}/scim/v2"
+
+
+def to_har(capture: Capture, base: str, authorization: str | None = None) -> dict[str, Any]:
+    """A HAR 1.2 log of `capture` (what browser dev tools export), the request URLs under `base`."""
+    entries = []
+    for ex in capture.exchanges:
+        headers = [{"name": k, "value": v} for k, v in ex.headers]
+        if authorization and ex.authorized:
+            headers.append({"name": "Authorization", "value": authorization})
+        request: dict[str, Any] = {"method": ex.method, "url": base.rstrip("/") + ex.path
+                                   + (f"?{ex.query}" if ex.query else ""), "httpVersion": "HTTP/1.1",
+                                   "headers": headers, "queryString": [], "cookies": [],
+                                   "headersSize": -1, "bodySize": len(ex.body)}
+        if ex.body:
+            request["postData"] = {"mimeType": ex.header("Content-Type") or "", "text": ex.body.decode()}
+        entries.append({
+            "startedDateTime": "2026-12-01T10:00:00.000Z", "time": 1, "request": request,
+            "response": {"status": ex.status, "statusText": "", "httpVersion": "HTTP/1.1", "cookies": [],
+                         "headers": [{"name": k, "value": v} for k, v in ex.response_headers.items()],
+                         "content": {"size": len(ex.response_body), "mimeType": ex.response_headers.get(
+                             "content-type", ""), "text": ex.response_body.decode()},
+                         "redirectURL": "", "headersSize": -1, "bodySize": len(ex.response_body)},
+            "cache": {}, "timings": {"send": 0, "wait": 1, "receive": 0},
+        })
+    return {"log": {"version": "1.2", "creator": {"name": "scimitar tests", "version": "1"}, "entries": entries}}

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from scimitar.record.model import Capture, Captured, keep_headers
+from scimitar.record.model import Capture, Captured, credential_digest, keep_headers
 
 _ENDPOINT = re.compile(r"/(Users|Groups|Schemas|ResourceTypes|ServiceProviderConfig|Bulk|Me|\.search)(/|$|\?)")
 
@@ -88,7 +88,7 @@ def read_har(file: str | Path, *, base: str | None = None, max_body_bytes: int) 
         capture.add(Captured(
             method=str(request.get("method", "GET")).upper(), path=url.path[len(prefix):] or "/",
             query=url.query, headers=kept, body=body, status=int(response.get("status") or 0),
-            response_headers=response_headers, response_body=response_body, authorized=authorized,
+            response_headers=response_headers, response_body=response_body, authorized=authorized, credential=credential_digest(headers),
             truncated=cut or cut2,
         ))
     if capture is None or not capture.exchanges:

@@ -7,6 +7,8 @@ its value goes to the recording's Masker so it cannot leak through a body or a U
 
 from __future__ import annotations
 
+import hashlib
+import os
 from dataclasses import dataclass, field
 
 from scimitar.exchange import Masker, is_sensitive_header
@@ -33,6 +35,9 @@ class Captured:
     response_body: bytes
     authorized: bool = True  # whether the request carried credentials (Authorization, a key header)
     truncated: bool = False
+    #: A salted digest of the credential sent (never the value): tells the IdP's usual credential
+    #: from another one (a deliberately wrong token in a connection test) without keeping either.
+    credential: str | None = None
 
     def header(self, name: str) -> str | None:
         return next((v for k, v in self.headers if k.lower() == name.lower()), None)
@@ -52,6 +57,17 @@ class Capture:
             self.dropped += 1
             return
         self.exchanges.append(exchange)
+
+
+_SALT = os.urandom(16)
+
+
+def credential_digest(items: list[tuple[str, str]]) -> str | None:
+    """A per-process salted digest of the request's credential headers (None when there are none)."""
+    sent = sorted((k.lower(), v) for k, v in items if is_sensitive_header(k))
+    if not sent:
+        return None
+    return hashlib.sha256(_SALT + repr(sent).encode()).hexdigest()[:16]
 
 
 def keep_headers(items: list[tuple[str, str]], masker: Masker) -> tuple[list[tuple[str, str]], bool]:

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from scimitar.record.model import Capture, Captured, keep_headers
+from scimitar.record.model import Capture, Captured, credential_digest, keep_headers
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -122,7 +122,7 @@ class RecordingProxy:
         self.capture.add(Captured(
             method=scope["method"], path=raw_path, query=query, headers=kept, body=bytes(body),
             status=response.status_code, response_headers={k.lower(): v for k, v in out_headers},
-            response_body=bytes(content), authorized=authorized,
+            response_body=bytes(content), authorized=authorized, credential=credential_digest(items),
         ))
         await send({"type": "http.response.start", "status": response.status_code,
                     "headers": [(k.encode("latin-1"), v.encode("latin-1")) for k, v in out_headers]

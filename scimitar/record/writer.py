@@ -175,10 +175,17 @@ def build_scenario(capture: Capture, *, when: dt.datetime | None = None, name: s
             variables[var] = (head.group("head") if head else "") + "{{ uuid }}"
             subs.add(external, "{{ " + var + " }}")
 
+    digests = [ex.credential for ex in exchanges if ex.credential]
+    usual = max(set(digests), key=digests.count) if digests else None
     headers = _scenario_headers(exchanges, idp)
     steps: list[dict[str, Any]] = []
     for index, ex in enumerate(exchanges):
-        steps.append(_step(ex, index, idp, headers, subs, counters, capture.upstream_host, day))
+        step = _step(ex, index, idp, headers, subs, counters, capture.upstream_host, day)
+        if ex.credential and ex.credential != usual and ex.status in (401, 403):
+            # Another credential, refused: a deliberately wrong one (Okta's connection test sends one).
+            step["request"]["auth"] = {"bearer": "not-the-recorded-credential"}
+            step["note"] += "; sent another credential than the rest, which the server refused"
+        steps.append(step)
     description = (
         f"Recorded from {capture.upstream_host} on {day} by `scimitar record` ({len(steps)} requests"
         + (f", {capture.dropped} more not kept" if capture.dropped else "")
@@ -314,14 +321,21 @@ def _step(ex: Captured, index: int, idp: str, headers: dict[str, str | None], su
 
 def _key_fields(ex: Captured, body: Any, subs: _Substitutions) -> tuple[dict[str, Any], list[str]]:
     """The fields of the answer an IdP acts on, as a JSON subset and assertion lines."""
+    if not ex.response_body.strip() and ex.status not in (204, 304) and ex.method != "HEAD":
+        return {}, ["body == null"]  # an empty answer where one was due (the IdP reads it)
     if not isinstance(body, dict):
         return {}, []
     subset: dict[str, Any] = {}
     asserts: list[str] = []
     schemas = body.get("schemas") if isinstance(body.get("schemas"), list) else []
+    texts = [v for k, v in parse_qsl(ex.query) if k.lower() == "excludedattributes"]
+    excluded = [n.strip() for text in texts for n in text.split(",")
+                if re.fullmatch(r"[A-Za-z][A-Za-z0-9]*", n.strip())]
     if ERROR_URN in schemas or (ex.status >= 400 and "detail" in body):
         if ERROR_URN in schemas:
             subset["schemas"] = [ERROR_URN]
+        elif "schemas" not in body:
+            asserts.append("body.schemas not exists")
         if "status" in body:
             subset["status"] = body["status"]
         return subset, asserts
@@ -331,10 +345,19 @@ def _key_fields(ex: Captured, body: Any, subs: _Substitutions) -> tuple[dict[str
         if filtered and isinstance(body.get("totalResults"), int):
             asserts.append(f"body.totalResults == {body['totalResults']}")
         elif isinstance(body.get("totalResults"), int):
-            asserts.append(f"body.totalResults >= {len(resources)}")
+            # Unfiltered: the count depends on what the server holds, so only its relation to the page
+            # (more than one page, or not) is expected; the flows create what they list.
+            more = body["totalResults"] > len(resources)
+            count = dict(parse_qsl(ex.query)).get("count", "")
+            full = count.isdigit() and int(count) == len(resources) > 0
+            op = ">" if more else "==" if full else ">="  # a full page said to be all there is: as recorded
+            asserts.append(f"body.totalResults {op} {len(resources)}")
         for key in ("startIndex", "itemsPerPage"):
             if isinstance(body.get(key), int):
                 asserts.append(f"body.{key} == {body[key]}")
+        for name in excluded:  # excluded by the request: returned or not, as recorded
+            returned = any(isinstance(item, dict) and name in item for item in resources)
+            asserts.append(f"len(body.Resources[*].{name}) {'>' if returned else '=='} 0")
         if filtered and resources:
             items = []
             for item in resources:
@@ -353,6 +376,8 @@ def _key_fields(ex: Captured, body: Any, subs: _Substitutions) -> tuple[dict[str
             subset["id"] = known
         else:
             asserts.append("body.id exists")
+    for name in excluded:
+        asserts.append(f"body.{name} {'exists' if name in body else 'not exists'}")
     members = body.get("members")
     if isinstance(members, list):
         values = [{"value": subs.apply(m["value"])} for m in members if isinstance(m, dict)
@@ -360,6 +385,8 @@ def _key_fields(ex: Captured, body: Any, subs: _Substitutions) -> tuple[dict[str
         if values:
             subset["members"] = values
         asserts.append(f"len(body.members) == {len(members)}")
+    elif "Group" in " ".join(map(str, schemas)) and "body.members not exists" not in asserts:
+        asserts.append("body.members not exists")  # a group answered without members: none, or not returned
     return subset, asserts
 
 
