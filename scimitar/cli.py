@@ -102,6 +102,8 @@ MAIN_EPILOG = """examples:
   SCIM_TOKEN=... scimitar test --target-url https://staging.example.com/scim/v2
   scimitar replay scenarios/okta/deactivate.yaml --quirk patch-active-ignored
   scimitar serve --quirk filter-ignored
+  scimitar record --upstream https://staging.example.com/scim/v2 --listen 127.0.0.1:8089 --out recording.yaml
+  scimitar diagnose recording.yaml
   scimitar checks --tag patch
   scimitar cleanup --target-url https://staging.example.com/scim/v2 --run-id 1a2b3c --dry-run
   scimitar load --workload okta-burst --duration 30s

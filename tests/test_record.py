@@ -58,7 +58,7 @@ def test_recording_replays_strict_and_fails_under_each_declared_quirk(
     file: Path, strict_upstream: str, tmp_path: Path
 ) -> None:
     out = tmp_path / "recording.yaml"
-    code, text, capture = record(file, strict_upstream, tmp_path, out)
+    code, text, _ = record(file, strict_upstream, tmp_path, out)
     assert code == 0, text  # the original passes through the proxy: it forwards unchanged
     original = load(file)
     recorded = load(out)  # validates against scenarios/scenario.schema.json (raises otherwise)
@@ -150,9 +150,9 @@ def test_ctrl_c_writes_what_was_recorded_without_the_credential(tmp_path: Path) 
 
 
 def test_nothing_recorded_writes_nothing(tmp_path: Path) -> None:
-    from scimitar.record.cli import write
-
     import io
+
+    from scimitar.record.cli import write
 
     assert write(Capture(upstream_host="x"), str(tmp_path / "none.yaml"), None, io.StringIO()) == 4
     assert not (tmp_path / "none.yaml").exists()

@@ -327,7 +327,8 @@ def _key_fields(ex: Captured, body: Any, subs: _Substitutions) -> tuple[dict[str
         return {}, []
     subset: dict[str, Any] = {}
     asserts: list[str] = []
-    schemas = body.get("schemas") if isinstance(body.get("schemas"), list) else []
+    raw_schemas = body.get("schemas")
+    schemas: list[Any] = raw_schemas if isinstance(raw_schemas, list) else []
     texts = [v for k, v in parse_qsl(ex.query) if k.lower() == "excludedattributes"]
     excluded = [n.strip() for text in texts for n in text.split(",")
                 if re.fullmatch(r"[A-Za-z][A-Za-z0-9]*", n.strip())]
@@ -341,7 +342,8 @@ def _key_fields(ex: Captured, body: Any, subs: _Substitutions) -> tuple[dict[str
         return subset, asserts
     if LIST_URN in schemas or "Resources" in body:
         filtered = "filter=" in ex.query or (ex.method == "POST" and ex.path.endswith("/.search"))
-        resources = body.get("Resources") if isinstance(body.get("Resources"), list) else []
+        raw = body.get("Resources")
+        resources: list[Any] = raw if isinstance(raw, list) else []
         if filtered and isinstance(body.get("totalResults"), int):
             asserts.append(f"body.totalResults == {body['totalResults']}")
         elif isinstance(body.get("totalResults"), int):
