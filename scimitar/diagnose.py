@@ -105,6 +105,9 @@ def run_under(scenario: Scenario, quirk: Quirk | None, *, deadline_s: float = PE
         target.start_run_deadline(deadline_s)
         env = Environment(target=target, run=Run(seed=1))
         result = ScenarioRunner(env, sleep=lambda _s: None).run(scenario)
+    except Exception as exc:  # one quirk breaking the harness must not end the diagnosis
+        crashed = Signature(0, "error", f"the replay could not run: {type(exc).__name__}: {exc}")
+        return QuirkRun(quirk, ERROR, crashed, time.perf_counter() - started)
     finally:
         target.close()
     return QuirkRun(quirk, result.outcome, signature(result), time.perf_counter() - started)

@@ -209,3 +209,28 @@ def test_a_query_the_engine_would_encode_differently_is_kept_raw() -> None:
     steps = build_scenario(capture)["steps"]
     assert steps[0]["request"]["path"] == "/Users?filter=userName+eq+%22a%22"
     assert steps[1]["request"]["query"] == {"filter": 'userName eq "a"'}
+
+
+def test_names_the_idp_chose_go_under_the_run_prefix_and_echoed_secrets_are_masked() -> None:
+    from scimitar.record.model import keep_headers
+    from scimitar.record.writer import to_yaml
+
+    capture = Capture(upstream_host="scim.customer.example")
+    kept, authorized = keep_headers([("Authorization", "Bearer cust-secret-token-abc123"),
+                                     ("User-Agent", "Okta SCIM Client 1.0.0")], capture.masker)
+    create = b'{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":"Engineering"}'
+    answer = (b'{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"id":"g-77","displayName":"Engineering",'
+              b'"note":"seen cust-secret-token-abc123"}')
+    capture.add(Captured("POST", "/Groups", "", kept + [("Content-Type", "application/scim+json; charset=utf-8")],
+                         create, 201, {"content-type": "application/scim+json"}, answer, authorized))
+    capture.add(Captured("GET", "/Groups/g-77", "", kept, b"", 200, {"content-type": "application/scim+json"},
+                         answer, authorized))
+    scenario = build_scenario(capture)
+    text = to_yaml(scenario, capture.masker)
+    assert "cust-secret-token-abc123" not in text
+    assert scenario["vars"] == {"group_1_name": "{{ run.prefix }}Engineering"}
+    body = scenario["steps"][0]["request"]["json"]
+    assert body == {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "{{ group_1_name }}"}
+    assert scenario["steps"][0]["capture"] == {"group_1_id": "body.id"}
+    assert scenario["steps"][1]["request"]["path"] == "/Groups/{{ captured.group_1_id }}"
+    assert scenario["steps"][1]["expect"]["json"]["id"] == "{{ captured.group_1_id }}"

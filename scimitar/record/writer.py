@@ -97,6 +97,8 @@ class _Substitutions:
         self._ordered = sorted(self.pairs, key=lambda p: len(p[0]), reverse=True)
 
     def apply(self, text: str) -> str:
+        if text.startswith("urn:"):  # a schema URI is vocabulary, never a name the IdP chose ("User")
+            return text
         if not self._ordered:
             return _prefixes(text)
         # One pass with alternation, so a template's own text is never substituted again.
