@@ -221,7 +221,7 @@ def test_names_the_idp_chose_go_under_the_run_prefix_and_echoed_secrets_are_mask
     create = b'{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":"Engineering"}'
     answer = (b'{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"id":"g-77","displayName":"Engineering",'
               b'"note":"seen cust-secret-token-abc123"}')
-    capture.add(Captured("POST", "/Groups", "", kept + [("Content-Type", "application/scim+json; charset=utf-8")],
+    capture.add(Captured("POST", "/Groups", "", [*kept, ("Content-Type", "application/scim+json; charset=utf-8")],
                          create, 201, {"content-type": "application/scim+json"}, answer, authorized))
     capture.add(Captured("GET", "/Groups/g-77", "", kept, b"", 200, {"content-type": "application/scim+json"},
                          answer, authorized))
