@@ -102,6 +102,8 @@ MAIN_EPILOG = """examples:
   SCIM_TOKEN=... scimitar test --target-url https://staging.example.com/scim/v2
   scimitar replay scenarios/okta/deactivate.yaml --quirk patch-active-ignored
   scimitar serve --quirk filter-ignored
+  scimitar record --upstream https://staging.example.com/scim/v2 --listen 127.0.0.1:8089 --out recording.yaml
+  scimitar diagnose recording.yaml
   scimitar checks --tag patch
   scimitar cleanup --target-url https://staging.example.com/scim/v2 --run-id 1a2b3c --dry-run
   scimitar load --workload okta-burst --duration 30s
@@ -260,6 +262,27 @@ def build_parser(
             pass  # the reference server's CLI is not installed yet; `run_serve` says so
         else:
             add_arguments(serve)
+
+    record = sub.add_parser(
+        "record",
+        help="record an IdP's traffic (proxy or HAR file) into a replayable scenario",
+        formatter_class=fmt,
+        allow_abbrev=False,
+    )
+    if command == "record":
+        from scimitar.record.cli import add_arguments as add_record_arguments
+
+        add_record_arguments(record)
+    diagnose = sub.add_parser(
+        "diagnose",
+        help="rank the reference server's quirks that reproduce a scenario's failure",
+        formatter_class=fmt,
+        allow_abbrev=False,
+    )
+    if command == "diagnose":
+        from scimitar.diagnose import add_arguments as add_diagnose_arguments
+
+        add_diagnose_arguments(diagnose)
 
     load = sub.add_parser(
         "load",
@@ -590,6 +613,14 @@ def _dispatch(parser: argparse.ArgumentParser, ns: argparse.Namespace, pytest_ex
         return run_replay(ns)
     if ns.command == "load":
         return run_load(ns)
+    if ns.command == "record":
+        from scimitar.record.cli import run as run_record
+
+        return int(run_record(ns))
+    if ns.command == "diagnose":
+        from scimitar.diagnose import run as run_diagnose
+
+        return int(run_diagnose(ns))
     parser.print_help()
     return EXIT_USAGE
 

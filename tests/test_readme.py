@@ -163,7 +163,7 @@ def test_readme_commands_run(staging: str, tmp_path: Path) -> None:
         command = argv[1]
         seen.add(command)
         # scenario paths are relative to the checkout; everything else writes into a scratch folder
-        full = [str(REPO / a) if a.startswith(("scenarios/", "examples/")) else a for a in full]
+        full = [str(REPO / a) if a.startswith(("scenarios/", "examples/", "fixtures/")) else a for a in full]
         if command == "serve":
             run_serve(full, tmp_path, command_env)
             continue
@@ -194,7 +194,7 @@ def test_ci_jobs_parse_and_their_commands_are_valid() -> None:
         build_parser().parse_args(argv[1:])  # exits (and fails the test) on an unknown flag
 
 
-COMMANDS = ("test", "replay", "serve", "checks", "cleanup", "load")
+COMMANDS = ("test", "replay", "serve", "checks", "cleanup", "load", "record", "diagnose")
 
 
 def accepted_flags(command: str) -> set[str]:
