@@ -52,6 +52,9 @@ SUITE_TAGS: tuple[str, ...] = (
     "auth",
     "groups",
     "schema",
+    # h9-race: concurrent requests, and the target under generated bad input
+    "race",
+    "robustness",
 )
 #: What a check may need: ServiceProviderConfig features and resource types.
 NEEDS: tuple[str, ...] = (
@@ -96,6 +99,8 @@ class Check:
     broken_by: tuple[str, ...]
     func: CheckFunc
     doc: str
+    #: Races on purpose (or asserts totals): a concurrent runner must run it alone, never beside others.
+    serial: bool = False
 
     @property
     def requirement(self) -> str:
@@ -182,8 +187,11 @@ def check(
     needs: Sequence[str] = (),
     broken_by: Sequence[str] = (),
     registry: Registry | None = None,
+    serial: bool = False,
 ) -> Callable[[CheckFunc], CheckFunc]:
-    """Register a check function. Its docstring is required: it quotes the RFC sentence enforced."""
+    """Register a check function. Its docstring is required: it quotes the RFC sentence enforced.
+
+    `serial=True` marks a check that must not run beside others (it races on purpose)."""
     lvl = _validate(id, level, tags, needs, broken_by)
 
     def decorator(func: CheckFunc) -> CheckFunc:
@@ -201,6 +209,7 @@ def check(
                 broken_by=tuple(str(q) for q in broken_by),
                 func=func,
                 doc=doc,
+                serial=serial,
             )
         )
         return func
