@@ -3,6 +3,9 @@ shrunk, harmless. The honesty test proves each passes strict and fails under its
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
 from scimitar.checks.context import Discovery
@@ -15,6 +18,7 @@ from scimitar.quirks import Quirk
 from scimitar.results import Outcome
 from scimitar.run import Run
 from scimitar.target import Target, TargetOptions
+from tests.test_cli import scimitar
 
 load_catalogue()
 
@@ -112,3 +116,19 @@ def test_only_run_prefixed_resources_are_created_and_all_are_cleaned() -> None:
     assert not report.failed
     assert session.client.get("/Users").json()["totalResults"] == 0
     session.finish()
+
+
+def test_fuzz_command_runs_the_robustness_checks_within_budget(tmp_path: Path) -> None:
+    """`scimitar fuzz` = the robustness checks, --max-requests per check, a finding with its curl line."""
+    strict = scimitar("fuzz", "--max-requests", "5", "--reports-dir", str(tmp_path / "a"), "--json", str(tmp_path / "a.json"))
+    assert strict.returncode == 0, strict.stdout + strict.stderr
+    results = json.loads((tmp_path / "a.json").read_text())
+    checks = results["checks"]
+    assert {c["id"] for c in checks} == {c.id for c in all_checks("robustness")}
+    for c in checks:  # the setup POST, at most 5 generated requests, and re-reads of the own User
+        generated = [e for e in c["exchanges"] if e["method"] != "GET"]
+        assert len(generated) <= 1 + 5, c["id"]
+    quirky = scimitar("fuzz", "--max-requests", "5", "--quirk", "bad-json-500", "--reports-dir", str(tmp_path / "b"))
+    assert quirky.returncode == 0  # a SHOULD: a warning, not a failure
+    assert "rfc7644-3.12-fuzz-no-5xx" in quirky.stdout and "curl -sS" in quirky.stdout
+    assert scimitar("fuzz", "--max-requests", "0").returncode == 2
