@@ -185,10 +185,9 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option(
         "concurrency",
-        "run up to N checks at once (for remote targets, where latency dominates); checks marked "
-        "serial and the scenarios still run one at a time",
+        "run up to N checks at once (default: 8 against a remote target, where latency dominates, and 1 "
+        "against the embedded server); checks marked serial and the scenarios still run one at a time",
         kind="int",
-        default=1,
         group="speed",
         metavar="N",
     ),
@@ -305,8 +304,13 @@ class RunOptions:
     tags: tuple[str, ...] = ()
     sections: tuple[str, ...] = ()
     max_duration: float | None = None  # seconds
-    concurrency: int = 1  # checks at once (`--concurrency`)
+    concurrency: int | None = None  # checks at once (`--concurrency`); None: `DEFAULT_REMOTE_CONCURRENCY` or 1
     max_rps: float | None = None  # request starts per second across workers (`--max-rps`)
+
+
+#: Checks at once against a remote target when `--concurrency` is not given (the embedded server: 1,
+#: its in-process transport runs one request at a time anyway).
+DEFAULT_REMOTE_CONCURRENCY = 8
 
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmg]i?b?|b|bytes)?\s*$", re.IGNORECASE)
@@ -371,7 +375,7 @@ def resolve_run_options(ns: argparse.Namespace) -> RunOptions:
             if getattr(ns, "max_duration", None) is not None
             else None
         ),
-        concurrency=1 if concurrency is None else int(concurrency),
+        concurrency=None if concurrency is None else int(concurrency),
         max_rps=None if max_rps is None else float(max_rps),
     )
 

@@ -33,6 +33,7 @@ from scimitar.checks.registry import Check, all_checks, load_catalogue
 from scimitar.checks.runner import run_check
 from scimitar.exchange import Masker, Recorder
 from scimitar.options import (
+    DEFAULT_REMOTE_CONCURRENCY,
     ConfigError,
     RunOptions,
     add_pytest_options,
@@ -86,7 +87,7 @@ class ScimSession:
         target = Target(resolve_target_options(target_options_ns))
         session = cls(target, Run(seed=run_options.seed, run_id=run_options.run_id), run_options)
         target.start_run_deadline(run_options.max_duration)
-        if run_options.max_rps is not None or run_options.concurrency > 1:
+        if run_options.max_rps is not None or session.workers > 1:
             target.limits.pacer = Pacer(run_options.max_rps)
         try:
             target.probe(session.masker, session.recorder)
@@ -117,6 +118,13 @@ class ScimSession:
             result = self._result_of(check)
         self.results.add(result)
         return result
+
+    @property
+    def workers(self) -> int:
+        """Checks at once: `--concurrency`, else 8 for a remote target and 1 for the embedded one."""
+        if self.run_options.concurrency is not None:
+            return self.run_options.concurrency
+        return 1 if self.target.embedded else DEFAULT_REMOTE_CONCURRENCY
 
     def prefetch(self, checks: list[Check], workers: int) -> None:
         """`--concurrency`: run the checks not marked `serial` in a pool of `workers` threads now;
@@ -273,9 +281,9 @@ def pytest_configure(config: pytest.Config) -> None:
 def scim(request: pytest.FixtureRequest) -> ScimSession:
     """The session's target, run and discovery; `scim(check)` gives a fresh `CheckContext`."""
     session = _session(request.config)
-    if session.run_options.concurrency > 1:
+    if session.workers > 1:
         checks = [c for c in (_check_of(item) for item in request.session.items) if c is not None]
-        session.prefetch(checks, session.run_options.concurrency)
+        session.prefetch(checks, session.workers)
     return session
 
 

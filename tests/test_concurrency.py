@@ -116,7 +116,7 @@ def test_options_validate_concurrency_and_rate() -> None:
 
     ns = argparse.Namespace(concurrency=8, max_rps=20.0)
     assert (resolve_run_options(ns).concurrency, resolve_run_options(ns).max_rps) == (8, 20.0)
-    assert resolve_run_options(argparse.Namespace()).concurrency == 1
+    assert resolve_run_options(argparse.Namespace()).concurrency is None  # auto: 8 remote, 1 embedded
     for bad in (argparse.Namespace(concurrency=0), argparse.Namespace(max_rps=0.0)):
         with pytest.raises(ConfigError):
             resolve_run_options(bad)
@@ -165,3 +165,12 @@ def test_scimitar_test_concurrency_flag(served: str, tmp_path: Path) -> None:
         return {c["id"]: c["outcome"] for c in json.loads(out.read_text())["checks"]}
 
     assert run("--concurrency", "6", "--max-rps", "200") == run()
+
+
+def test_default_workers_remote_8_embedded_1(served: str) -> None:
+    remote = ScimSession(Target(TargetOptions(url=served, token=TOKEN)), Run(), RunOptions())
+    embedded = ScimSession(Target(TargetOptions()), Run(), RunOptions())
+    chosen = ScimSession(Target(TargetOptions(url=served, token=TOKEN)), Run(), RunOptions(concurrency=1))
+    assert (remote.workers, embedded.workers, chosen.workers) == (8, 1, 1)
+    for s in (remote, embedded, chosen):
+        s.target.close()
