@@ -379,6 +379,7 @@ def run_checks(ns: argparse.Namespace) -> int:
                         "section": c.section,
                         "title": c.title,
                         "tags": list(c.tags),
+                        "serial": c.serial,
                         "needs": list(c.needs),
                         "broken_by": list(c.broken_by),
                         "doc": c.doc,
