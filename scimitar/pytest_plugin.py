@@ -136,6 +136,9 @@ class ScimSession:
         pending = [c for c in checks if not c.serial]
         if workers <= 1 or len(pending) < 2:
             return
+        # Longest first: the robustness checks send the longest request chains (up to their budget),
+        # and a long chain started last would be the run's tail. Results still report in item order.
+        pending.sort(key=lambda c: "robustness" not in c.tags)
         from concurrent.futures import ThreadPoolExecutor
 
         pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="scimitar-check")
