@@ -13,7 +13,7 @@ from typing import Any
 
 from scimitar import jsonschemas
 from scimitar.checks.context import CheckContext
-from scimitar.checks.crud import path_of, read
+from scimitar.checks.crud import full_user, path_of, read
 from scimitar.checks.registry import Level, check
 from scimitar.fuzz.explore import explore
 from scimitar.fuzz.strategies import FuzzRequest, Requests, declared_user_attributes
@@ -24,7 +24,8 @@ from scimitar.target import ScimResponse
 def _requests(ctx: CheckContext) -> tuple[Requests, str]:
     user = ctx.create_user()
     own = path_of("/Users", user)
-    return Requests(ctx.data.prefix, own, declared_user_attributes(ctx.discovery.schemas)), own
+    attributes = declared_user_attributes(ctx.discovery.schemas)
+    return Requests(ctx.data.prefix, own, attributes, own_body=full_user(user)), own
 
 
 def _expect_probed(ctx: CheckContext, sent: int) -> None:

@@ -8,6 +8,7 @@ levels) so a run cannot flood a staging server.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -120,13 +121,31 @@ _BROKEN_JSON = [
 class Requests:
     """The strategies of one check run: `prefix` names what creates make, `own` the check's User."""
 
-    def __init__(self, prefix: str, own: str, attributes: list[Attribute]) -> None:
+    def __init__(
+        self, prefix: str, own: str, attributes: list[Attribute], own_body: dict[str, Any] | None = None
+    ) -> None:
         self.prefix = prefix
         self.own = own
         self.attributes = attributes or [Attribute(name="displayName")]
+        self.own_body = own_body or {"schemas": [CORE_USER]}
 
     def _user(self, extra: dict[str, Any]) -> dict[str, Any]:
-        body: dict[str, Any] = {"schemas": [CORE_USER], "userName": _user_name(self.prefix, sorted(extra.items(), key=str))}
+        """A complete, valid User to create, but for `extra` (one defect at a time; what a lenient
+        server stores still looks like a user to the IdP flows that list users afterwards)."""
+        name = _user_name(self.prefix, sorted(extra.items(), key=str))
+        body: dict[str, Any] = {
+            "schemas": [CORE_USER],
+            "userName": name,
+            "name": {"givenName": "Fuzz", "familyName": "Case"},
+            "emails": [{"value": name, "type": "work", "primary": True}],
+            "active": True,
+        }
+        body.update(extra)
+        return body
+
+    def _own(self, extra: dict[str, Any]) -> dict[str, Any]:
+        """The check's own User as a PUT body (`own_body`), but for `extra`."""
+        body = copy.deepcopy(self.own_body)
         body.update(extra)
         return body
 
@@ -153,10 +172,9 @@ class Requests:
             if how == "PATCH":
                 op = {"op": "replace", "path": attr.name, "value": value}
                 return FuzzRequest(kind, "PATCH", self.own, _dumps({"schemas": [PATCH_OP], "Operations": [op]}))
-            body = self._user({attr.name: value})
             if how == "PUT":
-                return FuzzRequest(kind, "PUT", self.own, _dumps(body))
-            return FuzzRequest(kind, "POST", "/Users", _dumps(body))
+                return FuzzRequest(kind, "PUT", self.own, _dumps(self._own({attr.name: value})))
+            return FuzzRequest(kind, "POST", "/Users", _dumps(self._user({attr.name: value})))
 
         return build()
 
@@ -179,14 +197,13 @@ class Requests:
             size = draw(st.sampled_from(OVERSIZED))
             name = draw(st.sampled_from(["displayName", "nickName", "title", "userName"]))
             value = self.prefix + "o" * size
-            if name == "userName":
-                body = {"schemas": [CORE_USER], "userName": value}
-            else:
-                body = self._user({name: value})
             method = draw(st.sampled_from(["POST", "PUT"]))
-            return FuzzRequest(
-                f"a {size}-character {name}", method, "/Users" if method == "POST" else self.own, _dumps(body)
-            )
+            if method == "PUT":
+                return FuzzRequest(f"a {size}-character {name}", "PUT", self.own, _dumps(self._own({name: value})))
+            body = self._user({name: value})
+            if name == "userName":
+                body["emails"] = [{"value": f"{_user_name(self.prefix, size)}", "type": "work"}]
+            return FuzzRequest(f"a {size}-character {name}", "POST", "/Users", _dumps(body))
 
         return build()
 
