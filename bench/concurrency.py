@@ -16,6 +16,14 @@ against it over HTTP twice: sequentially and with N workers (`ScimSession.prefet
 
 Each run is bounded by `--max-seconds` (default 55 s, the checks not started by then are skipped
 and the outcome comparison says so), so no run passes a minute.
+
+    python bench/concurrency.py --quirks all      # or --quirks filter-ignored,patch-not-atomic
+
+compares outcomes instead of time: for each quirk (no latency), the catalogue sequentially and with N
+workers against a server with that quirk; prints the checks that ended differently and exits 1 if any
+did, except under the quirks whose bug is defined by request order (`ORDER_DEPENDENT`: every 7th
+request fails, every 5th is throttled), where the outcomes depend on which check sends that request.
+About 5 s a quirk (the race-* quirks slow every write by 0.1 s: about 35 s).
 """
 
 from __future__ import annotations
@@ -45,11 +53,15 @@ from scimitar.server.config import ServerConfig
 from scimitar.target import Target, TargetOptions
 
 TOKEN = "bench-concurrency-token-9d2f"
+#: Quirks whose bug hits the n-th request: outcomes follow the order of requests, by definition.
+ORDER_DEPENDENT = frozenset({Quirk.FLAKY_503, Quirk.THROTTLE_429})
+#: Timing quirks that are not server bugs a check judges (latency, a lagging replica).
+NOT_COMPARED = frozenset({Quirk.SLOW, Quirk.EVENTUAL_CONSISTENCY})
 
 
 @contextmanager
-def served(latency_ms: int) -> Iterator[str]:
-    quirks = frozenset({Quirk.SLOW}) if latency_ms else frozenset()
+def served(latency_ms: int, extra: frozenset[Quirk] = frozenset()) -> Iterator[str]:
+    quirks = (frozenset({Quirk.SLOW}) if latency_ms else frozenset()) | extra
     app = create_app(ServerConfig(tokens=[TOKEN], quirks=quirks, latency_ms=latency_ms))
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off"))
     thread = threading.Thread(target=server.run, daemon=True)
@@ -94,9 +106,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tag", help="only checks with this tag (a shorter run)")
     parser.add_argument("--max-seconds", type=float, default=55.0)
     parser.add_argument("--json", metavar="PATH")
+    parser.add_argument("--quirks", help="compare outcomes under these quirks (comma-separated, or all)")
     ns = parser.parse_args(argv)
     load_catalogue()
     checks = all_checks(ns.tag)
+    if ns.quirks:
+        return compare_quirks(ns, checks)
     by_id = {c.id: c for c in checks}
     rows = []
     same_everywhere = True
@@ -140,6 +155,23 @@ def main(argv: list[str] | None = None) -> int:
     if ns.json:
         Path(ns.json).write_text(json.dumps(rows, indent=2))
     return 0 if same_everywhere else 1
+
+
+def compare_quirks(ns: argparse.Namespace, checks: list[Check]) -> int:
+    names = [q.value for q in Quirk if q not in NOT_COMPARED] if ns.quirks == "all" else ns.quirks.split(",")
+    differing = 0
+    for name in names:
+        quirk = Quirk(name)
+        with served(0, frozenset({quirk})) as url:
+            seq = run(url, checks, 1, ns.max_seconds)
+            con = run(url, checks, ns.concurrency, ns.max_seconds)
+        diff = {k: (v, con["outcomes"][k]) for k, v in seq["outcomes"].items() if con["outcomes"][k] != v}
+        note = " (order-dependent by definition)" if quirk in ORDER_DEPENDENT else ""
+        print(f"{name}: {'same outcomes' if not diff else f'{len(diff)} differ{note}: {diff}'}", flush=True)
+        if diff and quirk not in ORDER_DEPENDENT:
+            differing += 1
+    print(f"{len(names)} quirks compared; {differing} with different outcomes (not counting order-dependent ones)")
+    return 1 if differing else 0
 
 
 if __name__ == "__main__":
