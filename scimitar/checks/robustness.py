@@ -25,7 +25,8 @@ def _requests(ctx: CheckContext) -> tuple[Requests, str]:
     user = ctx.create_user()
     own = path_of("/Users", user)
     attributes = declared_user_attributes(ctx.discovery.schemas)
-    return Requests(ctx.data.prefix, own, attributes, own_body=full_user(user)), own
+    salt = ctx.check.id if ctx.check is not None else ""
+    return Requests(ctx.data.prefix, own, attributes, own_body=full_user(user), salt=salt), own
 
 
 def _expect_probed(ctx: CheckContext, sent: int) -> None:

@@ -122,9 +122,15 @@ class Requests:
     """The strategies of one check run: `prefix` names what creates make, `own` the check's User."""
 
     def __init__(
-        self, prefix: str, own: str, attributes: list[Attribute], own_body: dict[str, Any] | None = None
+        self,
+        prefix: str,
+        own: str,
+        attributes: list[Attribute],
+        own_body: dict[str, Any] | None = None,
+        salt: str = "",
     ) -> None:
-        self.prefix = prefix
+        # `salt` (the check id) keeps two checks drawing the same example from creating one userName
+        self.prefix = prefix + (hashlib.sha256(salt.encode()).hexdigest()[:4] if salt else "")
         self.own = own
         self.attributes = attributes or [Attribute(name="displayName")]
         self.own_body = own_body or {"schemas": [CORE_USER]}
