@@ -1,4 +1,4 @@
-"""The `scimitar` command: test, replay, serve, checks, cleanup, load.
+"""The `scimitar` command: test, fuzz, replay, serve, checks, cleanup, load.
 
 `scimitar test` is pytest underneath (its progress line, `-k`, and anything after `--`), running
 the suites *and* the IdP scenarios against one target; it always writes `reports/<run-id>/`
@@ -107,10 +107,22 @@ MAIN_EPILOG = """examples:
   scimitar checks --tag patch
   scimitar cleanup --target-url https://staging.example.com/scim/v2 --run-id 1a2b3c --dry-run
   scimitar load --workload okta-burst --duration 30s
+  scimitar fuzz --max-requests 30 --max-duration 2m
 
 `scimitar COMMAND --help` shows each command's options and examples.
 exit codes: 0 ok, 1 MUST failures or an incomplete cleanup, 2 usage/configuration error,
 3 target unreachable or credential refused.
+"""
+FUZZ_EPILOG = """`scimitar fuzz` runs the robustness checks (`scimitar checks --tag robustness`): each sends up
+to --max-requests generated malformed requests (invalid JSON, wrong types for each declared
+attribute, malformed filters and PATCH paths, oversized values, bad Content-Types), seeded by
+--seed, and reports the smallest failing request with its curl line. Only the run's own
+resources are written; --max-duration bounds the whole run.
+
+examples:
+  scimitar fuzz                                   # the embedded reference server
+  scimitar fuzz --quirk bad-json-500              # see a finding: the smallest request, its curl line
+  SCIM_TOKEN=... scimitar fuzz --target-url https://staging.example.com/scim/v2 --max-requests 20 --max-duration 2m
 """
 REPLAY_EPILOG = """examples:
   scimitar replay scenarios/okta/deactivate.yaml                     # embedded reference server
@@ -205,6 +217,25 @@ def build_parser(
         help="one line per check, and every exchange of a failure in full (default: one short block each)",
     )
     test.add_argument("-q", "--quiet", action="store_true", help="less pytest output (no per-suite progress lines)")
+
+    fuzz = sub.add_parser(
+        "fuzz",
+        help="send bounded, seeded malformed requests to a target (the robustness checks)",
+        epilog=FUZZ_EPILOG,
+        formatter_class=fmt,
+        allow_abbrev=False,
+    )
+    add_cli_arguments(fuzz, "test")
+    add_report_arguments(fuzz)
+    fuzz.add_argument(
+        "--max-requests",
+        type=int,
+        default=60,
+        metavar="N",
+        help="generated requests each robustness check may send (default 60)",
+    )
+    fuzz.add_argument("-v", "--verbose", action="count", default=0, help="more pytest output")
+    fuzz.add_argument("-q", "--quiet", action="store_true", help="less pytest output")
 
     replay = sub.add_parser(
         "replay",
@@ -399,6 +430,26 @@ def run_test(ns: argparse.Namespace, pytest_extra: Sequence[str]) -> int:
     return code
 
 
+def run_fuzz(ns: argparse.Namespace, pytest_extra: Sequence[str]) -> int:
+    """`scimitar test --tag robustness --no-scenarios` with the per-check request budget set."""
+    import os
+
+    from scimitar.fuzz.explore import ENV_MAX_REQUESTS
+
+    if ns.max_requests < 1:
+        return _fail("--max-requests must be at least 1", EXIT_USAGE)
+    ns.tag, ns.no_scenarios, ns.idp, ns.baseline, ns.keyword = ["robustness"], True, None, None, None
+    previous = os.environ.get(ENV_MAX_REQUESTS)
+    os.environ[ENV_MAX_REQUESTS] = str(ns.max_requests)
+    try:
+        return run_test(ns, pytest_extra)
+    finally:
+        if previous is None:
+            os.environ.pop(ENV_MAX_REQUESTS, None)
+        else:
+            os.environ[ENV_MAX_REQUESTS] = previous
+
+
 class _VerdictProbe:
     """A pytest plugin object that keeps the run's verdict word for `run_test`'s exit code."""
 
@@ -454,6 +505,7 @@ def run_checks(ns: argparse.Namespace) -> int:
                         "section": c.section,
                         "title": c.title,
                         "tags": list(c.tags),
+                        "serial": c.serial,
                         "needs": list(c.needs),
                         "broken_by": list(c.broken_by),
                         "source": c.source,
@@ -601,6 +653,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _dispatch(parser: argparse.ArgumentParser, ns: argparse.Namespace, pytest_extra: Sequence[str]) -> int:
     if ns.command == "test":
         return run_test(ns, pytest_extra)
+    if ns.command == "fuzz":
+        return run_fuzz(ns, pytest_extra)
     if pytest_extra:
         return _fail("arguments after -- are only accepted by `scimitar test`", EXIT_USAGE)
     if ns.command == "checks":

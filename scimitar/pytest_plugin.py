@@ -37,6 +37,7 @@ from scimitar.checks.runner import run_check
 from scimitar.exchange import Masker, Recorder
 from scimitar.interrupt import CLEANUP, CtrlCGuard
 from scimitar.options import (
+    DEFAULT_REMOTE_CONCURRENCY,
     ConfigError,
     RunOptions,
     add_pytest_options,
@@ -44,6 +45,7 @@ from scimitar.options import (
     resolve_run_options,
     resolve_target_options,
 )
+from scimitar.pacing import Pacer
 from scimitar.report.baseline import BaselineError, load_baseline
 from scimitar.report.features import IDPS, scenario_idp
 from scimitar.report.output import Written, print_written, write_outputs
@@ -80,6 +82,8 @@ class ScimSession:
         self.ctrl_c_guard: CtrlCGuard | None = None
         self._finished = False
         self._lock = threading.Lock()
+        self._prefetched: dict[str, CheckResult] = {}  # --concurrency: results waiting for their item
+        self._prefetch_done = False
 
     @classmethod
     def start(cls, target_options_ns: Any) -> ScimSession:
@@ -88,6 +92,8 @@ class ScimSession:
         target = Target(resolve_target_options(target_options_ns))
         session = cls(target, Run(seed=run_options.seed, run_id=run_options.run_id), run_options)
         target.start_run_deadline(run_options.max_duration)
+        if run_options.max_rps is not None or session.workers > 1:
+            target.limits.pacer = Pacer(run_options.max_rps)
         try:
             target.probe(session.masker, session.recorder)
             session.discovery = Discovery.fetch(session.client)
@@ -129,6 +135,42 @@ class ScimSession:
     __call__ = context
 
     def run_check(self, check: Check) -> CheckResult:
+        result = self._prefetched.pop(check.id, None)
+        if result is None:
+            result = self._result_of(check)
+        self.results.add(result)
+        return result
+
+    @property
+    def workers(self) -> int:
+        """Checks at once: `--concurrency`, else 8 for a remote target and 1 for the embedded one."""
+        if self.run_options.concurrency is not None:
+            return self.run_options.concurrency
+        return 1 if self.target.embedded else DEFAULT_REMOTE_CONCURRENCY
+
+    def prefetch(self, checks: list[Check], workers: int) -> None:
+        """`--concurrency`: run the checks not marked `serial` in a pool of `workers` threads now;
+        each item then reports its result in collection order (the serial ones run at their item,
+        alone). Checks are isolated by run-unique names, so outcomes match a sequential run."""
+        if self._prefetch_done:
+            return
+        self._prefetch_done = True
+        pending = [c for c in checks if not c.serial]
+        if workers <= 1 or len(pending) < 2:
+            return
+        # Longest first: the robustness checks send the longest request chains (up to their budget),
+        # and a long chain started last would be the run's tail. Results still report in item order.
+        pending.sort(key=lambda c: "robustness" not in c.tags)
+        from concurrent.futures import ThreadPoolExecutor
+
+        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="scimitar-check")
+        try:
+            for check, result in zip(pending, pool.map(self._result_of, pending), strict=True):
+                self._prefetched[check.id] = result
+        finally:  # Ctrl-C: the running checks end their current request; the queued ones never start
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def _result_of(self, check: Check) -> CheckResult:
         if self.target.limits.run_deadline_reached:  # --max-duration: what is left is not run
             result = CheckResult(
                 id=check.id,
@@ -142,7 +184,6 @@ class ScimSession:
             )
         else:
             result = run_check(check, self.context(check))
-        self.results.add(result)
         return result
 
     def finish(self, guard: CtrlCGuard | None = None) -> None:
@@ -349,7 +390,11 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.fixture(scope="session")
 def scim(request: pytest.FixtureRequest) -> ScimSession:
     """The session's target, run and discovery; `scim(check)` gives a fresh `CheckContext`."""
-    return _session(request.config)
+    session = _session(request.config)
+    if session.workers > 1:
+        checks = [c for c in (_check_of(item) for item in request.session.items) if c is not None]
+        session.prefetch(checks, session.workers)
+    return session
 
 
 def _check_of(item: pytest.Item) -> Check | None:

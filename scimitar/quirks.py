@@ -156,6 +156,12 @@ class Quirk(StrEnum):
     CANONICAL_VALUES_ENFORCED = "canonical-values-enforced"
     # h10-shape-scen: Entra's manager update (issue 11)
     UNQUALIFIED_EXTENSION_REJECTED = "unqualified-extension-rejected"
+    # h9-race: a write that checks, lets go of the lock for a moment (RACE_WINDOW_S), then writes
+    RACE_CHECK_THEN_INSERT = "race-check-then-insert"
+    RACE_UNIQUE_500 = "race-unique-500"
+    RACE_LOST_MEMBERSHIP_UPDATE = "race-lost-membership-update"
+    RACE_IF_MATCH_UNCHECKED = "race-if-match-unchecked"
+    RACE_DELETE_ORPHANS_MEMBER = "race-delete-orphans-member"
 
 
 @dataclass(frozen=True)
@@ -458,6 +464,32 @@ QUIRKS: dict[Quirk, QuirkInfo] = {
         "A PATCH path naming an extension attribute without its URN (Entra's `manager`) answers "
         "400 although exactly one extension defines it, and a one-item array for a single-valued complex "
         "attribute (Entra's `[{\"$ref\":...,\"value\":...}]`) is refused.",
+    ),
+    # h9-race: race windows; only concurrent requests (`scimitar test --scim-tag race`) see them
+    Quirk.RACE_CHECK_THEN_INSERT: QuirkInfo(
+        "RFC 7643 §4.1.1",
+        "User create checks userName, then inserts after a short window: concurrent creates of one "
+        "userName all answer 201 (duplicate users).",
+    ),
+    Quirk.RACE_UNIQUE_500: QuirkInfo(
+        "RFC 7644 §3.3",
+        "User create checks userName, then inserts after a short window; the losers of a concurrent "
+        "create hit the store's unique constraint and answer 500 instead of 409.",
+    ),
+    Quirk.RACE_LOST_MEMBERSHIP_UPDATE: QuirkInfo(
+        "RFC 7644 §3.5.2.1",
+        "Group PATCH reads the group, waits a moment, then writes its copy back: concurrent member "
+        "adds overwrite each other (lost updates).",
+    ),
+    Quirk.RACE_IF_MATCH_UNCHECKED: QuirkInfo(
+        "RFC 7644 §3.14",
+        "PUT/PATCH compare If-Match, then write after a short window: concurrent writers holding the "
+        "same ETag all succeed instead of one (the rest 412).",
+    ),
+    Quirk.RACE_DELETE_ORPHANS_MEMBER: QuirkInfo(
+        "RFC 7644 §3.6",
+        "User DELETE notes the user's groups, waits a moment, then deletes: a member add racing it "
+        "leaves the group pointing at the deleted user.",
     ),
 }
 

@@ -37,6 +37,7 @@ from scimitar.exchange import (
     is_sensitive_header,
     url_secrets,
 )
+from scimitar.pacing import Pacer
 from scimitar.quirks import Quirk
 
 if TYPE_CHECKING:
@@ -145,6 +146,8 @@ class Limits:
     max_retry_wait: float = DEFAULT_MAX_RETRY_WAIT_S
     retry_budget: float = DEFAULT_RETRY_BUDGET_S
     run_deadline: float | None = None
+    #: h9-race: the start gate shared by concurrent workers (`--max-rps`, 429 held for all); None: none.
+    pacer: Pacer | None = None
 
     def run_left(self) -> float:
         """Seconds before the run deadline (infinity without one)."""
@@ -552,6 +555,8 @@ class ScimClient:
             self.stats.throttled += 1
             self.stats.retry_wait_s += wait
             waited += wait
+            if limits.pacer is not None:  # the other workers wait for the Retry-After too
+                limits.pacer.hold(wait)
             self._sleep(wait)
         if method.upper() == "POST":
             self._note_created(path, response)
@@ -571,6 +576,8 @@ class ScimClient:
             request.headers.pop(name, None)
         self._require_same_origin(str(request.url), "request URL")
         limits = self.limits
+        if limits.pacer is not None:
+            limits.pacer.wait(limits.run_deadline)
         run_left = limits.run_left()
         if run_left <= 0:
             raise RunDeadlineReached("run deadline reached (--max-duration); request not sent")

@@ -140,6 +140,8 @@ SHAPE_GAPS: dict[tuple[str, str, str], str] = {
         "the quirk drops the enterprise schema, which the minimal shape does not declare: no effect",
     ("rfc7644-3.12-malformed-input-not-5xx", "unknown-filter-attr-500", "no-filter-sort"):
         "filters are refused before they are compiled, so the quirk's 500 cannot happen",
+    ("rfc7644-3.12-fuzz-no-5xx", "unknown-filter-attr-500", "no-filter-sort"):
+        "filters are refused before they are compiled, so the quirk's 500 cannot happen",
     ("rfc7643-4.1.1-username-case-variant-409", "username-case-sensitive", "clickhouse"):
         "the clickhouse profile lower-cases userName, so a case-sensitive index changes nothing",
     ("rfc7643-4.1.1-put-rename-to-case-variant-refused", "username-case-sensitive", "clickhouse"):

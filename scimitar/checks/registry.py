@@ -52,6 +52,9 @@ SUITE_TAGS: tuple[str, ...] = (
     "auth",
     "groups",
     "schema",
+    # h9-race: concurrent requests, and the target under generated bad input
+    "race",
+    "robustness",
 )
 #: What a check may need: ServiceProviderConfig features and resource types.
 NEEDS: tuple[str, ...] = (
@@ -116,6 +119,9 @@ class Check:
     def interop(self) -> bool:
         """True for checks of what an IdP sends beyond the RFC (`okta-*`, `entra-*`)."""
         return self.id.startswith(tuple(INTEROP_LABELS))
+
+    #: Races on purpose (or asserts totals): a concurrent runner must run it alone, never beside others.
+    serial: bool = False
 
     @property
     def requirement(self) -> str:
@@ -215,12 +221,14 @@ def check(
     broken_by: Sequence[str] = (),
     source: str = "",
     registry: Registry | None = None,
+    serial: bool = False,
 ) -> Callable[[CheckFunc], CheckFunc]:
     """Register a check function. Its docstring is required: it quotes the RFC sentence enforced.
 
     `okta-*` / `entra-*` checks are interop checks: `section` is "Okta interop" / "Entra interop"
     and `source` the public URL that documents what the IdP sends (the docstring still quotes the
-    RFC sentences that bear on it)."""
+    RFC sentences that bear on it).
+    `serial=True` marks a check that must not run beside others (it races on purpose)."""
     lvl = _validate(id, level, tags, needs, broken_by, section, source)
 
     def decorator(func: CheckFunc) -> CheckFunc:
@@ -239,6 +247,7 @@ def check(
                 func=func,
                 doc=doc,
                 source=source,
+                serial=serial,
             )
         )
         return func

@@ -16,6 +16,7 @@ from typing import Any
 
 import orjson
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
@@ -29,7 +30,7 @@ from scimitar.server.auth import CredentialStore
 from scimitar.server.bulk import run_bulk
 from scimitar.server.config import ServerConfig
 from scimitar.server.errors import ScimError, bad_request
-from scimitar.server.service import ListParams, Result, ScimService, parse_list_params
+from scimitar.server.service import RACY_QUIRKS, ListParams, Result, ScimService, parse_list_params
 
 log = logging.getLogger("scimitar.server")
 
@@ -183,6 +184,16 @@ def create_app(config: ServerConfig | None = None) -> Starlette:
 
         seed_store(service, config.seed_users, config.seed_groups, config.seed)
     base_path = config.base_path
+    racy = bool(config.quirks & RACY_QUIRKS)
+
+    async def write(operation: Any, *args: Any) -> Result:
+        """A write; under a race quirk in a worker thread, so that under uvicorn (one event loop)
+        concurrent requests really meet in the quirk's window, as they do on a threaded server."""
+        if racy:
+            result: Result = await run_in_threadpool(operation, *args)
+            return result
+        done: Result = operation(*args)
+        return done
 
     def resource_routes(rt: ResourceType) -> list[Route]:
         async def collection(request: Request) -> Response:
@@ -190,7 +201,8 @@ def create_app(config: ServerConfig | None = None) -> Starlette:
             if request.method == "GET":
                 return server.result(service.list_resources(rt, _params(request), base))
             body, _ = await _body(request, server)
-            return server.result(service.create(rt, body, base, _actor(request), _write_params(request)))
+            created = await write(service.create, rt, body, base, _actor(request), _write_params(request))
+            return server.result(created)
 
         async def item(request: Request) -> Response:
             base = _base(request, server)
@@ -201,15 +213,16 @@ def create_app(config: ServerConfig | None = None) -> Starlette:
                 return server.result(service.get(rt, rid, base, _params(request), inm))
             if_match = request.headers.get("if-match")
             if method == "DELETE":
-                return server.result(service.delete(rt, rid, base, _actor(request), if_match))
+                return server.result(await write(service.delete, rt, rid, base, _actor(request), if_match))
             body, _ = await _body(request, server)
             if method == "PUT":
+                params = _write_params(request)
                 return server.result(
-                    service.replace(rt, rid, body, base, _actor(request), if_match, _write_params(request))
+                    await write(service.replace, rt, rid, body, base, _actor(request), if_match, params)
                 )
-            return server.result(
-                service.patch(rt, rid, body, base, _actor(request), if_match, _write_params(request))
-            )
+            params = _write_params(request)
+            patched = await write(service.patch, rt, rid, body, base, _actor(request), if_match, params)
+            return server.result(patched)
 
         async def search(request: Request) -> Response:
             body, _ = await _body(request, server)

@@ -38,6 +38,22 @@ from scimitar.server.projection import Projector, split_attr_list
 from scimitar.server.store import Resource, Store
 from scimitar.server.values import InvalidValue, normalize_resource
 
+#: h9-race: how long the race quirks let go of the lock between their check and their write. Long
+#: enough that requests released together (the `race` checks) land in it; short enough for a run.
+RACE_WINDOW_S = 0.1
+_RACY_CREATE = frozenset({Quirk.RACE_CHECK_THEN_INSERT, Quirk.RACE_UNIQUE_500})
+#: Every quirk that opens a race window (the app runs writes in worker threads under them).
+RACY_QUIRKS = _RACY_CREATE | {
+    Quirk.RACE_LOST_MEMBERSHIP_UPDATE,
+    Quirk.RACE_IF_MATCH_UNCHECKED,
+    Quirk.RACE_DELETE_ORPHANS_MEMBER,
+}
+
+
+def _race_window() -> None:
+    """The gap a racy server leaves between reading and writing (a round trip to its database)."""
+    time.sleep(RACE_WINDOW_S)
+
 
 class _TableWindow:
     """A table's resources in insertion order as a read-only sequence (`len`, slices) that is
@@ -520,8 +536,16 @@ class ScimService:
         self._strip_readonly(rt, res, None)
         self._check_required(rt, res)
         self._apply_profile(rt, res)
+        racy = rt is self.users and bool(self.quirks & _RACY_CREATE)
+        if racy:  # the race quirks: the uniqueness check and the insert are two steps
+            with self.store.lock:
+                self._check_unique(rt, res, None)
+            _race_window()
         with self.store.lock:
-            self._check_unique(rt, res, None)
+            if not racy:
+                self._check_unique(rt, res, None)
+            elif Quirk.RACE_UNIQUE_500 in self.quirks and self.store.user_name_taken(res["userName"]):
+                raise ScimError(500, "internal server error")  # the quirk: the store's unique index fired
             res["id"] = client_id if isinstance(client_id, str) else str(uuid.uuid4())
             self._check_members(rt, res, base)
             if self.config.clickhouse and rt is self.groups:
@@ -578,6 +602,7 @@ class ScimService:
         new = self._normalize(rt, body)
         if Quirk.PUT_REJECTS_READONLY in self.quirks and ("id" in new or "meta" in new):
             raise bad_request("'id' and 'meta' are readOnly and cannot be sent", "mutability")
+        based_on, if_match_checked = self._racy_read(rt, rid, if_match, membership=False)
         with self.store.lock:
             if Quirk.PUT_CREATES in self.quirks and self.store.get(rt.name, rid) is None:
                 self._strip_readonly(rt, new, None)
@@ -586,8 +611,9 @@ class ScimService:
                 new["meta"] = self._meta(rt)
                 self.store.put(rt.name, new)
                 return Result(201, self.render(rt, new, base), self.etag_headers(new))
-            current = self._get_existing(rt, rid)
-            self._check_if_match(current, if_match)
+            current = based_on if based_on is not None else self._get_existing(rt, rid)
+            if not if_match_checked:
+                self._check_if_match(current, if_match)
             self._strip_readonly(rt, new, current)
             new.pop("id", None)
             if "password" not in new and "password" in current:
@@ -623,9 +649,11 @@ class ScimService:
         """PATCH (RFC 7644 §3.5.2): all operations apply, or none."""
         if not isinstance(body, dict):
             raise bad_request("the request body must be a JSON object", "invalidSyntax")
+        based_on, if_match_checked = self._racy_read(rt, rid, if_match, membership=True)
         with self.store.lock:
-            current = self._get_existing(rt, rid)
-            self._check_if_match(current, if_match)
+            current = based_on if based_on is not None else self._get_existing(rt, rid)
+            if not if_match_checked:
+                self._check_if_match(current, if_match)
             try:
                 new = apply_patch(current, body, rt, self.registry, quirks=self.quirks)
             except PatchError as exc:
@@ -645,10 +673,32 @@ class ScimService:
         shown = current if Quirk.PATCH_RESPONSE_STALE in self.quirks else stored
         return Result(200, self.render(rt, shown, base, p.attributes, p.excluded), self.etag_headers(stored))
 
+    def _racy_read(
+        self, rt: ResourceType, rid: str, if_match: str | None, *, membership: bool
+    ) -> tuple[Resource | None, bool]:
+        """The race quirks of PUT and PATCH: read (and compare If-Match) under the lock, let go of
+        it for `RACE_WINDOW_S`, then write. Returns the copy the write is based on (None: re-read it)
+        and whether If-Match was already compared. Without a race quirk: (None, False), one lock."""
+        lost = membership and rt is self.groups and Quirk.RACE_LOST_MEMBERSHIP_UPDATE in self.quirks
+        unchecked = if_match is not None and Quirk.RACE_IF_MATCH_UNCHECKED in self.quirks
+        if not (lost or unchecked):
+            return None, False
+        with self.store.lock:
+            snapshot = copy.deepcopy(self._get_existing(rt, rid))
+            self._check_if_match(snapshot, if_match)
+        _race_window()
+        # lost update: the write is based on the stale copy; unchecked If-Match: on a fresh read
+        return (snapshot if lost else None), True
+
     def delete(
         self, rt: ResourceType, rid: str, base: str, actor: str | None = None, if_match: str | None = None
     ) -> Result:
         """DELETE (RFC 7644 §3.6): 204, then the resource is gone (404) everywhere."""
+        seen_groups: set[str] | None = None
+        if rt is self.users and Quirk.RACE_DELETE_ORPHANS_MEMBER in self.quirks:
+            with self.store.lock:  # the quirk: the groups to clean are read before the delete
+                seen_groups = set(self.store.groups_of.get(rid, ()))
+            _race_window()
         with self.store.lock:
             if Quirk.DELETE_IDEMPOTENT_204 in self.quirks and self.store.get(rt.name, rid) is None:
                 return Result(204)  # the quirk: deleting nothing "succeeds"
@@ -661,7 +711,7 @@ class ScimService:
             if Quirk.DELETED_STILL_READABLE not in self.quirks:
                 self.store.delete(rt.name, rid)
             if Quirk.DELETE_KEEPS_MEMBERSHIP not in self.quirks:
-                for gid in list(self.store.groups_of.get(rid, ())):
+                for gid in list(self.store.groups_of.get(rid, ()) if seen_groups is None else seen_groups):
                     group = self.store.get("Group", gid)
                     if group is None:
                         continue

@@ -1,0 +1,146 @@
+"""Send generated requests within a budget; report the smallest one that breaks a rule.
+
+hypothesis drives generation and shrinking (seeded with the run's seed, no example database, so a
+run writes nothing and the same seed sends the same requests to the same server). Each distinct
+request is sent at most once: its verdict is kept, so shrinking and hypothesis's final replay never
+resend it, and once the budget (`Budget.max_requests`, `Budget.max_seconds`, the run's
+`--max-duration`) is spent, unseen requests are not sent and count as passing. The failure that
+remains is the smallest hypothesis found within the budget.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from hypothesis import HealthCheck, Phase, Verbosity, given, seed, settings
+from hypothesis import strategies as st
+
+from scimitar.checks.context import CheckContext
+from scimitar.exchange import Exchange
+from scimitar.fuzz.strategies import FuzzRequest
+from scimitar.target import RunDeadlineReached, ScimResponse, TargetError
+
+#: Environment variables `scimitar fuzz` sets from `--max-requests` (and that a user may set for
+#: `scimitar test --tag robustness`): the requests and seconds each robustness check may spend.
+ENV_MAX_REQUESTS = "SCIMITAR_FUZZ_MAX_REQUESTS"
+ENV_MAX_SECONDS = "SCIMITAR_FUZZ_MAX_SECONDS"
+
+
+@dataclass(frozen=True)
+class Budget:
+    """What one robustness check may spend; examples are generated up to `max_examples`."""
+
+    max_requests: int = 60
+    max_seconds: float = 30.0
+    max_examples: int = 60
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Budget:
+        env = dict(os.environ) if environ is None else environ
+        default = cls()
+        requests = int(env.get(ENV_MAX_REQUESTS) or default.max_requests)
+        seconds = float(env.get(ENV_MAX_SECONDS) or default.max_seconds)
+        if requests < 1 or seconds <= 0:
+            raise ValueError(f"{ENV_MAX_REQUESTS} and {ENV_MAX_SECONDS} must be positive")
+        return cls(max_requests=requests, max_seconds=seconds, max_examples=max(requests, 10))
+
+
+#: A judge looks at one request's answer and says what rule it broke (None: nothing).
+Judge = Callable[[FuzzRequest, ScimResponse], "str | None"]
+
+
+@dataclass
+class Finding:
+    request: FuzzRequest
+    problem: str
+    exchange: Exchange | None
+
+
+class _Found(Exception):
+    def __init__(self, finding: Finding) -> None:
+        super().__init__(finding.problem)
+        self.finding = finding
+
+
+def send(ctx: CheckContext, request: FuzzRequest) -> ScimResponse:
+    # None removes the client's default Content-Type (no body, or the "no Content-Type" case)
+    headers: dict[str, str | None] = {"Content-Type": request.content_type if request.body is not None else None}
+    return ctx.client.request(
+        request.method,
+        request.path,
+        content=request.body,
+        headers=headers,
+        params=dict(request.params) or None,
+    )
+
+
+def explore(
+    ctx: CheckContext,
+    strategy: st.SearchStrategy[FuzzRequest],
+    judge: Judge,
+    *,
+    what: str,
+    budget: Budget | None = None,
+) -> int:
+    """Send requests drawn from `strategy`, fail the check with the smallest one `judge` objects
+    to; returns how many requests were sent (so a check can tell it really probed)."""
+    budget = budget or Budget.from_env()
+    verdicts: dict[tuple[Any, ...], Finding | None] = {}
+    started = time.monotonic()
+    sent = 0
+
+    def spent() -> bool:
+        return (
+            sent >= budget.max_requests
+            or time.monotonic() - started >= budget.max_seconds
+            or ctx.client.limits.run_deadline_reached
+        )
+
+    @settings(
+        max_examples=budget.max_examples,
+        deadline=None,
+        database=None,
+        phases=(Phase.generate, Phase.shrink),
+        suppress_health_check=list(HealthCheck),
+        verbosity=Verbosity.quiet,
+        report_multiple_bugs=False,
+    )
+    @seed(ctx.run.seed)
+    @given(strategy)
+    def probe(request: FuzzRequest) -> None:
+        nonlocal sent
+        key = request.key()
+        if key not in verdicts:
+            if spent():
+                return
+            sent += 1
+            try:
+                response = send(ctx, request)
+            except RunDeadlineReached:
+                return
+            except TargetError as exc:  # no answer within the deadline, a dropped connection
+                verdicts[key] = Finding(request, f"no usable answer: {exc}", ctx.recorder.last)
+            else:
+                problem = judge(request, response)
+                verdicts[key] = None if problem is None else Finding(request, problem, response.exchange)
+        finding = verdicts[key]
+        if finding is not None:
+            raise _Found(finding)
+
+    try:
+        probe()
+    except _Found as found:
+        finding = found.finding
+        curl = finding.exchange.curl() if finding.exchange is not None else "(not recorded)"
+        ctx.fail(
+            f"{what}: {finding.problem}. Smallest request found ({finding.request.describe()}), "
+            f"after {sent} request(s); replay with --seed {ctx.run.seed}; curl: {curl}",
+            expected=what,
+            actual=finding.problem,
+            response=finding.exchange,
+        )
+    return sent
