@@ -21,7 +21,7 @@ run: install
 
 ## The project's own tests, with lint and type checks.
 test: install lint
-	$(BIN)/pytest -q tests
+	$(BIN)/pytest -q -n 2 tests
 
 lint: install
 	$(BIN)/ruff check .

@@ -439,6 +439,9 @@ def run_fuzz(ns: argparse.Namespace, pytest_extra: Sequence[str]) -> int:
     if ns.max_requests < 1:
         return _fail("--max-requests must be at least 1", EXIT_USAGE)
     ns.tag, ns.no_scenarios, ns.idp, ns.baseline, ns.keyword = ["robustness"], True, None, None, None
+    for name in ("observer", "declare_profile"):  # scenario options: fuzz runs no scenario
+        if not hasattr(ns, name):
+            setattr(ns, name, None)
     previous = os.environ.get(ENV_MAX_REQUESTS)
     os.environ[ENV_MAX_REQUESTS] = str(ns.max_requests)
     try:

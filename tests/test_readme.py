@@ -194,7 +194,7 @@ def test_ci_jobs_parse_and_their_commands_are_valid() -> None:
         build_parser().parse_args(argv[1:])  # exits (and fails the test) on an unknown flag
 
 
-COMMANDS = ("test", "replay", "serve", "checks", "cleanup", "load", "record", "diagnose")
+COMMANDS = ("test", "replay", "serve", "checks", "cleanup", "load", "record", "diagnose", "fuzz")
 
 
 def accepted_flags(command: str) -> set[str]:
