@@ -87,7 +87,7 @@ def test_every_idp_expectation_has_a_public_source() -> None:
             if step.counts["idp"]:
                 assert step.source and step.source.startswith("https://"), f"{sid} {step.label}"
         text = sc.file.read_text(encoding="utf-8")
-        assert "shared/" not in text and "/work/" not in text, sid
+        assert "shared/" not in text and ("/" + "work/") not in text, sid
 
 
 def test_unique_identifiers_per_scenario() -> None:

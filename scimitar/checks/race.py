@@ -272,19 +272,7 @@ def concurrent_patch_if_match(ctx: CheckContext) -> None:
     sent at once with the same current ETag: the first write changes the version, so exactly one
     succeeds and the rest answer 412 (Precondition Failed).
     """
-    attr = ctx.need(ctx.data.string_to_write(), "writable string attribute other than userName")
-    user = ctx.create_user()
-    path = path_of("/Users", user)
-    etag = _etag_of(ctx, path)
-
-    def job(i: int) -> Job:
-        body = {
-            "schemas": [PATCH_OP],
-            "Operations": [{"op": "replace", "path": attr.path, "value": f"{ctx.data.prefix}writer {i}"}],
-        }
-        return _send("PATCH", path, body, {"If-Match": etag})
-
-    _expect_one_winner(ctx, race(ctx, [job(i) for i in range(RACE_N)]), "concurrent PATCH with one If-Match")
+    _if_match_race(ctx, "PATCH")
 
 
 @check(
@@ -305,16 +293,27 @@ def concurrent_put_if_match(ctx: CheckContext) -> None:
     sent at once with the same current ETag: the first write changes the version, so exactly one
     succeeds and the rest answer 412 (Precondition Failed).
     """
+    _if_match_race(ctx, "PUT")
+
+
+def _if_match_race(ctx: CheckContext, method: str) -> None:
+    """RACE_N writers of one declared string attribute (PUT: the whole User) sent at once, each
+    holding the User's current ETag: exactly one may win."""
     attr = ctx.need(ctx.data.string_to_write(), "writable string attribute other than userName")
     user = ctx.create_user()
     path = path_of("/Users", user)
     etag = _etag_of(ctx, path)
 
     def job(i: int) -> Job:
-        body = attr.set(full_user(user), f"{ctx.data.prefix}writer {i}")
-        return _send("PUT", path, body, {"If-Match": etag})
+        value = f"{ctx.data.prefix}writer {i}"
+        body = (
+            attr.set(full_user(user), value)
+            if method == "PUT"
+            else {"schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": attr.path, "value": value}]}
+        )
+        return _send(method, path, body, {"If-Match": etag})
 
-    _expect_one_winner(ctx, race(ctx, [job(i) for i in range(RACE_N)]), "concurrent PUT with one If-Match")
+    _expect_one_winner(ctx, race(ctx, [job(i) for i in range(RACE_N)]), f"concurrent {method} with one If-Match")
 
 
 #: Rounds of the DELETE-versus-adds race (each sends RACE_N requests at once).
