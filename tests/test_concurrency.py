@@ -8,14 +8,12 @@ ephemeral port, in a thread), stopped by its fixture.
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 
 from scimitar.checks.context import Discovery
 from scimitar.checks.registry import all_checks, load_catalogue
@@ -29,6 +27,7 @@ from scimitar.server.app import create_app
 from scimitar.server.config import ServerConfig
 from scimitar.target import Limits, ScimClient, Target, TargetOptions
 from tests.test_cli import scimitar
+from tests.uvicorn_server import serving
 
 load_catalogue()
 TOKEN = "concurrency-test-token-71ac"
@@ -38,19 +37,8 @@ TOKEN = "concurrency-test-token-71ac"
 def served(request: pytest.FixtureRequest) -> Iterator[str]:
     quirks = frozenset(Quirk(q) for q in getattr(request, "param", ()))
     app = create_app(ServerConfig(tokens=[TOKEN], quirks=quirks, latency_ms=20))
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
+    with serving(app) as port:
         yield f"http://127.0.0.1:{port}/scim/v2"
-    finally:
-        server.should_exit = True
-        thread.join(10)
 
 
 class FakeClock:

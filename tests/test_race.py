@@ -8,12 +8,9 @@ the helpers; and what a race leaves behind is cleaned up.
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 
 import pytest
-import uvicorn
 
 from scimitar.checks import race
 from scimitar.checks.context import Discovery
@@ -26,6 +23,7 @@ from scimitar.run import Run
 from scimitar.server.app import create_app
 from scimitar.server.config import ServerConfig
 from scimitar.target import Target, TargetOptions
+from tests.uvicorn_server import serving
 
 load_catalogue()
 TOKEN = "race-test-token-5b0e2c"
@@ -35,19 +33,8 @@ TOKEN = "race-test-token-5b0e2c"
 def served(request: pytest.FixtureRequest) -> Iterator[str]:
     quirks = frozenset(Quirk(q) for q in getattr(request, "param", ()))
     app = create_app(ServerConfig(tokens=[TOKEN], quirks=quirks))
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
+    with serving(app) as port:
         yield f"http://127.0.0.1:{port}/scim/v2"
-    finally:
-        server.should_exit = True
-        thread.join(10)
 
 
 def _session(url: str | None = None, quirks: frozenset[Quirk] = frozenset()) -> ScimSession:

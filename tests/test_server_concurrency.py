@@ -17,12 +17,12 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
 from scimitar.server.app import create_app
 from scimitar.server.config import ServerConfig
 from scimitar.transport import InProcessTransport
 from tests.server_client import ENTERPRISE, GROUP, TOKEN, patch_body, user_body
+from tests.uvicorn_server import serving
 
 HEADERS = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/scim+json"}
 BULK = "urn:ietf:params:scim:api:messages:2.0:BulkRequest"
@@ -31,21 +31,8 @@ BULK = "urn:ietf:params:scim:api:messages:2.0:BulkRequest"
 @pytest.fixture(scope="module")
 def uvicorn_url() -> Iterator[str]:
     app = create_app(ServerConfig(tokens=[TOKEN]))
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
+    with serving(app) as port:
         yield f"http://127.0.0.1:{port}/scim/v2"
-    finally:
-        server.should_exit = True
-        thread.join(10)
 
 
 def _uvicorn_clients(url: str) -> Callable[[], httpx.Client]:
