@@ -86,7 +86,7 @@ def run(url: str, checks: list[Check], workers: int, max_seconds: float) -> dict
     started = time.perf_counter()
     target.probe(session.masker, session.recorder)
     session.discovery = Discovery.fetch(session.client)
-    session.prefetch(checks, workers)
+    session.prefetch([session.check_unit(c) for c in checks], workers)
     results = [session.run_check(c) for c in checks]
     seconds = time.perf_counter() - started
     session.finish()

@@ -51,6 +51,7 @@ from scimitar.report.features import IDPS, scenario_idp
 from scimitar.report.output import Written, print_written, write_outputs
 from scimitar.results import CheckResult, Outcome, Results, exchange_lines
 from scimitar.run import CleanupReport, Run
+from scimitar.schedule import Done, Unit, run_pooled
 from scimitar.target import ScimClient, Target, TargetError
 
 EXIT_TARGET = 3
@@ -82,7 +83,7 @@ class ScimSession:
         self.ctrl_c_guard: CtrlCGuard | None = None
         self._finished = False
         self._lock = threading.Lock()
-        self._prefetched: dict[str, CheckResult] = {}  # --concurrency: results waiting for their item
+        self._prefetched: dict[str, Done] = {}  # --concurrency: results waiting for their item
         self._prefetch_done = False
 
     @classmethod
@@ -135,7 +136,7 @@ class ScimSession:
     __call__ = context
 
     def run_check(self, check: Check) -> CheckResult:
-        result = self._prefetched.pop(check.id, None)
+        result: CheckResult | None = self.take(f"check:{check.id}")
         if result is None:
             result = self._result_of(check)
         self.results.add(result)
@@ -148,27 +149,26 @@ class ScimSession:
             return self.run_options.concurrency
         return 1 if self.target.embedded else DEFAULT_REMOTE_CONCURRENCY
 
-    def prefetch(self, checks: list[Check], workers: int) -> None:
-        """`--concurrency`: run the checks not marked `serial` in a pool of `workers` threads now;
-        each item then reports its result in collection order (the serial ones run at their item,
-        alone). Checks are isolated by run-unique names, so outcomes match a sequential run."""
+    def prefetch(self, units: list[Unit], workers: int) -> None:
+        """`--concurrency`: run the units (checks and scenarios) not marked `serial` now, in a pool of
+        `workers` threads (`scimitar.schedule`); each item then reports its result in collection
+        order, and the serial ones run at their item, alone. Units are isolated by run-unique names,
+        so outcomes match a sequential run. Called once, by the first item."""
         if self._prefetch_done:
             return
         self._prefetch_done = True
-        pending = [c for c in checks if not c.serial]
-        if workers <= 1 or len(pending) < 2:
-            return
-        # Longest first: the robustness checks send the longest request chains (up to their budget),
-        # and a long chain started last would be the run's tail. Results still report in item order.
-        pending.sort(key=lambda c: "robustness" not in c.tags)
-        from concurrent.futures import ThreadPoolExecutor
+        run_pooled(units, workers, self._prefetched)
 
-        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="scimitar-check")
-        try:
-            for check, result in zip(pending, pool.map(self._result_of, pending), strict=True):
-                self._prefetched[check.id] = result
-        finally:  # Ctrl-C: the running checks end their current request; the queued ones never start
-            pool.shutdown(wait=True, cancel_futures=True)
+    def take(self, key: str) -> Any:
+        """The prefetched result of unit `key` (re-raising what it raised), or None: run it now."""
+        done = self._prefetched.pop(key, None)
+        return None if done is None else done.get()
+
+    def check_unit(self, check: Check) -> Unit:
+        # Weights estimate requests: the robustness checks send up to their budget (about 60), the
+        # paging ones create users and page through them; most checks send fewer than ten.
+        weight = 60.0 if "robustness" in check.tags else 20.0 if "pagination" in check.tags else 8.0
+        return Unit(f"check:{check.id}", lambda: self._result_of(check), serial=check.serial, weight=weight)
 
     def _result_of(self, check: Check) -> CheckResult:
         if self.target.limits.run_deadline_reached:  # --max-duration: what is left is not run
@@ -391,10 +391,25 @@ def pytest_configure(config: pytest.Config) -> None:
 def scim(request: pytest.FixtureRequest) -> ScimSession:
     """The session's target, run and discovery; `scim(check)` gives a fresh `CheckContext`."""
     session = _session(request.config)
-    if session.workers > 1:
-        checks = [c for c in (_check_of(item) for item in request.session.items) if c is not None]
-        session.prefetch(checks, session.workers)
+    prefetch_items(session, request.session.items)
     return session
+
+
+def prefetch_items(session: ScimSession, items: list[pytest.Item]) -> None:
+    """`--concurrency` above 1: run the selected checks and scenarios in the pool now (once; the
+    first check or scenario item calls this, whichever comes first)."""
+    if session.workers <= 1 or session._prefetch_done:
+        return
+    units: list[Unit] = []
+    for item in items:
+        check = _check_of(item)
+        if check is not None:
+            units.append(session.check_unit(check))
+            continue
+        unit = getattr(item, "scim_unit", None)
+        if callable(unit):
+            units.append(unit(session))
+    session.prefetch(units, session.workers)
 
 
 def _check_of(item: pytest.Item) -> Check | None:

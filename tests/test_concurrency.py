@@ -8,9 +8,10 @@ ephemeral port, in a thread), stopped by its fixture.
 from __future__ import annotations
 
 import json
-import time
+import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -23,6 +24,7 @@ from scimitar.pacing import Pacer
 from scimitar.pytest_plugin import ScimSession
 from scimitar.quirks import Quirk
 from scimitar.run import Run
+from scimitar.schedule import Done, Unit, run_pooled
 from scimitar.server.app import create_app
 from scimitar.server.config import ServerConfig
 from scimitar.target import Limits, ScimClient, Target, TargetOptions
@@ -33,12 +35,46 @@ load_catalogue()
 TOKEN = "concurrency-test-token-71ac"
 
 
+class InFlight:
+    """ASGI middleware counting the requests the server is answering at once (the peak)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.now = 0
+        self.peak = 0
+        self._lock = threading.Lock()
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        with self._lock:
+            self.now += 1
+            self.peak = max(self.peak, self.now)
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            with self._lock:
+                self.now -= 1
+
+
 @pytest.fixture
 def served(request: pytest.FixtureRequest) -> Iterator[str]:
+    for url, _ in _serve(request):
+        yield url
+
+
+def _serve(request: pytest.FixtureRequest) -> Iterator[tuple[str, InFlight]]:
     quirks = frozenset(Quirk(q) for q in getattr(request, "param", ()))
-    app = create_app(ServerConfig(tokens=[TOKEN], quirks=quirks, latency_ms=20))
+    latency = 20 if Quirk.SLOW in quirks else 0
+    app = InFlight(create_app(ServerConfig(tokens=[TOKEN], quirks=quirks, latency_ms=latency)))
     with serving(app) as port:
-        yield f"http://127.0.0.1:{port}/scim/v2"
+        yield f"http://127.0.0.1:{port}/scim/v2", app
+
+
+@pytest.fixture
+def served_counted(request: pytest.FixtureRequest) -> Iterator[tuple[str, InFlight]]:
+    yield from _serve(request)
 
 
 class FakeClock:
@@ -110,17 +146,15 @@ def test_options_validate_concurrency_and_rate() -> None:
             resolve_run_options(bad)
 
 
-def _outcomes(url: str, workers: int, checks: list) -> tuple[dict[str, str], float]:  # type: ignore[type-arg]
+def _outcomes(url: str, workers: int, checks: list) -> dict[str, str]:  # type: ignore[type-arg]
     target = Target(TargetOptions(url=url, token=TOKEN))
     session = ScimSession(target, Run(seed=6), RunOptions(seed=6, concurrency=workers))
     target.probe(session.masker, session.recorder)
     session.discovery = Discovery.fetch(session.client)
-    started = time.perf_counter()
-    session.prefetch(checks, workers)
+    session.prefetch([session.check_unit(c) for c in checks], workers)
     out = {c.id: session.run_check(c).outcome.value for c in checks}
-    elapsed = time.perf_counter() - started
     session.finish()
-    return out, elapsed
+    return out
 
 
 SUBSET = [c for c in all_checks() if c.suite in ("crud", "filter", "patch", "etag", "groups", "race")]
@@ -132,14 +166,83 @@ SUBSET = [c for c in all_checks() if c.suite in ("crud", "filter", "patch", "eta
     indirect=True,
 )
 def test_concurrent_outcomes_equal_sequential(served: str, request: pytest.FixtureRequest) -> None:
-    sequential, seq_s = _outcomes(served, 1, SUBSET)
-    concurrent, con_s = _outcomes(served, 8, SUBSET)
+    url = served
+    sequential = _outcomes(url, 1, SUBSET)
+    concurrent = _outcomes(url, 8, SUBSET)
     assert concurrent == sequential
     quirks = request.node.callspec.params["served"]
     if set(quirks) - {"slow"}:  # the comparison covers failures too, not only passes
         assert any(v != "passed" for v in sequential.values())
-    if "slow" in quirks:
-        assert con_s < seq_s  # 20 ms a request: side by side is faster
+
+
+def test_pool_runs_units_at_once_longest_first_and_leaves_serial_ones() -> None:
+    started: list[str] = []
+    gate = threading.Barrier(2, timeout=5)  # two units must be running at the same moment
+
+    def unit(key: str, weight: float, serial: bool = False) -> Unit:
+        def run() -> str:
+            started.append(key)
+            gate.wait()
+            return key.upper()
+
+        return Unit(key, run, serial=serial, weight=weight)
+
+    store: dict[str, Done] = {}
+    units = [unit("a", 1), unit("b", 5), unit("c", 3), unit("d", 9), unit("race", 50, serial=True)]
+    run_pooled(units, 2, store)
+    assert set(started[:2]) == {"b", "d"}  # the heaviest two first
+    assert sorted(store) == ["a", "b", "c", "d"]  # the serial one is left for its item
+    assert store["d"].get() == "D"
+
+
+def test_pool_keeps_a_units_exception_for_its_item() -> None:
+    def boom() -> None:
+        raise ValueError("unit broke")
+
+    store: dict[str, Done] = {}
+    run_pooled([Unit("x", boom), Unit("y", lambda: 1)], 2, store)
+    assert store["y"].get() == 1
+    with pytest.raises(ValueError, match="unit broke"):
+        store["x"].get()
+    run_pooled([Unit("z", lambda: 1), Unit("w", lambda: 2)], 1, store)  # one worker: nothing pooled
+    assert "z" not in store
+
+
+def _run_json(url: str, tmp_path: Path, *extra: str) -> dict[str, Any]:
+    out = tmp_path / f"run-{len(list(tmp_path.glob('run-*')))}.json"
+    done = scimitar(
+        "test", "--target-url", url, "--token", TOKEN, "--reports-dir", str(tmp_path / "reports"),
+        "--json", str(out), "-q", *extra,
+    )  # fmt: skip
+    assert done.returncode in (0, 1), done.stdout[-2000:] + done.stderr[-2000:]
+    data: dict[str, Any] = json.loads(out.read_text())
+    return data
+
+
+def _verdicts(data: dict[str, Any]) -> dict[str, str]:
+    return {
+        **{c["id"]: c["outcome"] for c in data["checks"]},
+        **{s["id"]: s["outcome"] for s in data["scenarios"]},
+    }
+
+
+@pytest.mark.parametrize("served_counted", [("slow",), ("patch-active-ignored",)], indirect=True)
+def test_scenarios_run_side_by_side_with_the_same_outcomes(
+    served_counted: tuple[str, InFlight], tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """The Okta and Entra scenarios (and the checks named after them) under `scimitar test`: one at a
+    time and in a pool of 8 end the same way, scenario by scenario, and each run deletes what it made."""
+    url, server = served_counted
+    sequential = _run_json(url, tmp_path, "--idp", "okta", "--idp", "entra", "--concurrency", "1")
+    assert server.peak == 1
+    concurrent = _run_json(url, tmp_path, "--idp", "okta", "--idp", "entra", "--concurrency", "8")
+    assert server.peak > 1
+    assert _verdicts(concurrent) == _verdicts(sequential)
+    assert len(sequential["scenarios"]) >= 20
+    for data in (sequential, concurrent):
+        assert data["cleanup"]["complete"] and not data["cleanup"]["failed"]
+    if request.node.callspec.params["served_counted"] != ("slow",):  # failures compared too
+        assert any(s["outcome"] == "failed" for s in sequential["scenarios"])
 
 
 def test_scimitar_test_concurrency_flag(served: str, tmp_path: Path) -> None:

@@ -137,7 +137,11 @@ def test_created_resources_go_to_the_ledger_with_the_prefix() -> None:
     try:
         result = run_scenario(SCENARIOS["scenarios/okta/create.yaml"], Environment(target=target, run=run))
         assert result.outcome == "passed"
-        assert len(run.ledger) == 1 and run.ledger.paths[0].startswith("/Users/")
+        # Recorded in the run's ledger, then deleted when the scenario ended and verified gone.
+        assert len(run.ledger) == 0
+        assert len(run.ledger.gone) == 1 and run.ledger.gone[0].startswith("/Users/")
+        client = target.client(target.masker(), Recorder())
+        assert client.get(run.ledger.gone[0]).status == 404
         body = result.steps[1].exchanges[0].request_body
         assert run.prefix in body
     finally:

@@ -532,6 +532,7 @@ def collection_total_results(ctx: CheckContext) -> None:
     tags=("pagination",),
     needs=("users",),
     broken_by=(Quirk.STARTINDEX_IGNORED,),
+    serial=True,  # other checks' creates and deletes would shift the pages it walks
 )
 def collection_pages_consistent(ctx: CheckContext) -> None:
     """RFC 7644 §3.4.2.4: "startIndex: The 1-based index of the first query result" and "to continue
@@ -541,7 +542,8 @@ def collection_pages_consistent(ctx: CheckContext) -> None:
     the same totalResults on every page. The RFC also says "Because pagination is not stateful,
     clients MUST be prepared to handle inconsistent results" (the collection may change between
     requests), so a stable walk is not a MUST and is reported at SHOULD. The walk is bounded: at most
-    MAX_WALK_PAGES requests of at most MAX_WALK_COUNT resources; a larger collection skips.
+    MAX_WALK_PAGES requests of at most MAX_WALK_COUNT resources; a larger collection skips. It is
+    `serial`: under `--concurrency` the run's other checks would change the collection mid-walk.
     """
     users = _collection(ctx, "cwalk")
     first, body = _cpage(ctx, 1, 2)

@@ -228,7 +228,8 @@ def check(
     `okta-*` / `entra-*` checks are interop checks: `section` is "Okta interop" / "Entra interop"
     and `source` the public URL that documents what the IdP sends (the docstring still quotes the
     RFC sentences that bear on it).
-    `serial=True` marks a check that must not run beside others (it races on purpose)."""
+    `serial=True` marks a check that must not run beside others: it races on purpose, or it judges
+    the whole collection, which the other checks' writes change."""
     lvl = _validate(id, level, tags, needs, broken_by, section, source)
 
     def decorator(func: CheckFunc) -> CheckFunc:

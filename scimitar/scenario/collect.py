@@ -80,9 +80,34 @@ class ScenarioItem(pytest.Item):
         self.add_marker(pytest.mark.scenario)
         self.add_marker(getattr(pytest.mark, scenario.idp))
 
+    @property
+    def unit_key(self) -> str:
+        return f"scenario:{self.scenario.id}"
+
+    def serial_reason(self, remote: bool) -> str | None:
+        """Why this scenario must run alone under `--concurrency`, or None: the file says so
+        (`serial:`), or it drives a remote product's console (rotation, role mapping), which changes
+        what every other request sees. On the embedded server console scenarios get a server of
+        their own, so they need not."""
+        if self.scenario.serial:
+            return self.scenario.serial
+        if remote and self.scenario.requires.admin:
+            return "drives the product's console (credentials, role mapping)"
+        return None
+
+    def scim_unit(self, session: Any) -> Any:
+        """This scenario as a unit of the `--concurrency` pool (see `scimitar.schedule`)."""
+        from scimitar.schedule import Unit
+
+        runner, _ = _runner(self.config)
+        serial = self.serial_reason(remote=not session.target.embedded) is not None
+        # About one request a step, plus the DELETE and re-read of what it created.
+        weight = 1.5 * len(self.scenario.steps)
+        return Unit(self.unit_key, lambda: runner.run(self.scenario), serial=serial, weight=weight)
+
     def runtest(self) -> None:
         runner, results = _runner(self.config)
-        result = runner.run(self.scenario)
+        result = self._prefetched() or runner.run(self.scenario)
         self.result = result
         entry = {**result.to_json(), "title": self.scenario.name}
         results.append(entry)
@@ -99,6 +124,17 @@ class ScenarioItem(pytest.Item):
                 self.user_properties.append(("scim_outcome", "warning"))
                 raise ScenarioFailed(result)
             warnings.warn(result.render(transcripts=False), stacklevel=1)
+
+    def _prefetched(self) -> ScenarioResult | None:
+        """The result the `--concurrency` pool already produced for this item, if any."""
+        if not self.config.pluginmanager.has_plugin(_PLUGIN):
+            return None
+        from scimitar import pytest_plugin
+
+        session = pytest_plugin.session_for(self.config)
+        pytest_plugin.prefetch_items(session, list(self.session.items))
+        result: ScenarioResult | None = session.take(self.unit_key)
+        return result
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
         if isinstance(excinfo.value, ScenarioFailed):

@@ -36,6 +36,7 @@ import copy
 import json as jsonlib
 import re
 import secrets
+import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -175,10 +176,11 @@ class _Bound:
         self.masker = masker
         self.initial_auth = target.authorization
         self.auth = self.initial_auth
-        self.run = env.run
-        if owned:
-            self.run = copy.copy(env.run)
-            self.run.ledger = Ledger()
+        # The scenario's own part of the ledger: a fresh one on a throw-away server, else a scope of
+        # the run's (deleted when the scenario ends, so scenarios running at once under
+        # `--concurrency` leave nothing for the run's final cleanup but what could not be deleted).
+        self.run = copy.copy(env.run)
+        self.run.ledger = Ledger() if owned else env.run.ledger.scope()
         self._discovery: Discovery | None = None
         self.observer: Observer | None = None
         self.console: Console | None = None
@@ -199,6 +201,7 @@ class _Bound:
 
     def close(self) -> None:
         if not self.owned:
+            self._delete_created()
             return
         try:
             client = self.client(Recorder())
@@ -214,6 +217,19 @@ class _Bound:
             self.run.ledger.cleanup(_Authed())
         finally:
             self.target.close()
+
+
+    def _delete_created(self) -> None:
+        """Delete what the scenario created on the session's target, with the run's own credential
+        (a step may have switched to another), each deletion verified by a re-read. What is not
+        verified gone stays in the run's ledger for its final cleanup to retry and report; a
+        cleanup problem never changes the scenario's outcome. Ctrl-C is left to the caller."""
+        if not len(self.run.ledger):
+            return
+        try:
+            self.run.ledger.cleanup(self.client(Recorder()), settle_s=0)
+        except Exception:  # the run's final cleanup has every path still
+            pass
 
 
 def _private_target(session: Target, profile: str) -> Target:
@@ -417,8 +433,18 @@ class ScenarioRunner:
     def __init__(self, env: Environment, *, sleep: Any = time.sleep) -> None:
         self.env = env
         self._sleep = sleep
-        #: the last request step's rendered spec and the status it got (for `_refusal_reason`)
-        self._sent: tuple[dict[str, Any], int] | None = None
+        # Per thread: with `--concurrency` several scenarios run on one runner at once.
+        self._local = threading.local()
+
+    @property
+    def _sent(self) -> tuple[dict[str, Any], int] | None:
+        """This thread's last request step: its rendered spec and the status it got (`_refusal_reason`)."""
+        sent: tuple[dict[str, Any], int] | None = getattr(self._local, "sent", None)
+        return sent
+
+    @_sent.setter
+    def _sent(self, value: tuple[dict[str, Any], int] | None) -> None:
+        self._local.sent = value
 
     def run(self, scenario: Scenario) -> ScenarioResult:
         started = time.perf_counter()

@@ -141,6 +141,9 @@ class Scenario:
     steps: tuple[Step, ...]
     source: str | None = None  # default `source` of the steps' idp expectations
     tolerates: tuple[str, ...] = ()  # quirks under which the flow passes with warnings
+    #: Why this scenario must not run beside others under `--concurrency` (it judges the whole
+    #: collection, which other checks' writes change); None: it may run concurrently.
+    serial: str | None = None
 
     @property
     def counts(self) -> dict[str, int]:

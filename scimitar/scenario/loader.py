@@ -517,6 +517,7 @@ def load_scenario(file: str | FilePath, *, display: str | None = None) -> Scenar
         steps=tuple(steps),
         source=data.get("source"),
         tolerates=tuple(data.get("tolerates", [])),
+        serial=data.get("serial"),
     )
 
 

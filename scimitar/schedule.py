@@ -1,0 +1,69 @@
+"""What runs at once under `--concurrency`: checks and scenarios as units of one thread pool.
+
+Against a remote target latency is what a run waits for, and most checks and scenarios are
+independent (each names its resources with the run's prefix and deletes them when it ends), so
+they run side by side in a pool of `workers` threads, and pytest then reports each result at its
+own item, in collection order. A unit marked `serial` (a race check, a walk of the whole
+collection, a scenario that reconfigures the product) is left out of the pool and runs at its
+item, alone: the pool has finished by then.
+
+Threads rather than pytest-xdist processes: the units share one session (target, credentials,
+discovery, the run's ledger and its cleanup, the report), which xdist would have to split across
+processes and merge back; the work is waiting on sockets, which threads do well.
+
+Units start longest first (by `weight`, an estimate of their requests), so a long chain started
+last does not become the run's tail.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One check or scenario: `run()` gives its result (and must not raise for a failed verdict)."""
+
+    key: str
+    run: Callable[[], Any]
+    serial: bool = False
+    weight: float = 1.0
+
+
+@dataclass(frozen=True)
+class Done:
+    """A pooled unit's result, or the exception it raised (re-raised at its item)."""
+
+    result: Any = None
+    error: BaseException | None = None
+
+    def get(self) -> Any:
+        if self.error is not None:
+            raise self.error
+        return self.result
+
+
+def run_pooled(units: Sequence[Unit], workers: int, store: dict[str, Done]) -> None:
+    """Run the units not marked serial in `workers` threads, longest first, into `store`.
+
+    Nothing runs when `workers` is 1 or fewer than two units could share the pool. On Ctrl-C the
+    queued units never start and the running ones end their current request (the client's
+    deadline bounds it); what finished stays in `store`.
+    """
+    pending = sorted((u for u in units if not u.serial), key=lambda u: -u.weight)
+    if workers <= 1 or len(pending) < 2:
+        return
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="scimitar-unit")
+    try:
+        futures: dict[Future[Any], Unit] = {pool.submit(unit.run): unit for unit in pending}
+        remaining = set(futures)
+        while remaining:
+            finished, remaining = wait(remaining, return_when=FIRST_COMPLETED)
+            for future in finished:
+                error = future.exception()
+                store[futures[future].key] = Done(None, error) if error else Done(future.result())
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
