@@ -26,6 +26,7 @@ from __future__ import annotations
 import atexit
 import os
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -157,7 +158,12 @@ class ScimSession:
         if self._prefetch_done:
             return
         self._prefetch_done = True
-        run_pooled(units, workers, self._prefetched)
+        run_pooled(units, workers, self._prefetched, on_interrupt=self._stop_requests)
+
+    def _stop_requests(self) -> None:
+        """Ctrl-C while the pool runs: no unit sends another request (each ends after the one in
+        flight); the final cleanup gets its own time (`Target.begin_cleanup`)."""
+        self.target.limits.run_deadline = time.monotonic()
 
     def take(self, key: str) -> Any:
         """The prefetched result of unit `key` (re-raising what it raised), or None: run it now."""

@@ -46,12 +46,18 @@ class Done:
         return self.result
 
 
-def run_pooled(units: Sequence[Unit], workers: int, store: dict[str, Done]) -> None:
+def run_pooled(
+    units: Sequence[Unit],
+    workers: int,
+    store: dict[str, Done],
+    on_interrupt: Callable[[], None] | None = None,
+) -> None:
     """Run the units not marked serial in `workers` threads, longest first, into `store`.
 
     Nothing runs when `workers` is 1 or fewer than two units could share the pool. On Ctrl-C the
-    queued units never start and the running ones end their current request (the client's
-    deadline bounds it); what finished stays in `store`.
+    queued units never start, `on_interrupt` tells the running ones to send nothing more (the
+    session ends the run's deadline, so each ends after its current request, which its read
+    deadline bounds), and the interrupt propagates once they have; what finished stays in `store`.
     """
     pending = sorted((u for u in units if not u.serial), key=lambda u: -u.weight)
     if workers <= 1 or len(pending) < 2:
@@ -65,5 +71,9 @@ def run_pooled(units: Sequence[Unit], workers: int, store: dict[str, Done]) -> N
             for future in finished:
                 error = future.exception()
                 store[futures[future].key] = Done(None, error) if error else Done(future.result())
+    except BaseException:
+        if on_interrupt is not None:
+            on_interrupt()
+        raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)

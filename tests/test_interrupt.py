@@ -109,6 +109,8 @@ def test_interrupted_test_run_is_marked_everywhere(
     assert "scimitar: INTERRUPTED:" in out, out[-2000:]
     if presses > 1:
         assert f"scimitar cleanup --target-url {slow_server} --run-id int{presses}" in out, out[-2000:]
+    else:  # one Ctrl-C: the pooled checks and scenarios stop sending, then the cleanup deletes it all
+        assert _prefixed_users(slow_server) == 0, out[-2000:]
     data = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
     assert data["summary"]["interrupted"] is True and data["verdict"] == "INTERRUPTED"
     html = (tmp_path / "reports" / f"int{presses}" / "report.html").read_text(encoding="utf-8")
