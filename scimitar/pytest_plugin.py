@@ -150,7 +150,9 @@ class ScimSession:
             return self.run_options.concurrency
         return 1 if self.target.embedded else DEFAULT_REMOTE_CONCURRENCY
 
-    def prefetch(self, units: list[Unit], workers: int) -> None:
+    def prefetch(
+        self, units: list[Unit], workers: int, progress: Callable[[int, int], None] | None = None
+    ) -> None:
         """`--concurrency`: run the units (checks and scenarios) not marked `serial` now, in a pool of
         `workers` threads (`scimitar.schedule`); each item then reports its result in collection
         order, and the serial ones run at their item, alone. Units are isolated by run-unique names,
@@ -158,7 +160,7 @@ class ScimSession:
         if self._prefetch_done:
             return
         self._prefetch_done = True
-        run_pooled(units, workers, self._prefetched, on_interrupt=self._stop_requests)
+        run_pooled(units, workers, self._prefetched, on_interrupt=self._stop_requests, on_progress=progress)
 
     def _stop_requests(self) -> None:
         """Ctrl-C while the pool runs: no unit sends another request (each ends after the one in
@@ -403,9 +405,16 @@ def scim(request: pytest.FixtureRequest) -> ScimSession:
 
 def prefetch_items(session: ScimSession, items: list[pytest.Item]) -> None:
     """`--concurrency` above 1: run the selected checks and scenarios in the pool now (once; the
-    first check or scenario item calls this, whichever comes first)."""
-    if session.workers <= 1 or session._prefetch_done:
+    first check or scenario item calls this, whichever comes first). Every few seconds a line
+    says how far the pool has come, since no item reports before it is done."""
+    if session.workers <= 1 or session._prefetch_done or not items:
         return
+    reporter = items[0].config.pluginmanager.get_plugin("terminalreporter")
+
+    def progress(done: int, total: int) -> None:
+        if reporter is not None:
+            reporter.write_line(f"scimitar: {done} of {total} checks and scenarios done ({session.workers} at once)")
+
     units: list[Unit] = []
     for item in items:
         check = _check_of(item)
@@ -415,7 +424,7 @@ def prefetch_items(session: ScimSession, items: list[pytest.Item]) -> None:
         unit = getattr(item, "scim_unit", None)
         if callable(unit):
             units.append(unit(session))
-    session.prefetch(units, session.workers)
+    session.prefetch(units, session.workers, progress)
 
 
 def _check_of(item: pytest.Item) -> Check | None:

@@ -17,6 +17,7 @@ last does not become the run's tail.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
@@ -51,6 +52,8 @@ def run_pooled(
     workers: int,
     store: dict[str, Done],
     on_interrupt: Callable[[], None] | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
+    progress_every_s: float = 5.0,
 ) -> None:
     """Run the units not marked serial in `workers` threads, longest first, into `store`.
 
@@ -58,6 +61,8 @@ def run_pooled(
     queued units never start, `on_interrupt` tells the running ones to send nothing more (the
     session ends the run's deadline, so each ends after its current request, which its read
     deadline bounds), and the interrupt propagates once they have; what finished stays in `store`.
+    `on_progress(done, total)` is called every `progress_every_s` seconds while units run, so a long
+    pool (a slow target) shows it is moving before the first item reports.
     """
     pending = sorted((u for u in units if not u.serial), key=lambda u: -u.weight)
     if workers <= 1 or len(pending) < 2:
@@ -66,11 +71,15 @@ def run_pooled(
     try:
         futures: dict[Future[Any], Unit] = {pool.submit(unit.run): unit for unit in pending}
         remaining = set(futures)
+        next_report = time.monotonic() + progress_every_s
         while remaining:
-            finished, remaining = wait(remaining, return_when=FIRST_COMPLETED)
+            finished, remaining = wait(remaining, timeout=progress_every_s, return_when=FIRST_COMPLETED)
             for future in finished:
                 error = future.exception()
                 store[futures[future].key] = Done(None, error) if error else Done(future.result())
+            if on_progress is not None and remaining and time.monotonic() >= next_report:
+                on_progress(len(futures) - len(remaining), len(futures))
+                next_report = time.monotonic() + progress_every_s
     except BaseException:
         if on_interrupt is not None:
             on_interrupt()

@@ -208,6 +208,24 @@ def test_pool_keeps_a_units_exception_for_its_item() -> None:
     assert "z" not in store
 
 
+def test_pool_reports_progress_while_units_run() -> None:
+    seen: list[tuple[int, int]] = []
+    release = threading.Event()
+
+    def slow() -> int:
+        release.wait(5)
+        return 1
+
+    def progress(done: int, total: int) -> None:
+        seen.append((done, total))
+        release.set()  # the first report lets the slow unit finish
+
+    store: dict[str, Done] = {}
+    run_pooled([Unit("fast", lambda: 0), Unit("slow", slow)], 2, store, on_progress=progress, progress_every_s=0.05)
+    assert seen and seen[0] == (1, 2)
+    assert store["slow"].get() == 1
+
+
 def _run_json(url: str, tmp_path: Path, *extra: str) -> dict[str, Any]:
     out = tmp_path / f"run-{len(list(tmp_path.glob('run-*')))}.json"
     done = scimitar(
