@@ -48,12 +48,11 @@ class ValuePath:
         them), and the sub-attributes `subs` the attribute declares. The first is `primary` where
         `primary` is declared."""
         attr = self.attribute
-        value_attr, type_attr = attr.sub("value"), attr.sub("type")
-        assert value_attr is not None
+        type_attr = attr.sub("type")
         kinds = _kinds(type_attr, count) if type_attr is not None and type_attr.mutability != "readOnly" else []
         out = []
         for i in range(count):
-            item: dict[str, Any] = {"value": ctx.data.value_for(value_attr, attr.name)}
+            item: dict[str, Any] = {"value": self.fresh_value(ctx)}
             if kinds:
                 item["type"] = kinds[i]
             if i == 0 and attr.sub("primary") is not None:
@@ -61,6 +60,12 @@ class ValuePath:
             item.update({k: v for k, v in subs.items() if attr.sub(k) is not None})
             out.append(item)
         return out
+
+    def fresh_value(self, ctx: CheckContext) -> Any:
+        """A new `value` for the attribute (an address under the run prefix for `emails`)."""
+        value_attr = self.attribute.sub("value")
+        assert value_attr is not None
+        return ctx.data.value_for(value_attr, self.name)
 
     def key(self, item: Any) -> str | None:
         """The selecting sub-attribute's value in `item`, lower case, or None (`type` and

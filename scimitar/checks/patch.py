@@ -465,7 +465,7 @@ def replace_value_filter(ctx: CheckContext) -> None:
     vp = value_path(ctx)
     chosen, other = vp.items(ctx, 2)
     user = ctx.create_user(**having(vp.name, [chosen, other]))
-    address = vp.items(ctx, 1)[0]["value"]
+    address = vp.fresh_value(ctx)
     path = vp.path(chosen, "value")
     response = patch(ctx, user_path(user), {"op": "replace", "path": path, "value": address})
     succeeded(ctx, response, f"replace {path}")
