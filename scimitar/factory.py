@@ -217,6 +217,32 @@ class DataFactory:
                 return ref
         return None
 
+    def value_selector(self, resource_type: str = "User", *, also: tuple[str, ...] = ()) -> AttrRef | None:
+        """A writable multi-valued complex attribute (with a writable string `value`) and, as the
+        ref's `sub`, the sub-attribute a value selection filter picks its values by.
+
+        RFC 7644 §3.4.2.2's value filters work on any sub-attribute (`emails[type eq "work"]`,
+        `emails[value eq "a@x"]`), and a narrow schema may declare `value` alone. `type` is
+        preferred where some attribute declares it writable with room for two values (no canonical
+        values, or two or more); else `value`, which every value filter check writes anyway.
+        `also` are further sub-attributes the attribute must declare (`display`). Schema order
+        among attributes, as `multi_complex_with`.
+        """
+        candidates = [
+            ref
+            for ref in self.find(resource_type, type="complex", multi_valued=True)
+            if _writable_string(ref.attribute.sub("value"))
+            and all(ref.attribute.sub(name) is not None for name in also)
+        ]
+        for ref in candidates:
+            kind = ref.attribute.sub("type")
+            if kind is not None and _writable_string(kind) and len({v.lower() for v in kind.canonical_values}) != 1:
+                return AttrRef(ref.resource_type, ref.urn, ref.attribute, kind, ref.in_extension)
+        if not candidates:
+            return None
+        first = candidates[0]
+        return AttrRef(first.resource_type, first.urn, first.attribute, first.attribute.sub("value"), first.in_extension)
+
     def read_only(self, resource_type: str = "User") -> AttrRef | None:
         """A declared readOnly attribute a client could try to write (not `id`, `meta`)."""
         found = self.find(resource_type, mutability=("readOnly",), core_only=True, plain=False)
@@ -493,6 +519,12 @@ class DataFactory:
             if isinstance(primary, dict) and isinstance(primary.get("value"), str):
                 body["userName"] = primary["value"].lower()
         return body
+
+
+def _writable_string(attr: Attribute | None) -> bool:
+    """A sub-attribute a check can write any generated string into and read back."""
+    return attr is not None and attr.type == "string" and attr.mutability == "readWrite" and not attr.multi_valued
+
 
 def _apply(body: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
     for key, value in overrides.items():

@@ -13,9 +13,10 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from scimitar.checks import _query as q
+from scimitar.checks._valuepath import value_path
 from scimitar.checks.context import CheckContext
 from scimitar.checks.registry import Level, check
-from scimitar.factory import AttrRef
+from scimitar.factory import AttrRef, having
 from scimitar.quirks import Quirk
 from scimitar.schema import CORE_USER, ENTERPRISE_USER
 from scimitar.target import ScimResponse
@@ -388,7 +389,8 @@ def filter_precedence(ctx: CheckContext) -> None:
 
 @check(
     "rfc7644-3.4.2.2-filter-complex-value-path",
-    title='Complex attribute filters (`emails[type eq "home" and ...]`) apply to one value',
+    title='Complex attribute filters (`emails[type eq "home" and ...]` or `emails[value sw ... and ...]`) '
+    "apply to one value",
     section=SECTION,
     level=Level.MUST,
     tags=("filter",),
@@ -399,22 +401,24 @@ def filter_complex_value_path(ctx: CheckContext) -> None:
     """RFC 7644 §3.4.2.2 (Table 5): "[ ] Complex attribute filter grouping. Service providers MUST
     support complex filters where expressions MUST be applied to the same value of a parent
     attribute specified immediately before the left square bracket ("[")."
+    Each user has two values; alpha's meet one expression each, bravo's second meets both. The
+    first expression is on `type` where the target declares it (`type eq "home"`), else on
+    `value` (`value sw "<token>home-"`): any sub-attribute may stand in a value filter.
     """
+    vp = value_path(ctx)
     tok = q.token(ctx, "fcx")
-    # alpha has a home email and a .com email, but not one value that is both
-    emails_a = [
-        {"value": q.user_name(tok, "alpha"), "type": "work", "primary": True},
-        {"value": f"{tok}alpha-home@example.org", "type": "home"},
-    ]
-    emails_b = [
-        {"value": q.user_name(tok, "bravo"), "type": "work", "primary": True},
-        {"value": f"{tok}bravo-home@example.com", "type": "home"},
-    ]
-    a = q.make_user(ctx, tok, "alpha", emails=emails_a)
-    b = q.make_user(ctx, tok, "bravo", emails=emails_b)
-    flt = _scoped(tok, 'emails[type eq "home" and value ew "@example.com"]')
-    response, body = _filtered(ctx, flt, declinable=False)
-    q.expect_ids(ctx, response, body, [b], 'emails[type eq "home" and value ew "@example.com"]', among=[a, b])
+
+    def values(label: str, domain: str) -> list[dict[str, Any]]:
+        first, second = vp.items(ctx, 2)
+        return [{**first, "value": q.user_name(tok, label)}, {**second, "value": f"{tok}home-{label}@{domain}"}]
+
+    values_a, values_b = values("alpha", "example.org"), values("bravo", "example.com")
+    a = q.make_user(ctx, tok, "alpha", **having(vp.name, values_a))
+    b = q.make_user(ctx, tok, "bravo", **having(vp.name, values_b))
+    first = f'type eq "{values_b[1]["type"]}"' if vp.by == "type" else f'value sw "{tok}home-"'
+    expr = f'{vp.name}[{first} and value ew "@example.com"]'
+    response, body = _filtered(ctx, _scoped(tok, expr), declinable=False)
+    q.expect_ids(ctx, response, body, [b], expr, among=[a, b])
 
 
 @check(
