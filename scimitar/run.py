@@ -199,15 +199,21 @@ class Ledger:
         self._lock = threading.Lock()
 
     def add(self, location_or_path: str) -> None:
+        """Record a resource. A location ending in `Users/<id>` or `Groups/<id>` is kept as the
+        base-relative `/Users/<id>`: a server's location outside its base path (e.g. without
+        `/scim/v2`) must not aim the cleanup's DELETE, and its verifying re-read, at a URL that
+        answers 404 for everything, which would pass for "deleted"."""
+        path = _key(location_or_path)
         with self._lock:
-            if location_or_path not in self._paths:
-                self._paths.append(location_or_path)
+            if path not in self._paths:
+                self._paths.append(path)
 
     def forget(self, location_or_path: str) -> None:
         """Drop an entry (a check deleted its own resource)."""
+        path = _key(location_or_path)
         with self._lock:
-            if location_or_path in self._paths:
-                self._paths.remove(location_or_path)
+            if path in self._paths:
+                self._paths.remove(path)
 
     def _note_gone(self, path: str) -> None:
         with self._lock:

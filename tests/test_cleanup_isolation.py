@@ -22,6 +22,7 @@ from starlette.types import Receive, Scope, Send
 
 from scimitar.checks.context import CheckContext, Discovery
 from scimitar.checks.registry import Check, Level, Registry, check
+from scimitar.exchange import Recorder
 from scimitar.options import RunOptions
 from scimitar.pytest_plugin import (
     _SESSION,
@@ -257,3 +258,24 @@ def test_replay_reports_an_incomplete_cleanup_and_exits_1(
     section = json.loads((tmp_path / "rep1" / "results.json").read_text(encoding="utf-8"))["cleanup"]
     assert section["failed"] == [{"path": "/Users/c", "reason": "DELETE answered 401"}]
     assert section["deleted"] == 1 and section["complete"] is False
+
+
+def test_a_location_outside_the_base_path_cannot_pass_for_deleted() -> None:
+    """A Bulk response's `location` without the base path (`http://host/Users/<id>`, quirk
+    `location-no-base-path`) is recorded as `/Users/<id>` under the SCIM base: the cleanup's DELETE
+    and its re-read go to the resource, not to a URL that answers 404 for everything (which was
+    reported as "deleted" and then "still listed", leaving the Users on the target)."""
+    from scimitar.checks.registry import all_checks, load_catalogue
+
+    load_catalogue()
+    target = Target(TargetOptions(quirks=frozenset({Quirk.LOCATION_NO_BASE_PATH})))
+    session = started(target, "iso3")
+    for found in all_checks():
+        if found.suite == "bulk":
+            session.run_check(found)
+    assert session.run.ledger.gone, "the bulk checks created and deleted resources"
+    assert all(path.startswith(("/Users/", "/Groups/")) for path in session.run.ledger.gone)
+    report = session.run.cleanup(session.client.with_recorder(Recorder()), settle_s=0)
+    assert report.complete and not report.still_present, report.to_json()
+    assert count_named(session.context()) == (0, 0)
+    session.finish()
