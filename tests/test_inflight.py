@@ -12,16 +12,21 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from functools import cache
 from typing import Any
 
 import httpx
 import pytest
 
 from scimitar.checks.context import CheckContext, Discovery
-from scimitar.checks.registry import CheckFailed, CheckSkipped
+from scimitar.checks.registry import Check, CheckFailed, CheckSkipped, Level, all_checks, load_catalogue
 from scimitar.exchange import Masker, Recorder
 from scimitar.fanout import fan_out
+from scimitar.options import RunOptions
 from scimitar.pacing import Pacer
+from scimitar.pytest_plugin import ScimSession
+from scimitar.quirks import Quirk
+from scimitar.results import Outcome
 from scimitar.run import Ledger, Run
 from scimitar.target import Limits, ScimClient, Target, TargetOptions, TargetUnreachable
 from tests.test_concurrency import FakeClock
@@ -372,3 +377,44 @@ def test_ctrl_c_in_a_concurrent_cleanup_is_not_swallowed() -> None:
     with pytest.raises(KeyboardInterrupt):
         ledger.cleanup(server, sleep=lambda _: None)
     assert "/Groups/g3" in ledger.paths, "nothing unverified leaves the ledger"
+
+
+# -- the fanned-out checks are as honest as the sequential ones ---------------------------------------
+
+load_catalogue()
+#: The checks whose setup now fans out (race, pagination, filter's three users, search paging).
+FANNED = [c for c in all_checks() if c.func.__module__.rsplit(".", 1)[-1] in ("race", "pagination", "filter", "search")]
+
+
+@cache
+def _session(quirks: frozenset[Quirk] = frozenset(), fanout: int | None = 8) -> ScimSession:
+    """An embedded session like the honesty test's, whose client fans out `fanout` requests."""
+    target = Target(TargetOptions(quirks=quirks))
+    if fanout is not None:
+        target.limits.pacer = Pacer(max_in_flight=fanout)
+    s = ScimSession(target, Run(seed=1), RunOptions(seed=1))
+    target.probe(s.masker, s.recorder)
+    s.discovery = Discovery.fetch(s.client)
+    s.adopt_schemas()
+    return s
+
+
+@pytest.mark.parametrize("check", FANNED, ids=[c.id for c in FANNED])
+def test_fanned_out_checks_pass_strict_with_the_sequential_count(check: Check) -> None:
+    fanned, looped = _session().run_check(check), _session(fanout=None).run_check(check)
+    assert fanned.outcome == Outcome.PASSED == looped.outcome, fanned.message
+    assert fanned.expectations == looped.expectations >= 1, "setup() counting holds in the workers"
+    assert len(fanned.exchanges) == len(looped.exchanges), "no request more than the loop sent"
+
+
+FANNED_PAIRS = [(c, q) for c in FANNED for q in c.broken_by]
+
+
+@pytest.mark.parametrize(("check", "quirk"), FANNED_PAIRS, ids=[f"{c.id}--{q}" for c, q in FANNED_PAIRS])
+def test_fanned_out_checks_fail_under_their_quirks(check: Check, quirk: str) -> None:
+    result = _session(frozenset({Quirk(quirk)})).run_check(check)
+    what = f"{check.id} under {quirk}: {result.outcome} {result.message}"
+    if check.level is Level.MAY:  # as in test_honesty: an optional feature missing is a skip
+        assert result.outcome == Outcome.SKIPPED and "optional" in result.message, what
+    else:
+        assert result.outcome == (Outcome.FAILED if check.level is Level.MUST else Outcome.WARNING), what
