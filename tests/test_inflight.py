@@ -9,6 +9,7 @@ fake clock or a sleep of a few hundredths of a second; every thread is joined.
 
 from __future__ import annotations
 
+import signal
 import threading
 import time
 from collections.abc import Callable
@@ -239,6 +240,30 @@ def test_a_keyboard_interrupt_in_a_worker_is_not_swallowed() -> None:
 
     with pytest.raises(KeyboardInterrupt):
         fan_out(job, range(6), 3)
+
+
+def test_ctrl_c_while_waiting_returns_at_once_and_starts_nothing_more() -> None:
+    """The caller's Ctrl-C does not wait for a slow item (a hung target): it is raised at once,
+    and the items still queued never start (the running ones end alone, on daemon threads)."""
+    if threading.current_thread() is not threading.main_thread():
+        pytest.skip("a SIGINT reaches the main thread only")
+    ran: list[int] = []
+    ended: list[int] = []
+
+    def job(x: int) -> int:
+        ran.append(x)
+        if x == 0:
+            time.sleep(0.05)  # the caller is waiting by now
+            signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGINT)  # Ctrl-C
+        time.sleep(0.2)
+        ended.append(x)
+        return x
+
+    with pytest.raises(KeyboardInterrupt):
+        fan_out(job, range(10), 2)
+    assert not ended, "raised before the slow items ended"
+    time.sleep(0.25)  # the two running items end: nothing new starts after them
+    assert sorted(ran) == [0, 1] and sorted(ended) == [0, 1]
 
 
 # -- CheckContext.map and the setup helpers ------------------------------------------------------------
