@@ -335,13 +335,19 @@ class Ledger:
         return report
 
     def _verify(self, client: DeletingClient, paths: list[str], report: CleanupReport) -> dict[str, str]:
-        """Re-read `paths`: gone ones leave the ledger; returns the still readable ones with a detail."""
-        present: dict[str, str] = {}
-        for path, (kind, detail) in zip(paths, fan_out(lambda p: _reread(client, p), paths, _fanout(client)),
-                                        strict=True):
+        """Re-read `paths`: gone ones leave the ledger (at once, also when a Ctrl-C ends the rest);
+        returns the still readable ones with a detail."""
+
+        def reread(path: str) -> tuple[str, str]:
+            kind, detail = _reread(client, path)
             if kind == "gone":
                 self.forget(path)
                 self._note_gone(path)
+            return kind, detail
+
+        present: dict[str, str] = {}
+        for path, (kind, detail) in zip(paths, fan_out(reread, paths, _fanout(client)), strict=True):
+            if kind == "gone":
                 report.deleted.append(path)
             elif kind == "present":
                 present[path] = detail
