@@ -8,8 +8,9 @@ request takes a slot before it is sent and gives it back when its body has been 
 `--max-rps` caps how many requests start per second (each start reserves the next slot in time, so
 workers are served in turn), and a `429 Retry-After` seen by one worker holds the starts of every
 worker until it has passed: the target is asked to slow down once, not once per thread. No slot is
-held while waiting for a start time or a Retry-After, so a throttled worker never blocks the others'
-slots.
+held while a Retry-After is waited for, so a throttled worker never sits on a slot; the rate turn is
+taken with the slot held, just before the request starts, so the rate cap holds however long the
+slots were busy.
 """
 
 from __future__ import annotations
@@ -73,27 +74,51 @@ class Pacer:
             self._sleep(delay)
 
     def acquire(self, deadline: float | None = None) -> bool:
-        """Wait for the start gate, then for a free in-flight slot; True when a slot is now held
-        (the caller must `release` it), False without a bound or once `deadline` has passed.
+        """Wait for a free in-flight slot, then for this request's turn under `max_rps`; True when
+        a slot is now held (the caller must `release` it), False without a bound (then it is
+        `wait`) or once `deadline` (a `clock()` value) passed before a slot was free.
 
-        A 429 hold set by another worker while this one waited for a slot sends it back to the
-        gate without the slot: nobody sleeps on a Retry-After while holding one.
+        A 429 hold is slept out without a slot, before taking one and again if another worker
+        met a 429 while this one waited for its slot: nobody waits for a Retry-After holding a
+        slot. The rate turn is taken with the slot held, so the starts keep to `max_rps` however
+        long the slots were busy (a turn reserved before a long slot wait would start late, in a
+        burst with the others).
         """
-        while True:
+        if self.max_in_flight is None:
             self.wait(deadline)
-            if self.max_in_flight is None:
-                return False
+            return False
+        while True:
+            self._sleep_until(lambda: self._hold_until, deadline)
             with self._slots:
                 while self._in_flight >= self.max_in_flight:
                     left = None if deadline is None else deadline - self._clock()
                     if left is not None and left <= 0:
                         return False
                     self._slots.wait(left)
-                if self._held() and (deadline is None or self._clock() < deadline):
-                    continue  # back to the gate, which sleeps out the hold
                 self._in_flight += 1
                 self.peak_in_flight = max(self.peak_in_flight, self._in_flight)
-                return True
+            if self._held() and (deadline is None or self._clock() < deadline):
+                self.release()  # a 429 came while this waited: sleep it out without the slot
+                continue
+            self._sleep_until(self._reserve, deadline)
+            return True
+
+    def _reserve(self) -> float:
+        """(Under `_lock`.) This request's start under `max_rps`; the next one's is an interval on."""
+        start = max(self._clock(), self._next)
+        self._next = start + self._interval
+        return start
+
+    def _sleep_until(self, when: Callable[[], float], deadline: float | None) -> None:
+        with self._lock:
+            now = self._clock()
+            start = when()
+        delay = start - now
+        if deadline is not None:
+            delay = min(delay, max(0.0, deadline - now))
+        if delay > 0:
+            self.waited_s += delay
+            self._sleep(delay)
 
     def release(self) -> None:
         """Give back a slot `acquire` returned True for (the body was read, or the request failed)."""

@@ -119,6 +119,15 @@ def test_no_slot_is_held_while_a_retry_after_is_waited_for() -> None:
     pacer.release()
 
 
+def test_the_rate_cap_holds_with_slots() -> None:
+    clock = FakeClock()
+    pacer = Pacer(4.0, max_in_flight=2, clock=clock.now, sleep=clock.sleep)
+    for _ in range(5):
+        assert pacer.acquire()
+        pacer.release()
+    assert clock.slept == [0.25, 0.25, 0.25, 0.25]  # as `wait` alone: 4 starts a second
+
+
 def test_acquire_gives_up_at_the_run_deadline() -> None:
     pacer = Pacer(max_in_flight=1)
     assert pacer.acquire()

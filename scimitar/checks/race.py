@@ -350,7 +350,7 @@ def delete_racing_member_adds(ctx: CheckContext) -> None:
         user = first_user if round_no == 0 else ctx.create_user()
         user_path = path_of("/Users", user)
         add = _patch_members("add", [user["id"]])
-        jobs = [_send("DELETE", user_path)] + [_send("PATCH", path_of("/Groups", g), add) for g in groups]
+        jobs = [_send("DELETE", user_path)] + [_send("PATCH", gpath, add) for gpath in group_paths]
         responses = race(ctx, jobs)
         _no_5xx(ctx, responses, "a DELETE racing member adds")
         ctx.expect_status(responses[0], 200, 204, message=f"the racing DELETE answered {responses[0].status}")
