@@ -12,7 +12,7 @@ from __future__ import annotations
 import signal
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import cache
 from typing import Any
 
@@ -280,6 +280,7 @@ def test_ctrl_c_while_waiting_returns_at_once_and_starts_nothing_more() -> None:
 
 def _context(fanout: int | None, seed: int = 5) -> CheckContext:
     target = Target(TargetOptions())
+    _OPEN.append(target)
     if fanout is not None:
         target.limits.pacer = Pacer(max_in_flight=fanout)
     client = target.client(target.masker(), Recorder())
@@ -420,10 +421,22 @@ load_catalogue()
 FANNED = [c for c in all_checks() if c.func.__module__.rsplit(".", 1)[-1] in ("race", "pagination", "filter", "search")]
 
 
+_OPEN: list[Target] = []
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _close_targets() -> Iterator[None]:
+    """Every embedded target these tests opened is closed (its event loop too) when they end."""
+    yield
+    for target in _OPEN:
+        target.close()
+
+
 @cache
 def _session(quirks: frozenset[Quirk] = frozenset(), fanout: int | None = 8) -> ScimSession:
     """An embedded session like the honesty test's, whose client fans out `fanout` requests."""
     target = Target(TargetOptions(quirks=quirks))
+    _OPEN.append(target)
     if fanout is not None:
         target.limits.pacer = Pacer(max_in_flight=fanout)
     s = ScimSession(target, Run(seed=1), RunOptions(seed=1))
