@@ -16,7 +16,8 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from functools import partial
+from typing import Any, Protocol, TypeVar
 from urllib.parse import quote
 
 from faker import Faker
@@ -25,9 +26,11 @@ from faker import Faker
 from scimitar.factory import LOCALES as LOCALES
 from scimitar.factory import DataFactory as DataFactory
 from scimitar.factory import ascii_slug as ascii_slug
+from scimitar.fanout import fan_out
 from scimitar.target import TargetError
 
 PREFIX_ROOT = "scimitar-"
+R = TypeVar("R")
 
 
 class _Response(Protocol):
@@ -184,6 +187,62 @@ def _present_detail(response: Any) -> str:
     return "still readable after DELETE (GET answered 200)"
 
 
+def _fanout(client: DeletingClient) -> int:
+    """How many requests `client` may have in flight at once (`ScimClient.fanout`; fakes: 1)."""
+    fanout = getattr(client, "fanout", 1)
+    return fanout if isinstance(fanout, int) and fanout > 1 else 1
+
+
+def _delete_one(client: DeletingClient, path: str, last_try: bool) -> tuple[str, str]:
+    """One DELETE of the cleanup: `answered` (2xx or gone: verify it), `again` (5xx or unreachable,
+    not on the last try) or `failed` with why. Only a BaseException (Ctrl-C) escapes."""
+    try:
+        response = client.delete(path)
+    except Exception as exc:  # unreachable mid-cleanup: report and keep the rest
+        return ("failed", _why(exc)) if last_try else ("again", "")
+    if 200 <= response.status < 300 or response.status in _GONE:
+        return "answered", ""
+    if response.status >= 500 and not last_try:
+        return "again", ""
+    return "failed", f"DELETE answered {response.status}"  # 401, 403, 409, ...: asking again changes nothing
+
+
+def _reread(client: DeletingClient, path: str) -> tuple[str, str]:
+    """The re-read that verifies one DELETE: `gone`, `present` (with what was seen) or `failed`."""
+    try:
+        response = client.get(path)
+    except Exception as exc:
+        return "failed", f"DELETE answered, but the re-read failed: {_why(exc)}"
+    if response.status in _GONE:
+        return "gone", ""
+    if response.status == 200:
+        return "present", _present_detail(response)
+    return "failed", f"DELETE answered, but the re-read answered {response.status}: not verified"
+
+
+#: Deletion waves of a concurrent cleanup: Groups (they name their members), then any other type,
+#: then Users (named by Groups, naming nothing themselves).
+_WAVES = ("Groups", None, "Users")
+
+
+def _in_waves(fn: Callable[[str], R], paths: list[str], workers: int) -> list[R]:
+    """`fn` over `paths`, results in `paths` order. Sequential in `paths` order with one worker;
+    else one fan-out per resource type of `_WAVES`, each wave ending before the next begins."""
+    if workers <= 1:
+        return [fn(path) for path in paths]
+
+    def wave_of(path: str) -> str | None:
+        found = _RESOURCE_KEY.search(path)
+        return found.group(1) if found else None
+
+    results: dict[int, R] = {}
+    for wave in _WAVES:
+        picked = [i for i, path in enumerate(paths) if wave_of(path) == wave]
+        for i, result in zip(picked, fan_out(fn, [paths[i] for i in picked], workers), strict=True):
+            results[i] = result
+    return [results[i] for i in range(len(paths))]
+
+
 class Ledger:
     """Paths of every resource this run created; `cleanup` deletes exactly those, newest first, and
     re-reads each to verify it is gone.
@@ -248,27 +307,27 @@ class Ledger:
         DELETE); what stays readable is `still_present`. Any other status, of the DELETE or of the
         re-read, is `failed`, with the status. Safe to call twice: only verified deletions leave the
         ledger, so failures and survivors are tried again.
+
+        A client whose `fanout` is above 1 (`--concurrency`, remote targets) gets the DELETEs and
+        the re-reads side by side, bounded by the run's in-flight slots: the DELETEs in waves,
+        every Group before any User (a Group names its members, a User does not name its Groups;
+        newest first within a wave), the re-reads all at once. The report lists paths in the
+        ledger's newest-first order either way; a Ctrl-C still ends the cleanup at once.
         """
+        workers = _fanout(client)
         report = CleanupReport()
         answered: list[str] = []
         todo = list(reversed(self.paths))
         for last_try in (False, True):  # a 5xx or a dropped connection is tried once more
             again: list[str] = []
-            for path in todo:
-                try:
-                    response = client.delete(path)
-                except Exception as exc:  # unreachable mid-cleanup: report and keep the rest
-                    if last_try:
-                        report.failed.append((path, _why(exc)))
-                    else:
-                        again.append(path)
-                    continue
-                if 200 <= response.status < 300 or response.status in _GONE:
+            outcomes = _in_waves(partial(_delete_one, client, last_try=last_try), todo, workers)
+            for path, (kind, why) in zip(todo, outcomes, strict=True):
+                if kind == "answered":
                     answered.append(path)
-                elif response.status >= 500 and not last_try:
+                elif kind == "again":
                     again.append(path)
-                else:  # 401, 403, 409, ...: asking again changes nothing
-                    report.failed.append((path, f"DELETE answered {response.status}"))
+                else:
+                    report.failed.append((path, why))
             todo = again
         present = self._verify(client, answered, report)
         waited, pause = 0.0, 0.2
@@ -282,24 +341,24 @@ class Ledger:
         return report
 
     def _verify(self, client: DeletingClient, paths: list[str], report: CleanupReport) -> dict[str, str]:
-        """Re-read `paths`: gone ones leave the ledger; returns the still readable ones with a detail."""
-        present: dict[str, str] = {}
-        for path in paths:
-            try:
-                response = client.get(path)
-            except Exception as exc:
-                report.failed.append((path, f"DELETE answered, but the re-read failed: {_why(exc)}"))
-                continue
-            if response.status in _GONE:
+        """Re-read `paths`: gone ones leave the ledger (at once, also when a Ctrl-C ends the rest);
+        returns the still readable ones with a detail."""
+
+        def reread(path: str) -> tuple[str, str]:
+            kind, detail = _reread(client, path)
+            if kind == "gone":
                 self.forget(path)
                 self._note_gone(path)
+            return kind, detail
+
+        present: dict[str, str] = {}
+        for path, (kind, detail) in zip(paths, fan_out(reread, paths, _fanout(client)), strict=True):
+            if kind == "gone":
                 report.deleted.append(path)
-            elif response.status == 200:
-                present[path] = _present_detail(response)
+            elif kind == "present":
+                present[path] = detail
             else:
-                report.failed.append(
-                    (path, f"DELETE answered, but the re-read answered {response.status}: not verified")
-                )
+                report.failed.append((path, detail))
         return present
 
     @staticmethod

@@ -375,6 +375,20 @@ class CreationSink(Protocol):
     def add(self, location_or_path: str) -> None: ...
 
 
+class _Slot:
+    """One request's in-flight slot of the shared `Pacer` (none: `pacer=None`), given back once."""
+
+    __slots__ = ("_pacer",)
+
+    def __init__(self, pacer: Pacer | None) -> None:
+        self._pacer = pacer
+
+    def release(self) -> None:
+        pacer, self._pacer = self._pacer, None
+        if pacer is not None:
+            pacer.release()
+
+
 _COLLECTION = re.compile(r"/?(Users|Groups)/?")
 
 
@@ -433,6 +447,19 @@ class ScimClient:
         self._sleep = sleep
         self.timeout = timeout
         self.limits = limits if limits is not None else Limits()
+        #: A race check's burst client (scimitar/checks/race.py): its requests pass the pacer's
+        #: start gate but take no in-flight slot, so a burst of `RACE_N` is sent at once whatever
+        #: `--concurrency` is (the race checks are serial: nothing else is in flight then).
+        self.burst = False
+
+    @property
+    def fanout(self) -> int:
+        """How many requests a caller of this client may have in flight at once: the shared
+        pacer's in-flight bound (`--concurrency`), 1 without one (the embedded default). The
+        bound holds in `_send` whatever the number of threads; this only says whether more
+        threads would help."""
+        pacer = self.limits.pacer
+        return 1 if pacer is None else pacer.fanout
 
     # -- addresses ------------------------------------------------------------------------------
     @property
@@ -576,8 +603,23 @@ class ScimClient:
             request.headers.pop(name, None)
         self._require_same_origin(str(request.url), "request URL")
         limits = self.limits
-        if limits.pacer is not None:
-            limits.pacer.wait(limits.run_deadline)
+        pacer = limits.pacer
+        slot = _Slot(None)
+        if pacer is not None:
+            if self.burst:  # a race check's burst: bounded by its own size, takes no slot
+                pacer.wait(limits.run_deadline)
+            elif pacer.acquire(limits.run_deadline):
+                slot = _Slot(pacer)
+        try:
+            return self._send_paced(method, url, request, slot)
+        finally:
+            slot.release()
+
+    def _send_paced(self, method: str, url: str, request: httpx.Request, slot: _Slot) -> ScimResponse:
+        """Send a built request (past the pacer's gate) and read its body within the limits. The
+        in-flight `slot` is given back as soon as the body is read or the request failed, before
+        the exchange is recorded (masking is local work)."""
+        limits = self.limits
         run_left = limits.run_left()
         if run_left <= 0:
             raise RunDeadlineReached("run deadline reached (--max-duration); request not sent")
@@ -624,6 +666,7 @@ class ScimClient:
             raise error from exc
         finally:
             _DEADLINE.reset(token)
+            slot.release()
         elapsed = (time.perf_counter() - started) * 1000
         exchange = Exchange.record(request, response, masker=self.masker, elapsed_ms=elapsed)
         self.recorder.record(exchange)
@@ -688,6 +731,7 @@ class ScimClient:
             ledger=self.ledger,
             limits=self.limits,
         )
+        clone.burst = self.burst
         return clone
 
 

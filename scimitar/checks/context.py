@@ -7,14 +7,16 @@ here so that each check stays a dozen lines.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 from scimitar.checks.registry import Check, CheckFailed, CheckSkipped
 from scimitar.exchange import Exchange, Recorder
 from scimitar.factory import AttrRef, DataFactory
+from scimitar.fanout import fan_out
 from scimitar.run import CleanupReport, Ledger, LedgerScope, Run
 from scimitar.schema import CORE_GROUP, CORE_USER, ENTERPRISE_USER, PATCH_OP
 from scimitar.target import ScimClient, ScimResponse
@@ -22,6 +24,9 @@ from scimitar.target import ScimClient, ScimResponse
 if TYPE_CHECKING:
     from scimitar.jsonschemas import Violation
     from scimitar.target import Target
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 #: `needs` name -> (Features attribute, ServiceProviderConfig member that advertises it).
 _SPC_NEEDS = {
@@ -183,7 +188,10 @@ class CheckContext:
     target: Target | None = None
     expectations: int = field(default=0, init=False)
     not_exercised_reasons: list[str] = field(default_factory=list, init=False)
-    _setup_depth: int = field(default=0, init=False, repr=False)
+    #: `setup()` nesting, per thread: a `map` worker starts at its caller's depth, so an expectation
+    #: it evaluates counts (or not) exactly as it would in the sequential loop.
+    _depth: threading.local = field(default_factory=threading.local, init=False, repr=False, compare=False)
+    _count_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False, compare=False)
     #: This check's part of the run's ledger: the client's create hook, `create` and the checks that
     #: record a Bulk or PUT creation all feed it, and `cleanup_created` deletes it when the check ends.
     created: LedgerScope = field(init=False, repr=False)
@@ -225,10 +233,20 @@ class CheckContext:
         return self.discovery.features
 
     # -- counting -------------------------------------------------------------------------------
+    @property
+    def _setup_depth(self) -> int:
+        depth: int = getattr(self._depth, "value", 0)
+        return depth
+
+    @_setup_depth.setter
+    def _setup_depth(self, value: int) -> None:
+        self._depth.value = value
+
     def evaluated(self) -> None:
         """Count one expectation on the requirement (outside `setup()`); helpers call this."""
         if self._setup_depth == 0:
-            self.expectations += 1
+            with self._count_lock:
+                self.expectations += 1
 
     @contextmanager
     def setup(self) -> Iterator[None]:
@@ -239,6 +257,40 @@ class CheckContext:
             yield
         finally:
             self._setup_depth -= 1
+
+    # -- fan-out ----------------------------------------------------------------------------------
+    @property
+    def fanout(self) -> int:
+        """How many of this check's independent requests may go at once: the run's in-flight bound
+        (`--concurrency`), 1 for the embedded default or `--concurrency 1`."""
+        return self.client.fanout
+
+    def map(self, fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
+        """`[fn(item) for item in items]`, side by side when the run allows it (`fanout`).
+
+        For a check's independent requests (creating its set of Users, re-reading its Groups):
+        against a remote target they no longer wait for each other's round trip. It behaves as the
+        loop: results in item order, the first exception in item order is raised (a `CheckFailed`
+        or a skip ends the check as before; items not started yet never start), and each worker
+        records into this check's recorder and ledger scope and counts its expectations at the
+        caller's `setup()` depth. `fn` must not depend on the side effects of an earlier item, and
+        should not draw test data (`ctx.data`): draw it first, in order, so the seed gives the same
+        data (`create_users` does).
+        """
+        todo = list(items)
+        workers = self.fanout
+        if workers <= 1 or len(todo) <= 1:
+            return [fn(item) for item in todo]
+        depth = self._setup_depth
+
+        def call(item: T) -> R:
+            self._setup_depth = depth
+            try:
+                return fn(item)
+            finally:
+                self._setup_depth = 0
+
+        return fan_out(call, todo, workers, name="scimitar-map")
 
     def not_exercised(self, why: str) -> None:
         """Say why the requirement could not be put to the test here (the precondition did not
@@ -357,6 +409,23 @@ class CheckContext:
         """Create a generated Group (see `DataFactory.group`) and return the server's representation."""
         group = self.create("/Groups", self.data.group(**overrides))
         return self._with_members(group, overrides.get("members"))
+
+    def create_users(
+        self, spec: int | Sequence[Mapping[str, Any]], *, enterprise: bool = False
+    ) -> list[dict[str, Any]]:
+        """Create several generated Users (`spec`: how many, or each one's overrides), side by side
+        when the run allows it (`map`); the server's representations in order. The data is drawn
+        first, in order, so the same seed gives the same Users as `create_user` in a loop."""
+        overrides = [{}] * spec if isinstance(spec, int) else [dict(o) for o in spec]
+        payloads = [self.data.user(enterprise=enterprise, **o) for o in overrides]
+        return self.map(lambda payload: self.create("/Users", payload), payloads)
+
+    def create_groups(self, spec: int | Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        """Create several generated Groups (`spec`: how many, or each one's overrides) as
+        `create_users` does; each as `create_group` (members kept or PATCHed in, else skip)."""
+        overrides = [{}] * spec if isinstance(spec, int) else [dict(o) for o in spec]
+        payloads = [(self.data.group(**o), o.get("members")) for o in overrides]
+        return self.map(lambda p: self._with_members(self.create("/Groups", p[0]), p[1]), payloads)
 
     def _with_members(self, group: dict[str, Any], members: Any) -> dict[str, Any]:
         """Setup for checks that need a Group with members: a provider that keeps no `members` sent

@@ -100,7 +100,12 @@ def empty_create(response: ScimResponse) -> bool:
 def read(ctx: CheckContext, path: str) -> dict[str, Any]:
     """GET a resource this check created; anything but 200 fails the check's setup. Reading back
     is setup: it does not count as exercising the check's requirement."""
-    response = ctx.client.get(path)
+    return judge_read(ctx, path, ctx.client.get(path))
+
+
+def judge_read(ctx: CheckContext, path: str, response: ScimResponse) -> dict[str, Any]:
+    """`read`'s verdict on a GET of `path` already sent (e.g. several sent side by side by
+    `ctx.map`, then judged in order): anything but 200 with a body fails the check's setup."""
     with ctx.setup():
         ctx.expect_status(response, 200, message=f"setup failed: GET {path} answered {response.status}")
         return body_of(ctx, response, f"GET {path}")

@@ -163,7 +163,7 @@ def _text(ctx: CheckContext, *, case_exact: bool | None = None) -> AttrRef:
 def _three(ctx: CheckContext, tag: str, **extra: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
     """Three users alpha, bravo, charlie under a fresh token (`extra[label]` overrides fields)."""
     tok = q.token(ctx, tag)
-    users = [q.make_user(ctx, tok, label, **extra.get(label, {})) for label in ("alpha", "bravo", "charlie")]
+    users = q.make_users(ctx, tok, ("alpha", "bravo", "charlie"), extra)
     return tok, users
 
 

@@ -26,7 +26,7 @@ def _set(ctx: CheckContext, tag: str, n: int = SET_SIZE) -> tuple[str, list[dict
     """`n` users under a fresh token, created out of name order."""
     tok = q.token(ctx, tag)
     order = sorted(range(1, n + 1), key=lambda i: (i * 3) % n)
-    return tok, [q.make_user(ctx, tok, f"u{i}") for i in order]
+    return tok, q.make_users(ctx, tok, [f"u{i}" for i in order])
 
 
 def _page(ctx: CheckContext, tok: str, **params: Any) -> tuple[ScimResponse, dict[str, Any]]:
@@ -294,8 +294,7 @@ def okta_connector_test_list_users(ctx: CheckContext) -> None:
     fields in a ListResponse.
     """
     tok = q.token(ctx, "pokta")
-    for i in range(3):
-        q.make_user(ctx, tok, f"u{i}")
+    q.make_users(ctx, tok, [f"u{i}" for i in range(3)])
     response = ctx.client.get("/Users", params={"startIndex": 1, "count": 2})
     body = q.list_body(ctx, response)
     require(ctx, "list-response-paging", response, "GET /Users?startIndex=1&count=2")
@@ -364,8 +363,7 @@ def entra_start_index_echo(ctx: CheckContext) -> None:
     validation pages with startIndex=N&count=5 and compares the echoed startIndex.
     """
     tok = q.token(ctx, "pentra")
-    for i in range(3):
-        q.make_user(ctx, tok, f"u{i}")
+    q.make_users(ctx, tok, [f"u{i}" for i in range(3)])
     response = ctx.client.get("/Users", params={"startIndex": 2, "count": 5})
     body = q.list_body(ctx, response)
     ctx.expect(
@@ -393,7 +391,7 @@ MAX_WALK_COUNT = 200
 
 def _collection(ctx: CheckContext, tag: str, n: int = COLLECTION_USERS) -> list[dict[str, Any]]:
     tok = q.token(ctx, tag)
-    return [q.make_user(ctx, tok, f"u{i}") for i in range(n)]
+    return q.make_users(ctx, tok, [f"u{i}" for i in range(n)])
 
 
 def _cpage(ctx: CheckContext, start: int, count: int) -> tuple[ScimResponse, dict[str, Any]]:

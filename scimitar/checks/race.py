@@ -24,7 +24,7 @@ from typing import Any
 import httpx
 
 from scimitar.checks.context import CheckContext
-from scimitar.checks.crud import attr, full_user, path_of, read, values_of
+from scimitar.checks.crud import attr, full_user, judge_read, path_of, read, values_of
 from scimitar.checks.registry import Level, check
 from scimitar.quirks import Quirk
 from scimitar.schema import PATCH_OP
@@ -49,6 +49,7 @@ def _workers(ctx: CheckContext, n: int) -> Iterator[list[ScimClient]]:
     clients: list[ScimClient] = []
     for _ in range(n):
         worker = ctx.client.with_recorder(ctx.recorder)
+        worker.burst = True  # the burst is bounded by `n`, not by the run's in-flight slots
         if isinstance(transport, InProcessTransport):
             http = httpx.Client(
                 transport=InProcessTransport(
@@ -205,8 +206,9 @@ def concurrent_member_adds_kept(ctx: CheckContext) -> None:
     member was added; N adds of distinct Users sent at once must leave all N members (a server
     that reads the group, then writes its copy back, loses all but one).
     """
-    users = [ctx.create_user() for _ in range(RACE_N)]
-    group = ctx.create_group()
+    # The Users and the Group in one fan-out (data drawn in the order of the loop it replaces).
+    bodies = [("/Users", ctx.data.user()) for _ in range(RACE_N)] + [("/Groups", ctx.data.group())]
+    *users, group = ctx.map(lambda b: ctx.create(*b), bodies)
     path = path_of("/Groups", group)
     jobs = [_send("PATCH", path, _patch_members("add", [u["id"]])) for u in users]
     responses = race(ctx, jobs)
@@ -338,25 +340,30 @@ def delete_racing_member_adds(ctx: CheckContext) -> None:
     the User to its Groups may order either way, but afterwards no Group may list it. The RFC does
     not spell out the clean-up (rfc7643-4.2-deleted-user-leaves-members), so this is a SHOULD.
     """
-    groups = [ctx.create_group() for _ in range(RACE_N - 1)]
+    # The Groups and the first round's User in one fan-out (data drawn in the loop's order).
+    bodies = [("/Groups", ctx.data.group()) for _ in range(RACE_N - 1)] + [("/Users", ctx.data.user())]
+    *groups, first_user = ctx.map(lambda b: ctx.create(*b), bodies)
+    group_paths = [path_of("/Groups", g) for g in groups]
     # A race shows only when the adds land inside the server's window, which the order the threads
     # are scheduled in decides: a few bounded rounds, each with a new User, make a miss unlikely.
-    for _round in range(RACE_ROUNDS):
-        user = ctx.create_user()
+    for round_no in range(RACE_ROUNDS):
+        user = first_user if round_no == 0 else ctx.create_user()
         user_path = path_of("/Users", user)
         add = _patch_members("add", [user["id"]])
-        jobs = [_send("DELETE", user_path)] + [_send("PATCH", path_of("/Groups", g), add) for g in groups]
+        jobs = [_send("DELETE", user_path)] + [_send("PATCH", gpath, add) for gpath in group_paths]
         responses = race(ctx, jobs)
         _no_5xx(ctx, responses, "a DELETE racing member adds")
         ctx.expect_status(responses[0], 200, 204, message=f"the racing DELETE answered {responses[0].status}")
         ctx.ledger.forget(user_path)
-        gone = ctx.client.get(user_path)
+        # The re-reads side by side, judged in the order the one-by-one loop judged them.
+        gone, *reads = ctx.map(ctx.client.get, [user_path, *group_paths])
         ctx.expect_status(gone, 404, message=f"GET of the deleted User answered {gone.status}")
-        for group in groups:
-            members = values_of(read(ctx, path_of("/Groups", group)), "members")
+        for path, response in zip(group_paths, reads, strict=True):
+            members = values_of(judge_read(ctx, path, response), "members")
             ctx.expect(
                 user["id"] not in members,
                 "a Group lists the User deleted while member adds raced the DELETE",
                 expected=f"members without {user['id']}",
                 actual=members,
+                response=response,
             )

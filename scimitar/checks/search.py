@@ -168,7 +168,7 @@ def search_pagination(ctx: CheckContext) -> None:
     "totalResults [...] Specifies the total number of results matching the client query".
     """
     tok = q.token(ctx, "rpage")
-    users = [q.make_user(ctx, tok, label) for label in ("alpha", "bravo", "charlie")]
+    users = q.make_users(ctx, tok, ("alpha", "bravo", "charlie"))
     response, body = _search(ctx, filter=f'userName sw "{tok}"', startIndex=2, count=1)
     ctx.expect(
         len(q.resources(body)) <= 1,
