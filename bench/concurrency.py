@@ -65,7 +65,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -75,6 +75,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import uvicorn  # noqa: E402 (after the path set-up, as the other benches)
+from starlette.types import ASGIApp, Receive, Scope, Send  # noqa: E402
 
 from scimitar.quirks import Quirk  # noqa: E402
 from scimitar.server.app import create_app  # noqa: E402
@@ -91,24 +92,19 @@ PLUGIN = "bench.timeline_plugin"
 TIMELINE_ENV = "SCIMITAR_BENCH_TIMELINE"
 
 Outcomes = dict[str, str]
-Scope = dict[str, Any]
-Receive = Callable[[], Awaitable[dict[str, Any]]]
-Send = Callable[[dict[str, Any]], Awaitable[None]]
-App = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
 # -- pure parts (tests/test_bench_concurrency.py) ---------------------------------------------
 
 
-def outcome_map(doc: Mapping[str, Any] | None, exit_status: int | None = None) -> Outcomes:
+def outcome_map(doc: Mapping[str, Any] | None, exit_status: int | None) -> Outcomes:
     """How everything in a results JSON ended: each check by id, each scenario and each of its
-    steps, the cleanup's completeness and the exit status. A run without results (exit 3, killed
-    at its timeout) is one entry: `run` -> `no results (exit N)`."""
-    out: Outcomes = {}
-    if exit_status is not None:
-        out["exit status"] = str(exit_status)
+    steps, the cleanup's completeness and the exit status (None: killed at the timeout). A run
+    without results (exit 3, killed) adds one entry: `run` -> `no results (...)`."""
+    status = "killed at the timeout" if exit_status is None else f"exit {exit_status}"
+    out: Outcomes = {"exit status": status}
     if doc is None:
-        out["run"] = f"no results (exit {exit_status})"
+        out["run"] = f"no results ({status})"
         return out
     for check in doc.get("checks", []):
         out[str(check["id"])] = str(check["outcome"])
@@ -265,7 +261,7 @@ def quirk_names(spec: str) -> list[str]:
 class RequestLog:
     """ASGI middleware: the arrival time (`time.monotonic()`) of every HTTP request it passes on."""
 
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
         self.arrivals: list[float] = []
 
