@@ -160,3 +160,27 @@ def test_timeline_plugin_is_importable_by_the_name_the_child_loads() -> None:
     scenario_item = SimpleNamespace(scenario=SimpleNamespace(id="scenarios/okta/create.yaml"), nodeid="n")
     assert plugin._unit_of(scenario_item) == ("scenario", "scenarios/okta/create.yaml", False)
     assert plugin._unit_of(SimpleNamespace(nodeid="tests/x.py::t")) == ("other", "tests/x.py::t", False)
+
+
+def test_client_counts_read_checks_and_summed_scenario_steps() -> None:
+    doc = {
+        "checks": [{"id": "c1", "requests": 3}],
+        "scenarios": [{"id": "s1", "steps": [{"requests": 1}, {}, {"requests": 2}]}],
+    }
+    assert bench.client_counts(doc) == {"c1": 3, "s1": 3}
+    assert bench.client_counts(None) == {}
+
+
+def test_reconcile_never_counts_a_unit_below_what_it_recorded() -> None:
+    counts = bench.Counts(
+        discovery=9,
+        units=[bench.Unit("check", "c1", False, 5), bench.Unit("check", "c2", False, 0)],
+        cleanup=4,
+    )
+    fixed, misfits = bench.reconcile(counts, {"c1": 3, "c2": 2}, frozenset())
+    assert misfits == 1  # c2 ran outside its window: its 2 requests were counted elsewhere
+    assert [u.requests for u in fixed.units] == [5, 2]  # c1's window holds its cleanup too: kept
+    assert (fixed.discovery, fixed.cleanup) == (9, 4)
+    no_timeline, misfits = bench.reconcile(bench.Counts(discovery=7), {"c1": 3, "race": 8}, frozenset({"race"}))
+    assert misfits == 2
+    assert [(u.id, u.serial, u.requests) for u in no_timeline.units] == [("c1", False, 3), ("race", True, 8)]
