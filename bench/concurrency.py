@@ -257,6 +257,14 @@ def ratio(numerator: float, denominator: float, digits: int = 2) -> float | None
     return round(numerator / denominator, digits) if denominator else None
 
 
+def brief(diff: Mapping[str, tuple[str | None, str | None]], limit: int = 8) -> str:
+    """At most `limit` differences as `id: sequential -> concurrent`, then how many more (the JSON
+    has them all)."""
+    shown = [f"{key}: {a} -> {b}" for key, (a, b) in list(diff.items())[:limit]]
+    more = len(diff) - len(shown)
+    return "; ".join(shown) + (f"; ... and {more} more" if more > 0 else "")
+
+
 def parse_shard(text: str) -> tuple[int, int]:
     """`K/M` -> (K, M) with 1 <= K <= M; ValueError otherwise."""
     k_text, sep, m_text = text.partition("/")
@@ -437,7 +445,7 @@ def bench_latency(latency: int, workers: int, max_seconds: float) -> dict[str, A
         "differences": {k: list(v) for k, v in diff.items()},
         "deadline_skips": skips,
     }
-    verdict = "yes" if same else f"NO: {len(diff)} differ {diff}; deadline skips {skips}"
+    verdict = "yes" if same else f"NO: {len(diff)} differ ({brief(diff)}); deadline skips {skips}"
     print(
         f"latency {latency:>3} ms: sequential {row['sequential_s']:.1f} s, concurrent x{workers} "
         f"{row['concurrent_s']:.1f} s, concurrent/sequential {row['concurrent_over_sequential']}; "
@@ -458,7 +466,7 @@ def compare_quirk(name: str, workers: int, max_seconds: float) -> dict[str, Any]
     skips = [deadline_skips(seq.doc), deadline_skips(con.doc)]
     exempt = quirk in ORDER_DEPENDENT
     note = " (order-dependent by definition: not counted)" if exempt and diff else ""
-    text = "same outcomes" if not diff else f"{len(diff)} differ{note}: {diff}"
+    text = "same outcomes" if not diff else f"{len(diff)} differ{note}: {brief(diff)}"
     print(f"{name}: {text}{f'; deadline skips {skips}' if any(skips) else ''}", flush=True)
     return {
         "quirk": name,

@@ -184,3 +184,9 @@ def test_reconcile_never_counts_a_unit_below_what_it_recorded() -> None:
     no_timeline, misfits = bench.reconcile(bench.Counts(discovery=7), {"c1": 3, "race": 8}, frozenset({"race"}))
     assert misfits == 2
     assert [(u.id, u.serial, u.requests) for u in no_timeline.units] == [("c1", False, 3), ("race", True, 8)]
+
+
+def test_brief_shows_the_first_differences_and_counts_the_rest() -> None:
+    diff = {f"c{i}": ("passed", "failed") for i in range(5)}
+    assert bench.brief(diff, limit=2) == "c0: passed -> failed; c1: passed -> failed; ... and 3 more"
+    assert bench.brief({"a": (None, "passed")}) == "a: None -> passed"
