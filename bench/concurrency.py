@@ -360,7 +360,9 @@ def run_test(url: str, log: RequestLog, workers: int, max_seconds: float) -> Run
             "--max-duration", f"{math.ceil(max_seconds)}s", "-q",
         ]  # fmt: skip
         env = {
-            **os.environ,
+            # The user's own target settings (credentials, a declared profile, an observer) would
+            # change the run: only the bench's are passed on.
+            **{k: v for k, v in os.environ.items() if not k.startswith(("SCIM_", "SCIMITAR_"))},
             "SCIM_TOKEN": TOKEN,
             "PYTEST_PLUGINS": PLUGIN,
             TIMELINE_ENV: str(timeline_path),
@@ -379,8 +381,15 @@ def run_test(url: str, log: RequestLog, workers: int, max_seconds: float) -> Run
             os.killpg(proc.pid, signal.SIGKILL)  # its own session: the child and anything it started
             out, _ = proc.communicate()
             status = None
+        except BaseException:  # Ctrl-C does not reach a child in its own session: stop it here
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            raise
         seconds = time.perf_counter() - started
-        doc = json.loads(results.read_text(encoding="utf-8")) if results.is_file() else None
+        try:
+            doc = json.loads(results.read_text(encoding="utf-8")) if results.is_file() else None
+        except ValueError:  # cut short while writing
+            doc = None
         timeline = (
             [json.loads(line) for line in timeline_path.read_text(encoding="utf-8").splitlines() if line.strip()]
             if timeline_path.is_file()
