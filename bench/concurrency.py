@@ -65,7 +65,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -257,6 +257,28 @@ def ratio(numerator: float, denominator: float, digits: int = 2) -> float | None
     return round(numerator / denominator, digits) if denominator else None
 
 
+def phases(timeline: Sequence[Mapping[str, Any]], started: float, ended: float) -> dict[str, float]:
+    """Where one run's wall time went, on its items' time line (monotonic seconds from the bench):
+    `start` from launch to the first item's call (interpreter, collection, probe, discovery, and with
+    --concurrency the pooled checks, which run in the session fixture's set-up), `items` from there
+    to the finish mark, of which `serial` in serial checks and `scenarios` in scenario items, and
+    `finish` from the mark to the process's exit (end-of-run cleanup, reports)."""
+    windows = [r for r in timeline if r.get("kind") != "finish"]
+    finish = min((float(r["t0"]) for r in timeline if r.get("kind") == "finish"), default=ended)
+    first = min((float(r["t0"]) for r in windows), default=finish)
+
+    def spent(keep: Callable[[Mapping[str, Any]], bool]) -> float:
+        return round(sum(float(r["t1"]) - float(r["t0"]) for r in windows if keep(r)), 2)
+
+    return {
+        "start": round(first - started, 2),
+        "items": round(finish - first, 2),
+        "serial": spent(lambda r: r.get("kind") == "check" and bool(r.get("serial"))),
+        "scenarios": spent(lambda r: r.get("kind") == "scenario"),
+        "finish": round(ended - finish, 2),
+    }
+
+
 def brief(diff: Mapping[str, tuple[str | None, str | None]], limit: int = 8) -> str:
     """At most `limit` differences as `id: sequential -> concurrent`, then how many more (the JSON
     has them all)."""
@@ -343,6 +365,12 @@ class RunResult:
     timeline: list[dict[str, Any]]
     arrivals: list[float]
     tail: str  # the last lines of its output, for a run that went wrong
+    started: float = 0.0  # time.monotonic() at launch and at exit: the time line's clock
+    ended: float = 0.0
+
+    @property
+    def phases(self) -> dict[str, float]:
+        return phases(self.timeline, self.started, self.ended)
 
     @property
     def outcomes(self) -> Outcomes:
@@ -369,6 +397,7 @@ def run_test(url: str, log: RequestLog, workers: int, max_seconds: float) -> Run
             "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p),
         }
         first = len(log.arrivals)
+        launched = time.monotonic()
         started = time.perf_counter()
         proc = subprocess.Popen(
             argv, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True
@@ -386,6 +415,7 @@ def run_test(url: str, log: RequestLog, workers: int, max_seconds: float) -> Run
             proc.wait()
             raise
         seconds = time.perf_counter() - started
+        exited = time.monotonic()
         try:
             doc = json.loads(results.read_text(encoding="utf-8")) if results.is_file() else None
         except ValueError:  # cut short while writing
@@ -396,7 +426,7 @@ def run_test(url: str, log: RequestLog, workers: int, max_seconds: float) -> Run
             else []
         )
         tail = "\n".join(out.decode("utf-8", "replace").strip().splitlines()[-3:])
-    return RunResult(workers, seconds, status, doc, timeline, log.arrivals[first:], tail)
+    return RunResult(workers, seconds, status, doc, timeline, log.arrivals[first:], tail, launched, exited)
 
 
 def _describe(run: RunResult) -> str:
@@ -409,7 +439,8 @@ def _describe(run: RunResult) -> str:
         f"{summary.get('passed', '?')} passed, {summary.get('failed', '?')} failed, "
         f"{summary.get('warnings', '?')} warnings, {summary.get('skipped', '?')} skipped, "
         f"{summary.get('errors', '?')} errors; cleanup deleted {cleanup.get('deleted', '?')}"
-        f"{'' if cleanup.get('complete', True) else ' (INCOMPLETE)'}"
+        f"{'' if cleanup.get('complete', True) else ' (INCOMPLETE)'}; phases (s) "
+        + ", ".join(f"{k} {v}" for k, v in run.phases.items())
     )
 
 
@@ -453,6 +484,7 @@ def bench_latency(latency: int, workers: int, max_seconds: float) -> dict[str, A
         "same_outcomes": same,
         "differences": {k: list(v) for k, v in diff.items()},
         "deadline_skips": skips,
+        "phases_s": [seq.phases, con.phases],
     }
     verdict = "yes" if same else f"NO: {len(diff)} differ ({brief(diff)}); deadline skips {skips}"
     print(

@@ -190,3 +190,14 @@ def test_brief_shows_the_first_differences_and_counts_the_rest() -> None:
     diff = {f"c{i}": ("passed", "failed") for i in range(5)}
     assert bench.brief(diff, limit=2) == "c0: passed -> failed; c1: passed -> failed; ... and 3 more"
     assert bench.brief({"a": (None, "passed")}) == "a: None -> passed"
+
+
+def test_phases_split_a_run_at_its_first_item_and_its_finish_mark() -> None:
+    assert bench.phases(TIMELINE, 8.0, 16.0) == {
+        "start": 2.0,  # launch to the first item's call
+        "items": 4.0,  # first item to the finish mark
+        "serial": 0.5,  # the serial check's window
+        "scenarios": 1.0,
+        "finish": 2.0,  # the mark to the process's exit
+    }
+    assert bench.phases([], 1.0, 3.0) == {"start": 2.0, "items": 0.0, "serial": 0, "scenarios": 0, "finish": 0.0}
