@@ -14,7 +14,9 @@ runs against it in a subprocess (its own process group, killed at the timeout), 
 (`--concurrency 1`) and once with N workers. The token goes through the environment, never argv.
 Printed per latency, as each run ends:
 
-* seconds of each run (wall clock around the subprocess) and concurrent/sequential;
+* seconds of each run (wall clock around the subprocess) and concurrent/sequential, and where each
+  run's time went (`phases`: start-up and pooled checks, items, of them serial checks and scenarios,
+  end-of-run cleanup);
 * the floor: (requests on the longest dependent chain) x latency, and each run's ratio to it;
 * whether every check, scenario and scenario step ended the same way (passed/failed/warning/
   skipped/error), the exit status and the cleanup's completeness too; exit 1 if not.
