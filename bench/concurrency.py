@@ -289,6 +289,19 @@ def brief(diff: Mapping[str, tuple[str | None, str | None]], limit: int = 8) -> 
     return "; ".join(shown) + (f"; ... and {more} more" if more > 0 else "")
 
 
+def tally(rows: Sequence[Mapping[str, Any]]) -> list[tuple[str, list[str]]]:
+    """Across the quirk rows: each unit that ended differently, with the quirks it did under
+    (order-dependent ones left out), most quirks first: one unit that differs under every quirk is
+    one finding, not forty."""
+    found: dict[str, list[str]] = {}
+    for row in rows:
+        if row.get("order_dependent"):
+            continue
+        for key in row.get("differences", {}):
+            found.setdefault(str(key), []).append(str(row["quirk"]))
+    return sorted(found.items(), key=lambda item: (-len(item[1]), item[0]))
+
+
 def parse_shard(text: str) -> tuple[int, int]:
     """`K/M` -> (K, M) with 1 <= K <= M; ValueError otherwise."""
     k_text, sep, m_text = text.partition("/")
@@ -543,6 +556,9 @@ def main(argv: list[str] | None = None) -> int:
         rows = [compare_quirk(name, ns.concurrency, ns.max_seconds) for name in names]
         counted = [r for r in rows if not r["same_outcomes"] and not r["order_dependent"]]
         print(f"{len(rows)} quirks compared; {len(counted)} with different outcomes (order-dependent ones not counted)")
+        for unit, quirks in tally(rows):
+            print(f"  {unit} differs under {len(quirks)} of {len(rows)}: {', '.join(quirks[:6])}"
+                  f"{' ...' if len(quirks) > 6 else ''}")
         ok = not counted
     else:
         rows = [bench_latency(latency, ns.concurrency, ns.max_seconds) for latency in latencies]

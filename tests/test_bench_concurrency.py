@@ -201,3 +201,13 @@ def test_phases_split_a_run_at_its_first_item_and_its_finish_mark() -> None:
         "finish": 2.0,  # the mark to the process's exit
     }
     assert bench.phases([], 1.0, 3.0) == {"start": 2.0, "items": 0.0, "serial": 0, "scenarios": 0, "finish": 0.0}
+
+
+def test_tally_groups_differences_by_unit_and_leaves_out_order_dependent_quirks() -> None:
+    rows = [
+        {"quirk": "q1", "order_dependent": False, "differences": {"pages": ["passed", "warning"]}},
+        {"quirk": "q2", "order_dependent": False, "differences": {"pages": [], "sort": []}},
+        {"quirk": "flaky-503", "order_dependent": True, "differences": {"x": [], "pages": []}},
+        {"quirk": "q3", "order_dependent": False, "differences": {}},
+    ]
+    assert bench.tally(rows) == [("pages", ["q1", "q2"]), ("sort", ["q2"])]
