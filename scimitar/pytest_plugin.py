@@ -95,7 +95,7 @@ class ScimSession:
         session = cls(target, Run(seed=run_options.seed, run_id=run_options.run_id), run_options)
         target.start_run_deadline(run_options.max_duration)
         if run_options.max_rps is not None or session.workers > 1:
-            target.limits.pacer = Pacer(run_options.max_rps)
+            target.limits.pacer = Pacer(run_options.max_rps, max_in_flight=session.workers)
         try:
             target.probe(session.masker, session.recorder)
             session.discovery = Discovery.fetch(session.client)

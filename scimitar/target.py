@@ -447,9 +447,10 @@ class ScimClient:
         self._sleep = sleep
         self.timeout = timeout
         self.limits = limits if limits is not None else Limits()
-        #: A race check's burst client (scimitar/checks/race.py): its requests pass the pacer's
-        #: start gate but take no in-flight slot, so a burst of `RACE_N` is sent at once whatever
-        #: `--concurrency` is (the race checks are serial: nothing else is in flight then).
+        #: A race check's burst client (scimitar/checks/race.py): its requests neither wait at the
+        #: pacer's gate (the burst took its turns at once, `Pacer.reserve_burst`) nor take an in-flight
+        #: slot, so a burst of `RACE_N` is sent at once whatever `--concurrency` and `--max-rps` are
+        #: (the race checks are serial: nothing else is in flight then).
         self.burst = False
 
     @property
@@ -606,8 +607,8 @@ class ScimClient:
         pacer = limits.pacer
         slot = _Slot(None)
         if pacer is not None:
-            if self.burst:  # a race check's burst: bounded by its own size, takes no slot
-                pacer.wait(limits.run_deadline)
+            if self.burst:  # a race check's burst: its turns were taken at once (`reserve_burst`), no slot
+                pass
             elif pacer.acquire(limits.run_deadline):
                 slot = _Slot(pacer)
         try:

@@ -16,6 +16,7 @@ from scimitar.checks import race
 from scimitar.checks.context import Discovery
 from scimitar.checks.registry import all_checks, get_check, load_catalogue
 from scimitar.options import RunOptions
+from scimitar.pacing import Pacer
 from scimitar.pytest_plugin import ScimSession
 from scimitar.quirks import Quirk
 from scimitar.results import Outcome
@@ -50,7 +51,9 @@ def test_race_checks_are_serial_and_bounded() -> None:
     checks = all_checks("race")
     assert len(checks) == 5
     assert all(c.serial for c in checks), "a check racing on purpose must declare it runs alone"
-    assert not any(c.serial for c in all_checks() if "race" not in c.tags)
+    # Besides the races, only the walk of the whole collection (other checks' writes would shift it).
+    others = sorted(c.id for c in all_checks() if c.serial and "race" not in c.tags)
+    assert others == ["rfc7644-3.4.2.4-collection-pages-consistent"]
 
 
 def test_case_variants_differ_only_in_case() -> None:
@@ -91,6 +94,39 @@ def test_fails_against_racy_server_over_http(served: str, check_id: str) -> None
         assert result.outcome is Outcome.FAILED, result.message
     finally:
         session.finish()
+
+
+@pytest.mark.parametrize(
+    ("served", "check_id"),
+    [((q.value,), check_id) for check_id, q in RACES[:1]],
+    indirect=["served"],
+    ids=[q.value for _, q in RACES[:1]],
+)
+def test_a_rate_cap_does_not_space_out_the_burst(served: str, check_id: str) -> None:
+    """With `--max-rps 3` a burst of 8 spaced by the cap (a third of a second apart) would miss a race window
+    and pass a racy server; the burst takes its 8 turns at once and is still sent together."""
+    session = _session(served)
+    session.target.limits.pacer = Pacer(3.0, max_in_flight=4)
+    try:
+        result = session.run_check(get_check(check_id))
+        assert result.outcome is Outcome.FAILED, result.message
+    finally:
+        session.finish()
+
+
+def test_a_burst_takes_its_rate_turns_at_once() -> None:
+    clock: list[float] = [100.0]
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(round(seconds, 6))
+        clock[0] += seconds
+
+    pacer = Pacer(10.0, clock=lambda: clock[0], sleep=sleep)
+    pacer.reserve_burst(8)
+    assert slept == [0.7]  # the eighth turn is due 0.7 s on: then all eight go together
+    pacer.wait()
+    assert slept == [0.7, 0.1]  # the next request keeps to the cap after the burst
 
 
 def test_duplicates_a_race_created_are_cleaned_up() -> None:

@@ -77,6 +77,9 @@ def race(ctx: CheckContext, jobs: Sequence[Job]) -> list[ScimResponse]:
     after the other jobs have finished: no request outlives the check.
     """
     barrier = threading.Barrier(len(jobs))
+    pacer = ctx.client.limits.pacer
+    if pacer is not None:  # `--max-rps`, a 429 hold: wait for the burst's turns, then send it at once
+        pacer.reserve_burst(len(jobs), ctx.client.limits.run_deadline)
 
     def start(job: Job, client: ScimClient) -> ScimResponse:
         try:
