@@ -2,7 +2,7 @@
 
 Each check sends a bounded, seeded stream of malformed requests (see `scimitar.fuzz`) and reports
 the smallest one that breaks its rule, with its curl line and the seed that replays it. Only the
-check's own User is written; creates carry the run prefix and are cleaned up with the run. The
+check's own Users are written (one per lane, `scimitar.fuzz.explore.LANES`); creates carry the run prefix and are cleaned up with the run. The
 budget per check is `SCIMITAR_FUZZ_MAX_REQUESTS` requests and `SCIMITAR_FUZZ_MAX_SECONDS`
 seconds (`scimitar fuzz --max-requests`), within the run's `--max-duration`.
 """
@@ -15,18 +15,22 @@ from scimitar import jsonschemas
 from scimitar.checks.context import CheckContext
 from scimitar.checks.crud import full_user, path_of, read
 from scimitar.checks.registry import Level, check
-from scimitar.fuzz.explore import explore
+from scimitar.fuzz.explore import LANES, Judge, explore_lanes
 from scimitar.fuzz.strategies import FuzzRequest, Requests, declared_user_attributes
 from scimitar.quirks import Quirk
 from scimitar.target import ScimResponse
 
 
-def _requests(ctx: CheckContext) -> tuple[Requests, str]:
-    user = ctx.create_user()
-    own = path_of("/Users", user)
+def _lanes(ctx: CheckContext) -> list[tuple[Requests, str]]:
+    """Each lane's request generator and its own User (created first, side by side when allowed),
+    so that lanes writing to "their" User never see each other's writes."""
     attributes = declared_user_attributes(ctx.discovery.schemas)
     salt = ctx.check.id if ctx.check is not None else ""
-    return Requests(ctx.data.prefix, own, attributes, own_body=full_user(user), salt=salt), own
+    out: list[tuple[Requests, str]] = []
+    for lane, user in enumerate(ctx.create_users(LANES)):
+        own = path_of("/Users", user)
+        out.append((Requests(ctx.data.prefix, own, attributes, own_body=full_user(user), salt=f"{salt}-{lane}"), own))
+    return out
 
 
 def _expect_probed(ctx: CheckContext, sent: int) -> None:
@@ -50,12 +54,15 @@ def fuzz_no_5xx(ctx: CheckContext) -> None:
     Content-Type is the client's error; a 5xx, or no complete answer within the read deadline,
     is the server failing on it.
     """
-    requests, _ = _requests(ctx)
+    lanes = _lanes(ctx)
 
     def judge(request: FuzzRequest, response: ScimResponse) -> str | None:
         return f"answered {response.status}" if response.status >= 500 else None
 
-    _expect_probed(ctx, explore(ctx, requests.any_request(), judge, what="a malformed request got a 5xx"))
+    def lane(index: int) -> tuple[Any, Judge]:
+        return lanes[index][0].any_request(), judge
+
+    _expect_probed(ctx, explore_lanes(ctx, lane, what="a malformed request got a 5xx"))
 
 
 @check(
@@ -74,7 +81,7 @@ def fuzz_errors_are_scim_errors(ctx: CheckContext) -> None:
     "urn:ietf:params:scim:api:messages:2.0:Error"." and "status: The HTTP status code (see Section
     6 of [RFC7231]) expressed as a JSON string. REQUIRED."
     """
-    requests, _ = _requests(ctx)
+    lanes = _lanes(ctx)
 
     def judge(request: FuzzRequest, response: ScimResponse) -> str | None:
         if response.status < 400:
@@ -88,9 +95,10 @@ def fuzz_errors_are_scim_errors(ctx: CheckContext) -> None:
             return f"the {response.status} answer is not a SCIM Error ({'; '.join(problems)})"
         return None
 
-    _expect_probed(
-        ctx, explore(ctx, requests.any_request(), judge, what="an error answer was not a SCIM Error")
-    )
+    def lane(index: int) -> tuple[Any, Judge]:
+        return lanes[index][0].any_request(), judge
+
+    _expect_probed(ctx, explore_lanes(ctx, lane, what="an error answer was not a SCIM Error"))
 
 
 @check(
@@ -109,20 +117,23 @@ def fuzz_failed_write_changes_nothing(ctx: CheckContext) -> None:
     the request succeeds). After every refused write the check re-reads its own User and compares
     it, `meta.version` included, with the last state it saw.
     """
-    requests, own = _requests(ctx)
-    state: dict[str, Any] = {"user": read(ctx, own)}
+    lanes = _lanes(ctx)
 
-    def judge(request: FuzzRequest, response: ScimResponse) -> str | None:
-        if response.status < 300 or response.status >= 500:  # accepted, or the 5xx check's finding
-            state["user"] = read(ctx, own)
-            return None
-        before, after = state["user"], read(ctx, own)
-        if after == before:
-            return None
-        state["user"] = after  # judge the next request against what is stored now
-        changed = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
-        return f"the refused {request.method} ({response.status}) changed the User: {', '.join(changed)}"
+    def lane(index: int) -> tuple[Any, Judge]:
+        requests, own = lanes[index]
+        state: dict[str, Any] = {"user": read(ctx, own)}  # each lane writes only to its own User
 
-    _expect_probed(
-        ctx, explore(ctx, requests.writes_to_own(), judge, what="a refused write changed stored data")
-    )
+        def judge(request: FuzzRequest, response: ScimResponse) -> str | None:
+            if response.status < 300 or response.status >= 500:  # accepted, or the 5xx check's finding
+                state["user"] = read(ctx, own)
+                return None
+            before, after = state["user"], read(ctx, own)
+            if after == before:
+                return None
+            state["user"] = after  # judge the next request against what is stored now
+            changed = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
+            return f"the refused {request.method} ({response.status}) changed the User: {', '.join(changed)}"
+
+        return requests.writes_to_own(), judge
+
+    _expect_probed(ctx, explore_lanes(ctx, lane, what="a refused write changed stored data"))

@@ -78,6 +78,47 @@ def send(ctx: CheckContext, request: FuzzRequest) -> ScimResponse:
     )
 
 
+#: A check's budget is spent in this many independent lanes (each its own seed, and its own User
+#: where the check writes). Fixed, so a sequential and a concurrent run send the same requests; the
+#: lanes run side by side when the run allows it (`CheckContext.map`), which halves the longest
+#: chain of dependent requests a robustness check adds to a run against a distant target.
+LANES = 2
+
+
+def lane_seed(run_seed: int, lane: int) -> int:
+    """Lane 0 uses the run's seed; the others a value derived from it (stable across runs)."""
+    return run_seed if lane == 0 else (run_seed * 1_000_003 + lane) % (2**32)
+
+
+def explore_lanes(
+    ctx: CheckContext,
+    lane: Callable[[int], tuple[st.SearchStrategy[FuzzRequest], Judge]],
+    *,
+    what: str,
+    budget: Budget | None = None,
+    lanes: int = LANES,
+) -> int:
+    """`explore` over `lanes` lanes sharing the budget: `lane(i)` gives lane i's strategy and judge
+    (build per-lane state such as its own User there, with data drawn beforehand). The first lane,
+    in order, that finds something fails the check, as a sequential run would; returns the requests
+    sent in all lanes."""
+    budget = budget or Budget.from_env()
+    count = max(1, min(lanes, budget.max_requests))
+    share = Budget(
+        max_requests=-(-budget.max_requests // count),
+        max_seconds=budget.max_seconds,
+        max_examples=max(-(-budget.max_examples // count), 10),
+    )
+    started = time.monotonic()  # one clock: the lanes together stay within max_seconds
+
+    def run(index: int) -> int:
+        strategy, judge = lane(index)
+        return explore(ctx, strategy, judge, what=what, budget=share, seed_value=lane_seed(ctx.run.seed, index),
+                       started=started)
+
+    return sum(ctx.map(run, range(count)))
+
+
 def explore(
     ctx: CheckContext,
     strategy: st.SearchStrategy[FuzzRequest],
@@ -85,12 +126,15 @@ def explore(
     *,
     what: str,
     budget: Budget | None = None,
+    seed_value: int | None = None,
+    started: float | None = None,
 ) -> int:
     """Send requests drawn from `strategy`, fail the check with the smallest one `judge` objects
     to; returns how many requests were sent (so a check can tell it really probed)."""
     budget = budget or Budget.from_env()
     verdicts: dict[tuple[Any, ...], Finding | None] = {}
-    started = time.monotonic()
+    started = time.monotonic() if started is None else started
+    replay_seed = ctx.run.seed if seed_value is None else seed_value
     sent = 0
 
     def spent() -> bool:
@@ -109,7 +153,7 @@ def explore(
         verbosity=Verbosity.quiet,
         report_multiple_bugs=False,
     )
-    @seed(ctx.run.seed)
+    @seed(replay_seed)
     @given(strategy)
     def probe(request: FuzzRequest) -> None:
         nonlocal sent
