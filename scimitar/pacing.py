@@ -149,7 +149,15 @@ class Pacer:
         with self._lock:
             return self._hold_until > self._clock()
 
-    def hold(self, seconds: float) -> None:
-        """A worker got `429 Retry-After: seconds`: no worker starts a request before it has passed."""
+    def hold(self, seconds: float) -> float:
+        """A worker got `429 Retry-After: seconds`: no worker starts a request before it has passed.
+
+        Returns how much later the run can go on because of it (0 when an earlier 429 already
+        holds every worker that long): eight workers throttled together wait once, and the run's
+        retry budget is charged once, not eight times."""
         with self._lock:
-            self._hold_until = max(self._hold_until, self._clock() + max(0.0, seconds))
+            now = self._clock()
+            until = now + max(0.0, seconds)
+            added = max(0.0, until - max(self._hold_until, now))
+            self._hold_until = max(self._hold_until, until)
+            return added

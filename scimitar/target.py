@@ -581,10 +581,12 @@ class ScimClient:
             attempt += 1
             self.throttled += 1
             self.stats.throttled += 1
-            self.stats.retry_wait_s += wait
             waited += wait
-            if limits.pacer is not None:  # the other workers wait for the Retry-After too
-                limits.pacer.hold(wait)
+            if limits.pacer is not None:  # the other workers wait for the Retry-After too; the
+                # budget counts the run's time held (workers throttled together wait once)
+                self.stats.retry_wait_s += limits.pacer.hold(wait)
+            else:
+                self.stats.retry_wait_s += wait
             self._sleep(wait)
         if method.upper() == "POST":
             self._note_created(path, response)

@@ -27,7 +27,7 @@ from scimitar.run import Run
 from scimitar.schedule import Done, Unit, run_pooled
 from scimitar.server.app import create_app
 from scimitar.server.config import ServerConfig
-from scimitar.target import Limits, ScimClient, Target, TargetOptions
+from scimitar.target import ClientStats, Limits, ScimClient, Target, TargetOptions
 from tests.test_cli import scimitar
 from tests.uvicorn_server import serving
 
@@ -118,9 +118,9 @@ def test_a_429_holds_the_shared_pacer() -> None:
     held: list[float] = []
 
     class Spy(Pacer):
-        def hold(self, seconds: float) -> None:
+        def hold(self, seconds: float) -> float:
             held.append(seconds)
-            super().hold(seconds)
+            return super().hold(seconds)
 
     client = ScimClient(
         http,
@@ -133,6 +133,30 @@ def test_a_429_holds_the_shared_pacer() -> None:
     )
     assert client.get("/Users").status == 200
     assert held == [2.0]
+
+
+def test_workers_throttled_together_charge_the_retry_budget_once() -> None:
+    clock = FakeClock()
+    pacer = Pacer(clock=clock.now, sleep=clock.sleep)
+    assert pacer.hold(2.0) == 2.0
+    assert pacer.hold(2.0) == 0.0  # a second worker's 429 in the same moment: no extra wait
+    assert pacer.hold(3.0) == 1.0  # a longer Retry-After extends the hold by the difference
+    clock.t += 10
+    assert pacer.hold(1.0) == 1.0  # a later 429 is a new wait
+
+    stats = ClientStats()
+    frozen = Pacer(clock=clock.now, sleep=lambda s: None)  # time stands still: the 429s are simultaneous
+    limits = Limits(pacer=frozen, retry_budget=5.0)
+
+    def throttled_once() -> ScimClient:
+        answers = iter([httpx.Response(429, headers={"Retry-After": "2"}), httpx.Response(200, json={})])
+        http = httpx.Client(transport=httpx.MockTransport(lambda request: next(answers)))
+        return ScimClient(http, base_url="http://scim.test/scim/v2", authorization=None, masker=Masker(),
+                          recorder=Recorder(), sleep=lambda s: None, limits=limits, stats=stats)
+
+    clients = [throttled_once() for _ in range(4)]  # four workers meet the same 429 at one instant
+    assert all(c.get("/Users").status == 200 for c in clients)
+    assert stats.throttled == 4 and stats.retry_wait_s == 2.0  # the run was held 2 s, not 8
 
 
 def test_options_validate_concurrency_and_rate() -> None:
