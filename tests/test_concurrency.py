@@ -300,10 +300,10 @@ def test_scimitar_test_concurrency_flag(served: str, tmp_path: Path) -> None:
     assert run("--concurrency", "6", "--max-rps", "200") == run()
 
 
-def test_default_workers_remote_8_embedded_1(served: str) -> None:
+def test_default_workers_remote_16_embedded_1(served: str) -> None:
     remote = ScimSession(Target(TargetOptions(url=served, token=TOKEN)), Run(), RunOptions())
     embedded = ScimSession(Target(TargetOptions()), Run(), RunOptions())
     chosen = ScimSession(Target(TargetOptions(url=served, token=TOKEN)), Run(), RunOptions(concurrency=1))
-    assert (remote.workers, embedded.workers, chosen.workers) == (8, 1, 1)
+    assert (remote.workers, embedded.workers, chosen.workers) == (16, 1, 1)
     for s in (remote, embedded, chosen):
         s.target.close()
