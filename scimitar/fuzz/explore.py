@@ -4,8 +4,8 @@ hypothesis drives generation and shrinking (seeded with the run's seed, no examp
 run writes nothing and the same seed sends the same requests to the same server). Each distinct
 request is sent at most once: its verdict is kept, so shrinking and hypothesis's final replay never
 resend it, and once the budget (`Budget.max_requests`, `Budget.max_seconds`, the run's
-`--max-duration`) is spent, unseen requests are not sent and count as passing. The failure that
-remains is the smallest hypothesis found within the budget.
+`--max-duration`) is spent, the exploration stops at the next unseen request (nothing more is
+generated or sent). The failure that remains is the smallest hypothesis found within the budget.
 """
 
 from __future__ import annotations
@@ -58,6 +58,11 @@ class Finding:
     request: FuzzRequest
     problem: str
     exchange: Exchange | None
+
+
+class _Stop(BaseException):
+    """The budget is spent: end hypothesis's run now (a BaseException, which hypothesis does not
+    treat as a failing example) rather than let it generate the remaining examples for nothing."""
 
 
 class _Found(Exception):
@@ -136,6 +141,7 @@ def explore(
     started = time.monotonic() if started is None else started
     replay_seed = ctx.run.seed if seed_value is None else seed_value
     sent = 0
+    smallest: Finding | None = None
 
     def spent() -> bool:
         return (
@@ -156,16 +162,16 @@ def explore(
     @seed(replay_seed)
     @given(strategy)
     def probe(request: FuzzRequest) -> None:
-        nonlocal sent
+        nonlocal sent, smallest
         key = request.key()
         if key not in verdicts:
             if spent():
-                return
+                raise _Stop
             sent += 1
             try:
                 response = send(ctx, request)
             except RunDeadlineReached:
-                return
+                raise _Stop from None
             except TargetError as exc:  # no answer within the deadline, a dropped connection
                 verdicts[key] = Finding(request, f"no usable answer: {exc}", ctx.recorder.last)
             else:
@@ -173,12 +179,18 @@ def explore(
                 verdicts[key] = None if problem is None else Finding(request, problem, response.exchange)
         finding = verdicts[key]
         if finding is not None:
+            smallest = finding  # hypothesis shrinks: each failing example is smaller than the last
             raise _Found(finding)
 
     try:
         probe()
+    except _Stop:  # spent while shrinking: the smallest failure found so far stands
+        finding = smallest
     except _Found as found:
         finding = found.finding
+    else:
+        finding = None
+    if finding is not None:
         curl = finding.exchange.curl() if finding.exchange is not None else "(not recorded)"
         ctx.fail(
             f"{what}: {finding.problem}. Smallest request found ({finding.request.describe()}), "
