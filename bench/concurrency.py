@@ -51,8 +51,10 @@ that ended differently and exits 1 if any did, except under
 * `NOT_COMPARED` quirks (not run): `slow` is the latency this bench injects, and
   `eventual-consistency` is a lagging replica whose outcomes follow timing, not a bug a check judges.
 
-About 10 s a quirk, two runs each (the race-* quirks slow every write by 0.1 s: much longer), so
-`--shard K/M` runs the K-th of M interleaved slices of the list and the pieces can run one by one.
+About 15 s a quirk for both runs on two busy cores (three race-* quirks slow every write by 0.1 s:
+about 60 s), some 40 minutes for all 128, so `--shard K/M` runs the K-th of M interleaved slices of
+the list (`--shard 1/8`: about 5 minutes) and the pieces can run one by one. The last lines tally
+the units that differed, with the quirks they differed under.
 """
 
 from __future__ import annotations
