@@ -37,6 +37,11 @@ Requests are counted at the server, each put on the time line of the items of th
 every process): a unit's requests are those that arrived during its call phase. It is the floor of a
 harness that sends each unit's requests in order; where a unit itself sends in parallel (a race
 check's burst, a fanned-out setup or cleanup) the real chain is shorter and a ratio below 1 says so.
+A second line counts those parts in round trips as the concurrent run sent them (`rounds`: the most
+requests that do not overlap in time): the serial checks and the end-of-run cleanup run alone, so
+every request in their time is theirs; discovery and the longest pooled unit keep their counts. It
+is the chain of this harness as it runs, not of any harness: what the harness parallelises within a
+unit shortens it.
 
 Each run is bounded: `--max-seconds S` (default 150: the sequential 50 ms run sends ~2,500 requests,
 about 130 s) is passed as `--max-duration` (items not started by then are skipped and the comparison
@@ -51,8 +56,10 @@ that ended differently and exits 1 if any did, except under
 * `NOT_COMPARED` quirks (not run): `slow` is the latency this bench injects, and
   `eventual-consistency` is a lagging replica whose outcomes follow timing, not a bug a check judges.
 
-About 10 s a quirk, two runs each (the race-* quirks slow every write by 0.1 s: much longer), so
-`--shard K/M` runs the K-th of M interleaved slices of the list and the pieces can run one by one.
+About 15 s a quirk for both runs on two busy cores (three race-* quirks slow every write by 0.1 s:
+about 60 s), some 40 minutes for all 128, so `--shard K/M` runs the K-th of M interleaved slices of
+the list (`--shard 1/8`: about 5 minutes) and the pieces can run one by one. The last lines tally
+the units that differed, with the quirks they differed under.
 """
 
 from __future__ import annotations
@@ -254,6 +261,29 @@ def chain_of(counts: Counts) -> Chain:
     )
 
 
+def rounds(spans: Sequence[tuple[float, float]]) -> int:
+    """Round trips one after another in these requests: the most of them that do not overlap in
+    time (each arrives after the previous one was answered; greedy by earliest answer, which is
+    optimal for intervals). Requests sent one at a time: their number; a burst of 8: one."""
+    count, free_at = 0, -math.inf
+    for arrived, answered in sorted(spans, key=lambda s: s[1]):
+        if arrived >= free_at:
+            count, free_at = count + 1, answered
+    return count
+
+
+def alone_rounds(timeline: Sequence[Mapping[str, Any]], spans: Sequence[tuple[float, float]]) -> tuple[int, int]:
+    """(rounds of the serial checks, rounds of the end-of-run cleanup) in one run: the parts that
+    run alone by contract, so every request in their time is theirs, whatever the worker count."""
+    finish = min((float(r["t0"]) for r in timeline if r.get("kind") == "finish"), default=math.inf)
+    serial = 0
+    for window in timeline:
+        if window.get("kind") == "check" and window.get("serial"):
+            t0, t1 = float(window["t0"]), float(window["t1"])
+            serial += rounds([s for s in spans if t0 <= s[0] <= t1])
+    return serial, rounds([s for s in spans if s[0] >= finish])
+
+
 def ratio(numerator: float, denominator: float, digits: int = 2) -> float | None:
     """numerator / denominator rounded, None when the denominator is 0 (latency 0: no floor)."""
     return round(numerator / denominator, digits) if denominator else None
@@ -337,16 +367,24 @@ def serial_checks() -> frozenset[str]:
 
 
 class RequestLog:
-    """ASGI middleware: the arrival time (`time.monotonic()`) of every HTTP request it passes on."""
+    """ASGI middleware: the arrival time (`time.monotonic()`) of every HTTP request it passes on,
+    and (arrival, answered) once the app has sent the whole answer (injected latency included)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
         self.arrivals: list[float] = []
+        self.spans: list[tuple[float, float]] = []
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope.get("type") == "http":
-            self.arrivals.append(time.monotonic())  # list.append is atomic: worker threads are safe
-        await self.app(scope, receive, send)
+        if scope.get("type") != "http":
+            await self.app(scope, receive, send)
+            return
+        arrived = time.monotonic()
+        self.arrivals.append(arrived)  # list.append is atomic: worker threads are safe
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.spans.append((arrived, time.monotonic()))
 
 
 @contextmanager
@@ -382,6 +420,7 @@ class RunResult:
     tail: str  # the last lines of its output, for a run that went wrong
     started: float = 0.0  # time.monotonic() at launch and at exit: the time line's clock
     ended: float = 0.0
+    spans: list[tuple[float, float]] = field(default_factory=list)
 
     @property
     def phases(self) -> dict[str, float]:
@@ -411,7 +450,7 @@ def run_test(url: str, log: RequestLog, workers: int, max_seconds: float) -> Run
             TIMELINE_ENV: str(timeline_path),
             "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p),
         }
-        first = len(log.arrivals)
+        first, first_span = len(log.arrivals), len(log.spans)
         launched = time.monotonic()
         started = time.perf_counter()
         proc = subprocess.Popen(
@@ -441,7 +480,8 @@ def run_test(url: str, log: RequestLog, workers: int, max_seconds: float) -> Run
             else []
         )
         tail = "\n".join(out.decode("utf-8", "replace").strip().splitlines()[-3:])
-    return RunResult(workers, seconds, status, doc, timeline, log.arrivals[first:], tail, launched, exited)
+    spans = log.spans[first_span:]
+    return RunResult(workers, seconds, status, doc, timeline, log.arrivals[first:], tail, launched, exited, spans)
 
 
 def _describe(run: RunResult) -> str:
@@ -480,6 +520,9 @@ def bench_latency(latency: int, workers: int, max_seconds: float) -> dict[str, A
         print(f"  the time line did not fit {misfits} units: their counts come from the results JSON", flush=True)
     chain = chain_of(counts)
     floor = chain.floor_s(latency)
+    serial_rounds, cleanup_rounds = alone_rounds(con.timeline, con.spans)
+    sent = Chain(chain.discovery, chain.longest, chain.longest_id, serial_rounds, chain.serial_units, cleanup_rounds)
+    sent_floor = sent.floor_s(latency)
     same = not diff and not any(skips) and seq.doc is not None
     row = {
         "latency_ms": latency,
@@ -496,6 +539,9 @@ def bench_latency(latency: int, workers: int, max_seconds: float) -> dict[str, A
         "floor_s": round(floor, 2),
         "sequential_over_floor": ratio(seq.seconds, floor),
         "concurrent_over_floor": ratio(con.seconds, floor),
+        "chain_rounds": asdict(sent),
+        "rounds_floor_s": round(sent_floor, 2),
+        "concurrent_over_rounds_floor": ratio(con.seconds, sent_floor),
         "same_outcomes": same,
         "differences": {k: list(v) for k, v in diff.items()},
         "deadline_skips": skips,
@@ -509,6 +555,12 @@ def bench_latency(latency: int, workers: int, max_seconds: float) -> dict[str, A
         f"{chain.longest_id or '-'} + serial {chain.serial} in {chain.serial_units} units + cleanup "
         f"{chain.cleanup}) -> floor {floor:.1f} s, sequential/floor {row['sequential_over_floor'] or '-'}, "
         f"concurrent/floor {row['concurrent_over_floor'] or '-'}; same outcomes: {verdict}",
+        flush=True,
+    )
+    print(
+        f"  in round trips as the concurrent run sent the parts that run alone: serial {sent.serial}, "
+        f"cleanup {sent.cleanup} -> chain {sent.requests}, floor {sent_floor:.1f} s, "
+        f"concurrent/floor {row['concurrent_over_rounds_floor'] or '-'}",
         flush=True,
     )
     return row

@@ -211,3 +211,21 @@ def test_tally_groups_differences_by_unit_and_leaves_out_order_dependent_quirks(
         {"quirk": "q3", "order_dependent": False, "differences": {}},
     ]
     assert bench.tally(rows) == [("pages", ["q1", "q2"]), ("sort", ["q2"])]
+
+
+def test_rounds_counts_round_trips_one_after_another() -> None:
+    assert bench.rounds([(0.0, 1.0), (1.0, 2.0), (2.5, 3.0)]) == 3  # one at a time
+    assert bench.rounds([(0.0, 1.0)] * 8) == 1  # a burst of 8 is one round trip
+    burst_then_reads = [(0.0, 1.0), (0.1, 1.1), (0.2, 0.9), (1.2, 1.5), (1.6, 2.0)]
+    assert bench.rounds(burst_then_reads) == 3
+    assert bench.rounds([]) == 0
+
+
+def test_alone_rounds_reads_serial_check_windows_and_what_follows_the_finish_mark() -> None:
+    spans = [
+        (10.1, 10.2), (10.3, 10.4),           # c1: not serial, not counted
+        (11.6, 11.7), (11.6, 11.7), (11.8, 11.9),  # race: a burst of 2, then one read
+        (14.0, 14.1), (14.0, 14.1), (14.2, 14.3),  # cleanup: two deletes at once, then a re-read
+    ]  # fmt: skip
+    assert bench.alone_rounds(TIMELINE, spans) == (2, 2)
+    assert bench.alone_rounds([], spans) == (0, 0)
