@@ -7,10 +7,16 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+# hypothesis's caches (its own tests' and those of every `scimitar` subprocess, which inherits this)
+# go to a temporary folder, not to the checkout or the user's cache.
+os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", tempfile.mkdtemp(prefix="scimitar-tests-hypothesis-"))
 
 REPORTS = Path(__file__).resolve().parent.parent / "reports"
 

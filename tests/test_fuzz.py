@@ -137,3 +137,21 @@ def test_fuzz_command_runs_the_robustness_checks_within_budget(tmp_path: Path) -
     assert quirky.returncode == 0  # a SHOULD: a warning, not a failure
     assert "rfc7644-3.12-fuzz-no-5xx" in quirky.stdout and "curl -sS" in quirky.stdout
     assert scimitar("fuzz", "--max-requests", "0").returncode == 2
+
+
+def test_a_run_leaves_no_hypothesis_folder_where_it_was_started(tmp_path: Path) -> None:
+    """hypothesis caches under `.hypothesis/` in the working directory by default; scimitar keeps
+    that in the user's cache, so running it in a folder leaves nothing there but its reports."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SCIM_", "HYPOTHESIS_"))}
+    env["XDG_CACHE_HOME"] = str(tmp_path / "cache")
+    done = subprocess.run(
+        [sys.executable, "-m", "scimitar.cli", "fuzz", "--max-requests", "4", "--reports-dir", str(tmp_path / "r")],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert not (tmp_path / ".hypothesis").exists()
+    assert (tmp_path / "cache" / "scimitar" / "hypothesis").is_dir()

@@ -4,8 +4,8 @@ hypothesis drives generation and shrinking (seeded with the run's seed, no examp
 run writes nothing and the same seed sends the same requests to the same server). Each distinct
 request is sent at most once: its verdict is kept, so shrinking and hypothesis's final replay never
 resend it, and once the budget (`Budget.max_requests`, `Budget.max_seconds`, the run's
-`--max-duration`) is spent, the exploration stops at the next unseen request (nothing more is
-generated or sent). The failure that remains is the smallest hypothesis found within the budget.
+`--max-duration`) is spent, the exploration stops at the next example (nothing more is generated
+or sent). The failure that remains is the smallest hypothesis found within the budget.
 """
 
 from __future__ import annotations
@@ -23,6 +23,23 @@ from scimitar.checks.context import CheckContext
 from scimitar.exchange import Exchange
 from scimitar.fuzz.strategies import FuzzRequest
 from scimitar.target import RunDeadlineReached, ScimResponse, TargetError
+
+
+def _keep_hypothesis_out_of_the_working_directory() -> None:
+    """hypothesis caches what it computes once (the characters a codec can encode, the constants it
+    finds in source files) under `.hypothesis/` in the working directory: a `scimitar test` would
+    leave that folder wherever it was started, and recompute it (seconds of CPU) in every new one.
+    It goes to the user's cache instead (`$XDG_CACHE_HOME/scimitar/hypothesis`, else
+    `~/.cache/scimitar/hypothesis`), unless HYPOTHESIS_STORAGE_DIRECTORY says where."""
+    if os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY"):
+        return
+    from hypothesis.configuration import set_hypothesis_home_dir
+
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    set_hypothesis_home_dir(os.path.join(base, "scimitar", "hypothesis"))
+
+
+_keep_hypothesis_out_of_the_working_directory()
 
 #: Environment variables `scimitar fuzz` sets from `--max-requests` (and that a user may set for
 #: `scimitar test --tag robustness`): the requests and seconds each robustness check may spend.
@@ -163,10 +180,10 @@ def explore(
     @given(strategy)
     def probe(request: FuzzRequest) -> None:
         nonlocal sent, smallest
+        if spent():  # also for a request seen before: hypothesis would go on generating for nothing
+            raise _Stop
         key = request.key()
         if key not in verdicts:
-            if spent():
-                raise _Stop
             sent += 1
             try:
                 response = send(ctx, request)
