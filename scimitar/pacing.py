@@ -62,33 +62,26 @@ class Pacer:
 
     def wait(self, deadline: float | None = None) -> None:
         """Block until this request may start (never past `deadline`, a `clock()` value)."""
-        with self._lock:
-            now = self._clock()
-            start = max(now, self._next, self._hold_until)
-            self._next = start + self._interval
-        delay = start - now
-        if deadline is not None:
-            delay = min(delay, max(0.0, deadline - now))
-        if delay > 0:
-            self.waited_s += delay
-            self._sleep(delay)
+        self._take_turns(1, deadline)
 
     def reserve_burst(self, n: int, deadline: float | None = None) -> None:
         """A race check's burst of `n` requests: take `n` turns under `max_rps` at once and wait
         until the last of them is due (after any 429 hold), so the `n` requests then start together
         without a gate of their own. The rate over the burst is kept; spacing them out would let
         them miss the very race window they are sent to hit (a check passing without a race)."""
-        with self._lock:
-            now = self._clock()
-            first = max(now, self._next, self._hold_until)
+        self._take_turns(n, deadline)
+
+    def _take_turns(self, n: int, deadline: float | None) -> None:
+        """Reserve `n` consecutive starts under `max_rps` (after any 429 hold) and sleep until the
+        last one is due, never past `deadline`."""
+
+        def last_turn() -> float:  # under `_lock`
+            first = max(self._clock(), self._next, self._hold_until)
             last = first + max(0, n - 1) * self._interval
             self._next = last + self._interval
-        delay = last - now
-        if deadline is not None:
-            delay = min(delay, max(0.0, deadline - now))
-        if delay > 0:
-            self.waited_s += delay
-            self._sleep(delay)
+            return last
+
+        self._sleep_until(last_turn, deadline)
 
     def acquire(self, deadline: float | None = None) -> bool:
         """Wait for a free in-flight slot, then for this request's turn under `max_rps`; True when
