@@ -441,6 +441,7 @@ def collection_count_caps_page(ctx: CheckContext) -> None:
     tags=("pagination",),
     needs=("users",),
     broken_by=(Quirk.ITEMS_PER_PAGE_COUNT,),
+    serial=True,  # its last page holds one resource only while no other check adds users meanwhile
 )
 def collection_items_per_page(ctx: CheckContext) -> None:
     """RFC 7644 §3.4.2: "itemsPerPage: The number of resources returned in a list response page.
