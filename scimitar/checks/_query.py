@@ -3,6 +3,13 @@
 Every query check works on resources it created itself, named under a per-check token
 (`<run prefix><tag><random>-`), and scopes its queries to that token, so a remote target's
 other data can never change what the check sees.
+
+That scoping is only as good as the target's filter. A target that ignores it lists everything,
+and a check judging sort or paging on that list would pass when it runs alone (the collection
+holds little but its own users) and fail when other checks' users are there. So a check that
+filters only to isolate its set calls `own_set` (a decoy User outside its token, then one unpaged
+listing that must hold none of it) and `only_own` on each listing: a target that did not isolate
+the set skips the check in every run, sequential or concurrent. The filter checks judge the filter.
 """
 
 from __future__ import annotations
@@ -12,7 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from scimitar.checks.context import CheckContext
-from scimitar.schema import LIST_RESPONSE
+from scimitar.schema import LIST_RESPONSE, SEARCH_REQUEST
 from scimitar.schema import get_ci as get_ci  # re-exported: checks import it from here
 from scimitar.target import ScimResponse
 
@@ -151,3 +158,47 @@ def expect_ids(
         actual=count,
         response=response,
     )
+
+
+def decoy(ctx: CheckContext) -> dict[str, Any]:
+    """One User under a token of its own (inside the run prefix, cleaned up with the check's), so a
+    target that ignores the isolating filter has at least one user outside it to list."""
+    return make_user(ctx, token(ctx, "decoy"), "decoy")
+
+
+def own_set(ctx: CheckContext, tok: str, *, search: str | None = None) -> None:
+    """Create the `decoy`, then list `userName sw "<tok>"` once, unpaged (GET /Users, or POST a
+    SearchRequest to `search`), and skip via `only_own` if anything outside `tok` comes back.
+
+    The unpaged listing sees the decoy wherever the check's own pages start, so the verdict does
+    not depend on which other users happen to exist. An answer other than 200 is left to the
+    check's own listing (which skips a declined filter or an absent endpoint itself)."""
+    decoy(ctx)
+    flt = f'userName sw "{tok}"'
+    if search is None:
+        response = ctx.client.get("/Users", params={"filter": flt})
+    else:
+        response = ctx.client.post(search, json={"schemas": [SEARCH_REQUEST], "filter": flt})
+    body = response.json() if response.status == 200 else None
+    if isinstance(body, dict):
+        only_own(ctx, tok, body)
+
+
+def only_own(
+    ctx: CheckContext, tok: str, body: dict[str, Any], *, flt: str | None = None, mine: Iterable[str] = ()
+) -> None:
+    """Skip unless every listed resource is the check's own: its userName starts with `tok` (the
+    comparison ignores case, as `sw` on userName does) or its id is one of `mine`.
+
+    `flt` names the filter in the reason (default `userName sw "<tok>"`)."""
+    known = set(mine)
+    prefix = tok.lower()
+    for resource in resources(body):
+        name = get_ci(resource, "userName")
+        if str(get_ci(resource, "id")) in known or (isinstance(name, str) and name.lower().startswith(prefix)):
+            continue
+        shown = flt or f'userName sw "{tok}"'
+        ctx.skip(
+            f"the target ignored the filter {shown}: it listed users outside it, so this check cannot "
+            "look at its own users alone (the filter checks judge the filter)"
+        )

@@ -128,10 +128,11 @@ def attributes_list(ctx: CheckContext) -> None:
     makes `attributes` a query parameter of list requests too.
     """
     user = _user(ctx, "alist")
-    response = ctx.client.get(
-        "/Users", params={"filter": f'userName eq "{user["userName"]}"', "attributes": "userName"}
-    )
+    q.decoy(ctx)
+    flt = f'userName eq "{user["userName"]}"'
+    response = ctx.client.get("/Users", params={"filter": flt, "attributes": "userName"})
     body = q.list_body(ctx, response)
+    q.only_own(ctx, str(user["userName"]), body, flt=flt, mine=[str(user["id"])])
     found = q.resources(body)
     ctx.expect(
         len(found) == 1, "the filter did not return the one user", actual=len(found), response=response

@@ -23,8 +23,10 @@ SET_SIZE = 7
 
 
 def _set(ctx: CheckContext, tag: str, n: int = SET_SIZE) -> tuple[str, list[dict[str, Any]]]:
-    """`n` users under a fresh token, created out of name order."""
+    """`n` users under a fresh token, created out of name order, after `q.own_set` made sure the
+    target's filter lists that token's users alone."""
     tok = q.token(ctx, tag)
+    q.own_set(ctx, tok)
     order = sorted(range(1, n + 1), key=lambda i: (i * 3) % n)
     return tok, q.make_users(ctx, tok, [f"u{i}" for i in order])
 
@@ -34,7 +36,9 @@ def _page(ctx: CheckContext, tok: str, **params: Any) -> tuple[ScimResponse, dic
     response = ctx.client.get("/Users", params={"filter": f'userName sw "{tok}"', **params})
     if response.status == 400 and q.scim_type(response) == "invalidFilter":
         ctx.skip("the target declines the `sw` filter these checks use to page only their own users")
-    return response, q.list_body(ctx, response)
+    body = q.list_body(ctx, response)
+    q.only_own(ctx, tok, body)
+    return response, body
 
 
 def _int(value: Any) -> bool:

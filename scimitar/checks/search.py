@@ -131,7 +131,10 @@ def search_attributes(ctx: CheckContext) -> None:
     tok = q.token(ctx, "rattr")
     shown = ctx.need(ctx.data.string_to_write(), "writable string attribute other than userName")
     a = q.make_user(ctx, tok, "alpha", **shown.overrides("Shown By Default"))
-    response, body = _search(ctx, filter=f'userName eq "{a["userName"]}"', attributes=["userName"])
+    q.decoy(ctx)
+    flt = f'userName eq "{a["userName"]}"'
+    response, body = _search(ctx, filter=flt, attributes=["userName"])
+    q.only_own(ctx, tok, body, flt=flt, mine=[str(a["id"])])
     found = q.resources(body)
     ctx.expect(
         len(found) == 1, "the search did not return the one user", actual=len(found), response=response
@@ -168,8 +171,10 @@ def search_pagination(ctx: CheckContext) -> None:
     "totalResults [...] Specifies the total number of results matching the client query".
     """
     tok = q.token(ctx, "rpage")
+    q.own_set(ctx, tok, search="/Users/.search")
     users = q.make_users(ctx, tok, ("alpha", "bravo", "charlie"))
     response, body = _search(ctx, filter=f'userName sw "{tok}"', startIndex=2, count=1)
+    q.only_own(ctx, tok, body)
     ctx.expect(
         len(q.resources(body)) <= 1,
         "count 1 returned more than one resource",
@@ -207,8 +212,10 @@ def search_sort(ctx: CheckContext) -> None:
     parameter is applied."
     """
     tok = q.token(ctx, "rsort")
+    q.own_set(ctx, tok, search="/Users/.search")
     b, a, c = (q.make_user(ctx, tok, label) for label in ("bravo", "alpha", "charlie"))
     response, body = _search(ctx, filter=f'userName sw "{tok}"', sortBy="userName", sortOrder="descending")
+    q.only_own(ctx, tok, body)
     ctx.expect(
         q.ids(body) == [c["id"], b["id"], a["id"]],
         "sortBy userName descending did not order the results",
@@ -237,6 +244,9 @@ def search_root(ctx: CheckContext) -> None:
     """
     tok = q.token(ctx, "rroot")
     a = q.make_user(ctx, tok, "alpha")
-    response = _post(ctx, "/.search", filter=f'userName eq "{a["userName"]}"')
+    q.decoy(ctx)
+    flt = f'userName eq "{a["userName"]}"'
+    response = _post(ctx, "/.search", filter=flt)
     body = q.list_body(ctx, response)
+    q.only_own(ctx, tok, body, flt=flt, mine=[str(a["id"])])
     q.expect_ids(ctx, response, body, [a], "POST /.search userName eq <alpha>")

@@ -2,7 +2,7 @@
 
 Sorting is OPTIONAL (checks need "sort"); the checks page only their own users (a `userName sw`
 filter, so they also need "filter") and create them out of the expected order, so an ignored
-`sortBy` cannot pass by luck.
+`sortBy` cannot pass by luck. A target that ignores the filter skips them (`q.own_set`).
 """
 
 from __future__ import annotations
@@ -22,7 +22,9 @@ def _sorted(ctx: CheckContext, tok: str, **params: Any) -> tuple[Any, dict[str, 
     response = ctx.client.get("/Users", params={"filter": f'userName sw "{tok}"', **params})
     if response.status == 400 and q.scim_type(response) == "invalidFilter":
         ctx.skip("the target declines the `sw` filter these checks use to list only their own users")
-    return response, q.list_body(ctx, response)
+    body = q.list_body(ctx, response)
+    q.only_own(ctx, tok, body)
+    return response, body
 
 
 def _expect_order(
@@ -62,6 +64,7 @@ def sort_ascending(ctx: CheckContext) -> None:
     to order the returned responses." with sortOrder "ascending".
     """
     tok = q.token(ctx, "sasc")
+    q.own_set(ctx, tok)
     c, a, b = (q.make_user(ctx, tok, label) for label in ("charlie", "alpha", "bravo"))
     response, body = _sorted(ctx, tok, sortBy="userName", sortOrder="ascending")
     _expect_order(ctx, response, body, [a, b, c], "sortBy=userName ascending")
@@ -83,6 +86,7 @@ def sort_descending(ctx: CheckContext) -> None:
     returned responses."
     """
     tok = q.token(ctx, "sdesc")
+    q.own_set(ctx, tok)
     a, c, b = (q.make_user(ctx, tok, label) for label in ("alpha", "charlie", "bravo"))
     response, body = _sorted(ctx, tok, sortBy="userName", sortOrder="descending")
     _expect_order(ctx, response, body, [c, b, a], "sortBy=userName descending")
@@ -102,6 +106,7 @@ def sort_default_ascending(ctx: CheckContext) -> None:
     "sortOrder" SHALL default to ascending."
     """
     tok = q.token(ctx, "sdef")
+    q.own_set(ctx, tok)
     b, c, a = (q.make_user(ctx, tok, label) for label in ("bravo", "charlie", "alpha"))
     response, body = _sorted(ctx, tok, sortBy="userName")
     _expect_order(ctx, response, body, [a, b, c], "sortBy=userName (no sortOrder)")
@@ -124,6 +129,7 @@ def sort_case_insensitive(ctx: CheckContext) -> None:
     notation"). A case-sensitive sort would put "Gamma" before "beta".
     """
     tok = q.token(ctx, "scase")
+    q.own_set(ctx, tok)
     g = q.make_user(ctx, tok, "u1", name={"givenName": "Pat", "familyName": "Gamma"})
     b = q.make_user(ctx, tok, "u2", name={"givenName": "Pat", "familyName": "beta"})
     a = q.make_user(ctx, tok, "u3", name={"givenName": "Pat", "familyName": "Alpha"})
@@ -148,6 +154,7 @@ def sort_multivalued_primary(ctx: CheckContext) -> None:
     so a provider that picks another value is reported at SHOULD.
     """
     tok = q.token(ctx, "smv")
+    q.own_set(ctx, tok)
 
     def emails(label: str, first: str) -> list[dict[str, Any]]:
         return [
@@ -177,6 +184,7 @@ def sort_missing_values(ctx: CheckContext) -> None:
     """
     ref = ctx.need(ctx.data.string_to_write(), "writable string attribute other than userName")
     tok = q.token(ctx, "smiss")
+    q.own_set(ctx, tok)
     none = q.make_user(ctx, tok, "u1", **ref.overrides(None))
     b = q.make_user(ctx, tok, "u2", **ref.overrides("Bravo title"))
     a = q.make_user(ctx, tok, "u3", **ref.overrides("Alpha title"))
@@ -201,6 +209,7 @@ def sort_paged(ctx: CheckContext) -> None:
     the page starting at startIndex=k holds results k, k+1, ... of that one order.
     """
     tok = q.token(ctx, "spage")
+    q.own_set(ctx, tok)
     labels = ("u4", "u1", "u5", "u3", "u2")
     users = {label: q.make_user(ctx, tok, label) for label in labels}
     expected = [users[label] for label in sorted(labels)]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from scimitar.checks import _query as q
 from scimitar.checks.context import CheckContext
 from scimitar.checks.crud import attr, full_user, path_of, post_user, read, same_text
 from scimitar.checks.registry import Level, check
@@ -95,8 +96,13 @@ def duplicate_leaves_original(ctx: CheckContext) -> None:
     changed = ctx.need(ctx.data.string_to_write(), "writable string attribute other than userName")
     user = ctx.create_user()
     post_user(ctx, changed.set(ctx.data.user(userName=user["userName"]), "Impostor"))
-    response = ctx.client.get("/Users", params={"filter": f'userName eq "{user["userName"]}"'})
+    q.decoy(ctx)
+    flt = f'userName eq "{user["userName"]}"'
+    response = ctx.client.get("/Users", params={"filter": flt})
     ctx.expect_status(response, 200)
+    listed = response.json()
+    if isinstance(listed, dict):
+        q.only_own(ctx, str(user["userName"]), listed, flt=flt, mine=[str(user["id"])])
     found = attr(response.json(), "Resources") or []
     ctx.expect(
         len(found) == 1 and attr(found[0], "id") == user["id"],
