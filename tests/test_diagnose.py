@@ -86,11 +86,11 @@ def test_a_clean_recording_lists_the_quirks_that_would_break_it(tmp_path: Path) 
 
 def test_a_shipped_scenario_with_the_customers_failing_step(tmp_path: Path) -> None:
     scenario = load(REPO / "scenarios" / "okta" / "create.yaml")
-    d = diagnose(scenario, step=1, kind="status")  # step 2 (create) answered another status
+    d = diagnose(scenario, step=0, kind="status")  # step 1 (the colleague's create) answered another status
     names = [m.quirk.value for m in d.matches]
     assert "create-200" in names and "create-empty-body" not in names  # an empty body is a field mismatch
-    assert "the customer's failure: step 2" in render(d)
-    fields = [m.quirk.value for m in diagnose(scenario, step=1, kind="field").matches]
+    assert "the customer's failure: step 1" in render(d)
+    fields = [m.quirk.value for m in diagnose(scenario, step=2, kind="field").matches]  # Okta's create
     assert "create-empty-body" in fields and "create-200" not in fields
 
 
