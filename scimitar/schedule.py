@@ -23,6 +23,9 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
 
+#: How often the waiting main thread wakes while the pool runs (see `run_pooled`).
+SIGNAL_POLL_S = 0.05
+
 
 @dataclass(frozen=True)
 class Unit:
@@ -73,7 +76,9 @@ def run_pooled(
         remaining = set(futures)
         next_report = time.monotonic() + progress_every_s
         while remaining:
-            finished, remaining = wait(remaining, timeout=progress_every_s, return_when=FIRST_COMPLETED)
+            # A short wait: a SIGINT delivered to a worker thread only runs its (main-thread) handler
+            # when this thread wakes, and presses that come before then are counted as one.
+            finished, remaining = wait(remaining, timeout=SIGNAL_POLL_S, return_when=FIRST_COMPLETED)
             for future in finished:
                 error = future.exception()
                 store[futures[future].key] = Done(None, error) if error else Done(future.result())
