@@ -155,3 +155,19 @@ def test_a_run_leaves_no_hypothesis_folder_where_it_was_started(tmp_path: Path) 
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     assert not (tmp_path / ".hypothesis").exists()
     assert (tmp_path / "cache" / "scimitar" / "hypothesis").is_dir()
+
+
+def test_no_hypothesis_gc_callback_is_left_to_swallow_a_ctrl_c() -> None:
+    """A KeyboardInterrupt raised while a gc callback runs is only printed ("Exception ignored"),
+    so the callback hypothesis keeps in `gc.callbacks` could eat the Ctrl-C meant to stop the cleanup."""
+    import gc
+
+    target = Target(TargetOptions())
+    session = ScimSession(target, Run(seed=2), RunOptions(seed=2))
+    target.probe(session.masker, session.recorder)
+    session.discovery = Discovery.fetch(session.client)
+    try:
+        assert session.run_check(get_check("rfc7644-3.12-fuzz-no-5xx")).outcome is Outcome.PASSED
+        assert not [cb for cb in gc.callbacks if getattr(cb, "__module__", "").startswith("hypothesis")]
+    finally:
+        session.finish()

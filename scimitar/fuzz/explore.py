@@ -10,6 +10,7 @@ or sent). The failure that remains is the smallest hypothesis found within the b
 
 from __future__ import annotations
 
+import gc
 import os
 import time
 from collections.abc import Callable
@@ -40,6 +41,17 @@ def _keep_hypothesis_out_of_the_working_directory() -> None:
 
 
 _keep_hypothesis_out_of_the_working_directory()
+
+_HYPOTHESIS_GC_TIMER = "hypothesis.internal.conjecture.junkdrawer"
+
+
+def _drop_hypothesis_gc_timer() -> None:
+    """hypothesis times garbage collection with a callback it adds to `gc.callbacks` once and keeps
+    for the process. A Ctrl-C that lands while that callback runs (any collection in the main
+    thread, e.g. during the run's cleanup) is printed as an "Exception ignored" traceback and lost,
+    so the second Ctrl-C would not abort the cleanup. The timing only serves hypothesis's deadlines
+    and health checks, which these runs switch off, so the callback goes once a run is over."""
+    gc.callbacks[:] = [cb for cb in gc.callbacks if getattr(cb, "__module__", "") != _HYPOTHESIS_GC_TIMER]
 
 #: Environment variables `scimitar fuzz` sets from `--max-requests` (and that a user may set for
 #: `scimitar test --tag robustness`): the requests and seconds each robustness check may spend.
@@ -207,6 +219,8 @@ def explore(
         finding = found.finding
     else:
         finding = None
+    finally:
+        _drop_hypothesis_gc_timer()
     if finding is not None:
         curl = finding.exchange.curl() if finding.exchange is not None else "(not recorded)"
         ctx.fail(
