@@ -33,6 +33,16 @@ def _lanes(ctx: CheckContext) -> list[tuple[Requests, str]]:
     return out
 
 
+def _explore_any_request(ctx: CheckContext, judge: Judge, *, what: str) -> None:
+    """Every kind of generated request, in each lane, judged by `judge`; the check fails with `what`."""
+    lanes = _lanes(ctx)
+
+    def lane(index: int) -> tuple[Any, Judge]:
+        return lanes[index][0].any_request(), judge
+
+    _expect_probed(ctx, explore_lanes(ctx, lane, what=what))
+
+
 def _expect_probed(ctx: CheckContext, sent: int) -> None:
     ctx.expect(sent > 0, "no generated request was sent (the budget was spent before the first one)")
 
@@ -54,15 +64,11 @@ def fuzz_no_5xx(ctx: CheckContext) -> None:
     Content-Type is the client's error; a 5xx, or no complete answer within the read deadline,
     is the server failing on it.
     """
-    lanes = _lanes(ctx)
 
     def judge(request: FuzzRequest, response: ScimResponse) -> str | None:
         return f"answered {response.status}" if response.status >= 500 else None
 
-    def lane(index: int) -> tuple[Any, Judge]:
-        return lanes[index][0].any_request(), judge
-
-    _expect_probed(ctx, explore_lanes(ctx, lane, what="a malformed request got a 5xx"))
+    _explore_any_request(ctx, judge, what="a malformed request got a 5xx")
 
 
 @check(
@@ -81,7 +87,6 @@ def fuzz_errors_are_scim_errors(ctx: CheckContext) -> None:
     "urn:ietf:params:scim:api:messages:2.0:Error"." and "status: The HTTP status code (see Section
     6 of [RFC7231]) expressed as a JSON string. REQUIRED."
     """
-    lanes = _lanes(ctx)
 
     def judge(request: FuzzRequest, response: ScimResponse) -> str | None:
         if response.status < 400:
@@ -95,10 +100,7 @@ def fuzz_errors_are_scim_errors(ctx: CheckContext) -> None:
             return f"the {response.status} answer is not a SCIM Error ({'; '.join(problems)})"
         return None
 
-    def lane(index: int) -> tuple[Any, Judge]:
-        return lanes[index][0].any_request(), judge
-
-    _expect_probed(ctx, explore_lanes(ctx, lane, what="an error answer was not a SCIM Error"))
+    _explore_any_request(ctx, judge, what="an error answer was not a SCIM Error")
 
 
 @check(
