@@ -41,6 +41,12 @@ def _page(ctx: CheckContext, tok: str, **params: Any) -> tuple[ScimResponse, dic
     return response, body
 
 
+def _expect_at_most(ctx: CheckContext, response: ScimResponse, body: dict[str, Any], n: int, message: str) -> None:
+    """The page holds at most `n` resources (count: "MUST NOT return more results than specified")."""
+    got = len(q.resources(body))
+    ctx.expect(got <= n, message, expected=f"at most {n}", actual=got, response=response)
+
+
 def _int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
@@ -80,14 +86,7 @@ def count_limits_page(ctx: CheckContext) -> None:
     """
     tok, users = _set(ctx, "pcnt")
     response, body = _page(ctx, tok, count=3)
-    got = q.resources(body)
-    ctx.expect(
-        len(got) <= 3,
-        "count=3 returned more than 3 resources",
-        expected="at most 3",
-        actual=len(got),
-        response=response,
-    )
+    _expect_at_most(ctx, response, body, 3, "count=3 returned more than 3 resources")
     _expect_mine(ctx, response, body, users, "count=3")
 
 
@@ -268,13 +267,7 @@ def start_index_below_one(ctx: CheckContext) -> None:
             actual=echoed,
             response=response,
         )
-        ctx.expect(
-            len(q.resources(body)) <= 2,
-            f"startIndex={start} (read as 1) returned more than count=2 resources",
-            expected="at most 2 resources",
-            actual=len(q.resources(body)),
-            response=response,
-        )
+        _expect_at_most(ctx, response, body, 2, f"startIndex={start} (read as 1) returned more than count=2 resources")
         _expect_total(ctx, response, body, len(users), f"startIndex={start}")
 
 
@@ -304,13 +297,7 @@ def okta_connector_test_list_users(ctx: CheckContext) -> None:
     require(ctx, "list-response-paging", response, "GET /Users?startIndex=1&count=2")
     ctx.expect(q.total(body) >= 3, "totalResults counts fewer users than exist", response=response)
     ctx.expect(q.get_ci(body, "startIndex") == 1, "startIndex is not 1", actual=q.get_ci(body, "startIndex"))
-    ctx.expect(
-        len(q.resources(body)) <= 2,
-        "count=2 returned more than 2 users",
-        expected="at most 2",
-        actual=len(q.resources(body)),
-        response=response,
-    )
+    _expect_at_most(ctx, response, body, 2, "count=2 returned more than 2 users")
 
 
 @check(
@@ -427,14 +414,7 @@ def collection_count_caps_page(ctx: CheckContext) -> None:
     _collection(ctx, "ccap")
     for start in (1, 3, 5):
         response, body = _cpage(ctx, start, 2)
-        got = len(q.resources(body))
-        ctx.expect(
-            got <= 2,
-            f"startIndex={start}&count=2 returned {got} resources",
-            expected="at most 2",
-            actual=got,
-            response=response,
-        )
+        _expect_at_most(ctx, response, body, 2, f"startIndex={start}&count=2 returned {len(q.resources(body))} resources")
 
 
 @check(
@@ -612,13 +592,7 @@ def collection_start_index_zero(ctx: CheckContext) -> None:
     echoed = q.get_ci(body, "startIndex")
     ctx.expect(echoed in (None, 1), "startIndex=0 was not read as 1", expected=1, actual=echoed,
                response=response)
-    ctx.expect(
-        len(q.resources(body)) <= 2,
-        "startIndex=0&count=2 returned more than 2 resources",
-        expected="at most 2",
-        actual=len(q.resources(body)),
-        response=response,
-    )
+    _expect_at_most(ctx, response, body, 2, "startIndex=0&count=2 returned more than 2 resources")
 
 
 @check(
